@@ -1,0 +1,78 @@
+// Package vectorstore defines where the semantic balancer keeps the embeddings of target
+// descriptions, and provides the in-memory store. Adapters for Redis and pgvector live in
+// subpackages; vectortest holds the conformance suite every store passes.
+package vectorstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+)
+
+// Metric is how distance between two vectors is measured (Kong's vectordb.distance_metric).
+type Metric string
+
+const (
+	// Cosine distance: 1 - cosine similarity, in [0, 2]. 0 means the same direction.
+	Cosine Metric = "cosine"
+	// Euclidean distance: the L2 norm of the difference.
+	Euclidean Metric = "euclidean"
+)
+
+// Vector is a stored embedding. IDs are chosen by the caller; the semantic balancer uses a
+// hash of the embedded text, so a changed description gets a new ID.
+type Vector struct {
+	ID     string
+	Values []float32
+}
+
+// Match is a search result. Distance is measured with the store's Metric; smaller is nearer.
+type Match struct {
+	ID       string
+	Distance float64
+}
+
+// Store keeps vectors and finds the nearest ones. Implementations are safe for concurrent use.
+// A store that holds connections also implements io.Closer.
+type Store interface {
+	// Upsert stores vectors, replacing any stored under the same ID.
+	Upsert(ctx context.Context, vectors ...Vector) error
+	// Search returns up to k stored vectors nearest to query, nearest first.
+	Search(ctx context.Context, query []float32, k int) ([]Match, error)
+}
+
+// ErrDimensions is returned (wrapped) when a vector's length differs from the store's.
+var ErrDimensions = errors.New("vectorstore: vector dimensions do not match")
+
+// CheckDimensions returns an error wrapping ErrDimensions unless len(v) == want.
+func CheckDimensions(v []float32, want int) error {
+	if len(v) != want {
+		return fmt.Errorf("%w: got %d, want %d", ErrDimensions, len(v), want)
+	}
+	return nil
+}
+
+// Distance measures a against b with m. a and b must have the same length.
+func Distance(m Metric, a, b []float32) float64 {
+	switch m {
+	case Euclidean:
+		var s float64
+		for i := range a {
+			d := float64(a[i]) - float64(b[i])
+			s += d * d
+		}
+		return math.Sqrt(s)
+	default:
+		var dot, na, nb float64
+		for i := range a {
+			dot += float64(a[i]) * float64(b[i])
+			na += float64(a[i]) * float64(a[i])
+			nb += float64(b[i]) * float64(b[i])
+		}
+		if na == 0 || nb == 0 {
+			return 1
+		}
+		return 1 - dot/math.Sqrt(na*nb)
+	}
+}
