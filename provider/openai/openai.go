@@ -1,0 +1,226 @@
+// Package openai is the provider for OpenAI's API and every upstream that speaks its wire
+// format: Mistral with mistral_format "openai", vLLM, Ollama's /v1, LM Studio and the like,
+// reached through model.options.upstream_url.
+//
+// Requests and responses pass through unchanged; the provider only reads usage and model,
+// and translates error bodies.
+package openai
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/aiproxy/aiproxy/internal/jsonx"
+	"github.com/aiproxy/aiproxy/provider"
+	"github.com/aiproxy/aiproxy/provider/sse"
+)
+
+// DefaultBaseURL is OpenAI's API root.
+const DefaultBaseURL = "https://api.openai.com/v1"
+
+// Provider speaks OpenAI's API. The zero value targets DefaultBaseURL.
+type Provider struct {
+	// BaseURL is the API root that route paths are appended to; empty means DefaultBaseURL.
+	// model.options.upstream_url, when set, is used as the whole URL instead.
+	BaseURL string
+}
+
+var _ provider.Provider = Provider{}
+
+// Path returns the API path of a route type, relative to the API root.
+func Path(rt provider.RouteType) string {
+	switch rt {
+	case provider.Completions:
+		return "/completions"
+	case provider.Embeddings:
+		return "/embeddings"
+	default:
+		return "/chat/completions"
+	}
+}
+
+// URL returns the upstream URL of r: options.upstream_url if set, else base + the route's
+// path, with options.upstream_path replacing the path when set.
+func URL(base string, r *provider.Request) string {
+	if u := r.Model.Options.UpstreamURL; u != "" {
+		return u
+	}
+	if p := r.Model.Options.UpstreamPath; p != "" {
+		return strings.TrimSuffix(base, "/") + "/" + strings.TrimPrefix(p, "/")
+	}
+	return strings.TrimSuffix(base, "/") + Path(r.RouteType)
+}
+
+// NewRequest posts r.Body to the upstream.
+func (p Provider) NewRequest(ctx context.Context, r *provider.Request) (*http.Request, error) {
+	base := p.BaseURL
+	if base == "" {
+		base = DefaultBaseURL
+	}
+	return NewJSONRequest(ctx, URL(base, r), r.Body, r.Stream)
+}
+
+// NewJSONRequest returns a POST of body with JSON content headers; with stream it accepts
+// an event stream.
+func NewJSONRequest(ctx context.Context, url string, body []byte, stream bool) (*http.Request, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return nil, err
+	}
+	req.Header["Content-Type"] = []string{"application/json"}
+	if stream {
+		req.Header["Accept"] = []string{"text/event-stream"}
+	} else {
+		req.Header["Accept"] = []string{"application/json"}
+	}
+	return req, nil
+}
+
+// ParseResponse returns body unchanged, with the model and usage it reports.
+func (Provider) ParseResponse(_ *provider.Request, _ http.Header, body []byte) (*provider.Response, error) {
+	resp := &provider.Response{Body: body}
+	err := jsonx.Object(body, func(m jsonx.Member) bool {
+		switch string(m.Key) {
+		case "model":
+			resp.Model, _ = jsonx.String(m.Value)
+		case "usage":
+			_ = json.Unmarshal(m.Value, &resp.Usage)
+		}
+		return true
+	})
+	if err != nil {
+		return nil, &provider.Error{Status: http.StatusBadGateway, Type: "server_error",
+			Message: "the upstream returned a body that is not a JSON object: " + err.Error()}
+	}
+	return resp, nil
+}
+
+// ParseError reads OpenAI's {"error":{...}} body; any other body becomes the message.
+func (Provider) ParseError(_ *provider.Request, status int, header http.Header, body []byte) *provider.Error {
+	return ParseErrorBody(status, header, body)
+}
+
+// ParseErrorBody translates an error response in OpenAI's format (which many providers
+// share) into a provider.Error, keeping the upstream's status.
+func ParseErrorBody(status int, header http.Header, body []byte) *provider.Error {
+	e := &provider.Error{Status: status, Type: provider.ErrorType(status), RetryAfter: provider.RetryAfter(header, time.Now())}
+	var doc struct {
+		Error json.RawMessage `json:"error"`
+		// Some OpenAI-compatible servers answer {"message": ..., "type": ...} or {"detail": ...}.
+		Message string          `json:"message"`
+		Detail  json.RawMessage `json:"detail"`
+	}
+	if json.Unmarshal(body, &doc) == nil {
+		var inner struct {
+			Message string          `json:"message"`
+			Type    string          `json:"type"`
+			Param   *string         `json:"param"`
+			Code    json.RawMessage `json:"code"`
+		}
+		switch {
+		case len(doc.Error) > 0 && doc.Error[0] == '{' && json.Unmarshal(doc.Error, &inner) == nil:
+			e.Message = inner.Message
+			if inner.Type != "" {
+				e.Type = inner.Type
+			}
+			if inner.Param != nil {
+				e.Param = *inner.Param
+			}
+			e.Code = rawCode(inner.Code)
+		case len(doc.Error) > 0 && doc.Error[0] == '"':
+			_ = json.Unmarshal(doc.Error, &e.Message)
+		case doc.Message != "":
+			e.Message = doc.Message
+		case len(doc.Detail) > 0:
+			e.Message = strings.Trim(string(doc.Detail), `"`)
+		}
+	}
+	if e.Message == "" {
+		e.Message = Snippet(body)
+	}
+	if e.Message == "" {
+		e.Message = http.StatusText(status)
+	}
+	return e
+}
+
+// rawCode renders a code that may be a string, a number or null.
+func rawCode(raw json.RawMessage) string {
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	if len(raw) == 0 || string(raw) == "null" {
+		return ""
+	}
+	return string(raw)
+}
+
+// Snippet returns the start of a non-JSON error body, for a message.
+func Snippet(body []byte) string {
+	const max = 512
+	s := strings.TrimSpace(string(body))
+	if len(s) > max {
+		s = s[:max] + "…"
+	}
+	return strings.ToValidUTF8(s, "")
+}
+
+// NewStream passes OpenAI's chunks through, reading usage from the chunk that has it.
+func (Provider) NewStream(_ *provider.Request, _ http.Header, body io.Reader) provider.Stream {
+	return &stream{r: sse.NewReader(body)}
+}
+
+type stream struct {
+	r     *sse.Reader
+	usage provider.Usage
+}
+
+var usageKey = []byte(`"usage"`)
+var errorKey = []byte(`"error"`)
+
+func (s *stream) Next() ([]byte, error) {
+	for {
+		ev, err := s.r.Next()
+		if err != nil {
+			return nil, err
+		}
+		data := bytes.TrimSpace(ev.Data)
+		if bytes.Equal(data, sse.Done) {
+			return nil, io.EOF
+		}
+		if len(data) == 0 {
+			continue
+		}
+		if bytes.Contains(data, usageKey) || bytes.Contains(data, errorKey) {
+			if e := s.inspect(data); e != nil {
+				return nil, e
+			}
+		}
+		return data, nil
+	}
+}
+
+// inspect reads usage from a chunk, and returns an error event as an error.
+func (s *stream) inspect(data []byte) *provider.Error {
+	var e *provider.Error
+	_ = jsonx.Object(data, func(m jsonx.Member) bool {
+		switch string(m.Key) {
+		case "usage":
+			if string(m.Value) != "null" {
+				_ = json.Unmarshal(m.Value, &s.usage)
+			}
+		case "error":
+			e = ParseErrorBody(http.StatusBadGateway, nil, data)
+		}
+		return true
+	})
+	return e
+}
+
+func (s *stream) Usage() provider.Usage { return s.usage }
