@@ -2,6 +2,17 @@ package aiproxy
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math"
+	"net/http"
+	"slices"
+	"strings"
+	"sync"
+	"sync/atomic"
 
 	"github.com/aiproxy/aiproxy/vectorstore"
 )
@@ -22,3 +33,288 @@ func (f EmbedderFunc) Embed(ctx context.Context, texts []string) ([][]float32, e
 
 // VectorStore keeps the embeddings of target descriptions; see package vectorstore.
 type VectorStore = vectorstore.Store
+
+// Decision is the semantic balancer's choice for one prompt.
+type Decision struct {
+	// Description is the description (or CATCHALL) of the targets chosen.
+	Description string
+	// Distance is the best match's distance in the vector store's metric; +Inf when
+	// nothing could be compared.
+	Distance float64
+	// Matched reports a match within the threshold; false means the CATCHALL target.
+	Matched bool
+	// Scores lists every description's distance, nearest first (Explain fills it).
+	Scores []Score
+}
+
+// Score is one description's distance from a prompt.
+type Score struct {
+	Description string
+	Targets     []string
+	Distance    float64
+}
+
+// semanticRouter is the semantic balancer: it embeds each distinct description (and its
+// examples) once, finds the nearest to the last user message, and sends the request to the
+// targets with that description, or to the CATCHALL targets when nothing is within the
+// threshold. Targets sharing a description are balanced round-robin by weight.
+type semanticRouter struct {
+	embedder  Embedder
+	store     VectorStore
+	idPrefix  string // identifies the embedder and metric, so vectors of another space never match
+	threshold float64
+	dims      int
+	logger    *slog.Logger
+
+	groups   []*semanticGroup
+	byID     map[string]*semanticGroup
+	catchall *pool
+	cache    *embedCache
+
+	mu    sync.Mutex // serialises initialisation
+	ready atomic.Bool
+}
+
+type semanticGroup struct {
+	description string
+	texts       []string // the description and the examples of its targets
+	pool        *pool
+}
+
+func newSemanticRouter(cfg *Config, p *Proxy) (*semanticRouter, error) {
+	r := &semanticRouter{byID: map[string]*semanticGroup{}, logger: p.logger, threshold: math.Inf(1)}
+	metric := vectorstore.Cosine
+	if db := cfg.VectorDB; db != nil {
+		if db.DistanceMetric != "" {
+			metric = db.DistanceMetric
+		}
+		switch {
+		case db.Threshold != nil && db.MinSimilarity != nil:
+			return nil, errors.New("vectordb: set threshold or MinSimilarity, not both")
+		case db.Threshold != nil:
+			r.threshold = *db.Threshold
+		case db.MinSimilarity != nil:
+			if metric != vectorstore.Cosine {
+				return nil, errors.New("vectordb: MinSimilarity needs the cosine distance metric")
+			}
+			r.threshold = 1 - *db.MinSimilarity
+		}
+		r.dims = db.Dimensions
+		if db.Strategy != "" && db.Strategy != "memory" && cfg.VectorStore == nil {
+			return nil, fmt.Errorf("vectordb.strategy %q needs Config.VectorStore (package kong builds it from the config)", db.Strategy)
+		}
+	}
+	if metric != vectorstore.Cosine && metric != vectorstore.Euclidean {
+		return nil, fmt.Errorf("vectordb.distance_metric %q must be cosine or euclidean", metric)
+	}
+	var err error
+	var embedderID string
+	if r.embedder, embedderID, err = p.newEmbedder(cfg); err != nil {
+		return nil, err
+	}
+	p.own(r.embedder)
+	r.store = cfg.VectorStore
+	if r.store == nil {
+		r.store = vectorstore.NewMemory(metric, r.dims)
+	}
+	p.own(r.store)
+	r.idPrefix = "aiproxy:" + string(metric) + ":" + embedderID + ":"
+	r.cache = newEmbedCache(4096)
+
+	byDesc := map[string]*semanticGroup{}
+	var catchall []*target
+	for _, t := range p.targets {
+		switch {
+		case t.cfg.isCatchall():
+			catchall = append(catchall, t)
+			continue
+		case strings.TrimSpace(t.cfg.Description) == "":
+			return nil, fmt.Errorf("target %s: the semantic balancer needs a description (or CATCHALL)", t.name)
+		}
+		g := byDesc[t.cfg.Description]
+		if g == nil {
+			g = &semanticGroup{description: t.cfg.Description, texts: []string{t.cfg.Description}}
+			byDesc[t.cfg.Description] = g
+			r.groups = append(r.groups, g)
+		}
+		g.pool = appendPool(g.pool, t)
+		for _, ex := range t.cfg.Examples {
+			if !slices.Contains(g.texts, ex) {
+				g.texts = append(g.texts, ex)
+			}
+		}
+	}
+	for _, t := range catchall {
+		r.catchall = appendPool(r.catchall, t)
+	}
+	return r, nil
+}
+
+// appendPool adds t to a round-robin pool.
+func appendPool(pl *pool, t *target) *pool {
+	var ts []*target
+	if pl != nil {
+		ts = pl.targets
+	}
+	ts = append(ts, t)
+	return &pool{targets: ts, picker: newRoundRobin(ts)}
+}
+
+// vectorID names a text's vector: a hash of the embedding space and the text, so that a
+// changed description gets a new vector and replicas share the ones they agree on.
+func (r *semanticRouter) vectorID(text string) string {
+	sum := sha256.Sum256([]byte(r.idPrefix + text))
+	return r.idPrefix + hex.EncodeToString(sum[:16])
+}
+
+// init embeds and stores every description once. A failure is retried on a later request.
+func (r *semanticRouter) init(ctx context.Context) error {
+	if r.ready.Load() {
+		return nil
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.ready.Load() {
+		return nil
+	}
+	var texts []string
+	var owners []*semanticGroup
+	for _, g := range r.groups {
+		for _, t := range g.texts {
+			texts = append(texts, t)
+			owners = append(owners, g)
+		}
+	}
+	if len(texts) > 0 {
+		vecs, err := r.embed(ctx, texts)
+		if err != nil {
+			return fmt.Errorf("embedding the target descriptions: %w", err)
+		}
+		vs := make([]vectorstore.Vector, len(texts))
+		for i, t := range texts {
+			id := r.vectorID(t)
+			vs[i] = vectorstore.Vector{ID: id, Values: vecs[i]}
+			r.byID[id] = owners[i]
+		}
+		if err := r.store.Upsert(ctx, vs...); err != nil {
+			return fmt.Errorf("storing the description vectors: %w", err)
+		}
+	}
+	r.ready.Store(true)
+	return nil
+}
+
+// embed embeds texts and checks the vectors' count and dimensions.
+func (r *semanticRouter) embed(ctx context.Context, texts []string) ([][]float32, error) {
+	vecs, err := r.embedder.Embed(ctx, texts)
+	if err != nil {
+		return nil, err
+	}
+	if len(vecs) != len(texts) {
+		return nil, fmt.Errorf("the embedder returned %d vectors for %d texts", len(vecs), len(texts))
+	}
+	for _, v := range vecs {
+		if r.dims != 0 {
+			if err := vectorstore.CheckDimensions(v, r.dims); err != nil {
+				return nil, fmt.Errorf("vectordb.dimensions is %d but the embedder returned %d: %w", r.dims, len(v), vectorstore.ErrDimensions)
+			}
+		}
+	}
+	return vecs, nil
+}
+
+// decide scores prompt against the descriptions. With all, Scores lists every description.
+func (r *semanticRouter) decide(ctx context.Context, prompt string, all bool) (*semanticGroup, *Decision, error) {
+	if err := r.init(ctx); err != nil {
+		return nil, nil, err
+	}
+	d := &Decision{Description: Catchall, Distance: math.Inf(1)}
+	if len(r.byID) == 0 {
+		return nil, d, nil
+	}
+	vec, err := r.cache.get(ctx, prompt, func(ctx context.Context) ([]float32, error) {
+		v, err := r.embed(ctx, []string{prompt})
+		if err != nil {
+			return nil, err
+		}
+		return v[0], nil
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("embedding the prompt: %w", err)
+	}
+	matches, err := r.store.Search(ctx, vec, len(r.byID)+16)
+	if err != nil {
+		return nil, nil, fmt.Errorf("searching the vector store: %w", err)
+	}
+	var best *semanticGroup
+	seen := map[*semanticGroup]bool{}
+	for _, m := range matches {
+		g := r.byID[m.ID]
+		if g == nil || seen[g] {
+			continue // another configuration's vector, or a worse example of a group already scored
+		}
+		seen[g] = true
+		if best == nil {
+			best, d.Distance = g, m.Distance
+		}
+		if !all {
+			break
+		}
+		d.Scores = append(d.Scores, Score{Description: g.description, Targets: names(g.pool.targets), Distance: m.Distance})
+	}
+	if best != nil && d.Distance <= r.threshold {
+		d.Description, d.Matched = best.description, true
+		return best, d, nil
+	}
+	return nil, d, nil
+}
+
+// route chooses the pool for c.
+func (r *semanticRouter) route(c *call, stats *Stats) (*pool, *RequestError) {
+	prompt, err := c.lastUserText()
+	if err == nil && prompt == "" {
+		err = errors.New("the last user message has no text")
+	}
+	var g *semanticGroup
+	var d *Decision
+	if err == nil {
+		g, d, err = r.decide(c.ctx, prompt, false)
+	}
+	if err != nil {
+		if r.catchall == nil {
+			return nil, &RequestError{Status: http.StatusBadGateway, Type: "server_error", Code: "semantic_routing_failed",
+				Message: "semantic routing failed and there is no CATCHALL target: " + err.Error(), Err: ErrNoTarget}
+		}
+		r.logger.Warn("aiproxy: semantic routing failed; using the CATCHALL target", "error", err)
+		stats.Semantic = &Decision{Description: Catchall, Distance: math.Inf(1)}
+		return r.catchall, nil
+	}
+	stats.Semantic = d
+	if g != nil {
+		return g.pool, nil
+	}
+	if r.catchall == nil {
+		return nil, &RequestError{Status: http.StatusBadRequest, Type: "invalid_request_error", Code: "no_semantic_match",
+			Message: fmt.Sprintf("the prompt matches no target description within the threshold (nearest distance %.4f, threshold %.4f) and there is no CATCHALL target", d.Distance, r.threshold),
+			Err:     ErrNoTarget}
+	}
+	return r.catchall, nil
+}
+
+func names(ts []*target) []string {
+	out := make([]string, len(ts))
+	for i, t := range ts {
+		out[i] = t.name
+	}
+	return out
+}
+
+// Explain returns the semantic balancer's decision for prompt, with every description's
+// distance, without sending anything upstream: for tuning thresholds and descriptions.
+func (p *Proxy) Explain(ctx context.Context, prompt string) (*Decision, error) {
+	if p.semantic == nil {
+		return nil, errors.New("aiproxy: Explain needs balancer.algorithm semantic")
+	}
+	_, d, err := p.semantic.decide(ctx, prompt, true)
+	return d, err
+}

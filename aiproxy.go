@@ -1,0 +1,439 @@
+// Package aiproxy is an AI gateway inside a Go program: Kong's AI Proxy Advanced plugin as a
+// library. A Proxy takes OpenAI-format chat, completions and embeddings requests and routes
+// each to one of many upstream models, chosen by meaning (semantic), by model alias, or by
+// a load-balancing algorithm, with retries and failover across targets and providers.
+//
+// A Proxy is both an http.Handler, to mount under net/http or any router:
+//
+//	p, err := aiproxy.New(cfg)
+//	mux.Handle("/v1/chat/completions", p)
+//
+// and an http.RoundTripper, to put under the http.Client of an OpenAI SDK:
+//
+//	client := &http.Client{Transport: p}
+//
+// Configuration mirrors Kong's (package kong loads Kong's files); the interfaces Provider,
+// Embedder, VectorStore and SecretResolver are where other implementations plug in.
+package aiproxy
+
+import (
+	"cmp"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/aiproxy/aiproxy/internal/jsonx"
+	"github.com/aiproxy/aiproxy/provider"
+)
+
+// Provider translates between OpenAI's wire format and one upstream API; see package provider.
+type Provider = provider.Provider
+
+// Proxy routes OpenAI-format requests to upstream models. It is safe for concurrent use.
+type Proxy struct {
+	targets []*target
+	// all is every target; byAlias and byName narrow by the request's model.
+	all         *pool
+	byAlias     map[string]*pool
+	byName      map[string]*pool
+	passthrough *pool // targets without model.name, which accept any model
+	semantic    *semanticRouter
+
+	route       provider.RouteType // the one route type all targets share, or ""
+	retries     int
+	criteria    criteria
+	limit       int64
+	streaming   string
+	modelHeader bool
+	maxFails    int
+	failTimeout time.Duration
+	readTimeout time.Duration
+	sendTimeout time.Duration
+	// latencyStrategy and tokensStrategy say what lowest-latency and lowest-usage measure.
+	latencyStrategy string
+	tokensStrategy  string
+
+	transport http.RoundTripper
+	secrets   *secrets
+	logger    *slog.Logger
+	onStats   func(Stats)
+	now       func() time.Time
+	closers   []io.Closer
+}
+
+// target is a Target with what New derived from it and its runtime measurements.
+type target struct {
+	cfg    Target
+	name   string
+	weight int
+	prov   provider.Provider
+	signer provider.Signer // non-nil when prov signs requests
+	edits  []jsonx.Edit    // model name and model.options defaults, applied to each body
+	auth   auth
+
+	inflight atomic.Int64
+	health   breaker
+	latency  ewma // seconds, per latency_strategy
+	usage    ewma // tokens or cost, per tokens_count_strategy
+}
+
+// pool is a set of targets with the picker that balances among them.
+type pool struct {
+	targets []*target
+	picker  picker
+}
+
+// New validates cfg and returns a Proxy. The error, which wraps ErrInvalidConfig, lists every
+// problem found. New takes ownership of cfg's Embedder, VectorStore and Vaults: Close closes
+// those that are io.Closers.
+func New(cfg Config) (*Proxy, error) {
+	p := &Proxy{
+		byAlias: map[string]*pool{},
+		byName:  map[string]*pool{},
+		logger:  cfg.Logger,
+		onStats: cfg.OnStats,
+		now:     cfg.Now,
+	}
+	if p.logger == nil {
+		p.logger = slog.Default()
+	}
+	if p.now == nil {
+		p.now = time.Now
+	}
+	var errs []error
+	fail := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+
+	b := cfg.Balancer
+	p.retries = b.Retries
+	switch {
+	case b.Retries == 0:
+		p.retries = 5
+	case b.Retries < 0:
+		p.retries = 0
+	case b.Retries > 32767:
+		fail("balancer.retries %d is out of range 0..32767", b.Retries)
+	}
+	var err error
+	if p.criteria, err = parseCriteria(b.FailoverCriteria); err != nil {
+		errs = append(errs, err)
+	}
+	connect := orDefault(b.ConnectTimeout, 60*time.Second)
+	p.sendTimeout = orDefault(b.WriteTimeout, 60*time.Second)
+	p.readTimeout = orDefault(b.ReadTimeout, 60*time.Second)
+	p.maxFails, p.failTimeout = b.MaxFails, orDefault(b.FailTimeout, 10*time.Second)
+	if b.MaxFails < 0 || b.MaxFails > 32767 {
+		fail("balancer.max_fails %d is out of range 0..32767", b.MaxFails)
+	}
+	if b.HashOnHeader == "" {
+		b.HashOnHeader = "X-Kong-LLM-Request-ID"
+	}
+	if b.Slots == 0 {
+		b.Slots = 10000
+	} else if b.Slots < 10 || b.Slots > 65536 {
+		fail("balancer.slots %d is out of range 10..65536", b.Slots)
+	}
+	p.latencyStrategy, p.tokensStrategy = b.LatencyStrategy, b.TokensCountStrategy
+	switch b.LatencyStrategy {
+	case "", "tpot", "e2e":
+	default:
+		fail("balancer.latency_strategy %q must be tpot or e2e", b.LatencyStrategy)
+	}
+	switch b.TokensCountStrategy {
+	case "", "total-tokens", "prompt-tokens", "completion-tokens", "cost":
+	default:
+		fail("balancer.tokens_count_strategy %q must be total-tokens, prompt-tokens, completion-tokens or cost", b.TokensCountStrategy)
+	}
+	algorithm := cmp.Or(b.Algorithm, RoundRobin)
+	switch algorithm {
+	case RoundRobin, Priority, LowestLatency, LowestUsage, LeastConnections, ConsistentHashing, Semantic:
+	default:
+		fail("balancer.algorithm %q is not one of round-robin, priority, lowest-latency, lowest-usage, least-connections, consistent-hashing, semantic", b.Algorithm)
+	}
+
+	switch p.streaming = cmp.Or(cfg.ResponseStreaming, "allow"); p.streaming {
+	case "allow", "deny", "always":
+	default:
+		fail("response_streaming %q must be allow, deny or always", cfg.ResponseStreaming)
+	}
+	switch {
+	case cfg.MaxRequestBodySize == 0:
+		p.limit = 1 << 20
+	default:
+		p.limit = cfg.MaxRequestBodySize
+	}
+	p.modelHeader = cfg.ModelNameHeader == nil || *cfg.ModelNameHeader
+	if cfg.LLMFormat != "" && cfg.LLMFormat != "openai" {
+		fail("llm_format %q is not supported: clients speak openai", cfg.LLMFormat)
+	}
+	switch cfg.GenAICategory {
+	case "", "text/generation", "text/embeddings":
+	default:
+		fail("genai_category %q is not supported (text/generation, text/embeddings)", cfg.GenAICategory)
+	}
+
+	p.secrets = &secrets{vaults: map[string]SecretResolver{"env": EnvResolver{}}}
+	for name, v := range cfg.Vaults {
+		p.secrets.vaults[name] = v
+		p.own(v)
+	}
+
+	if len(cfg.Targets) == 0 {
+		fail("targets: at least one target is required")
+	}
+	names := map[string]int{}
+	for i := range cfg.Targets {
+		t, err := p.newTarget(cfg.Targets[i], cfg.Providers)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("targets[%d]: %w", i, err))
+			continue
+		}
+		names[t.name]++
+		p.targets = append(p.targets, t)
+	}
+	for i, t := range p.targets { // make generated names unique: "openai/gpt-4o#2"
+		if cfg.Targets[i].Name == "" && names[t.name] > 1 {
+			t.name += "#" + strconv.Itoa(i)
+		}
+	}
+	for _, t := range p.targets {
+		if p.route == "" {
+			p.route = t.cfg.RouteType
+		} else if p.route != t.cfg.RouteType {
+			p.route = "" // mixed: the request path decides
+			break
+		}
+	}
+
+	p.all = &pool{targets: p.targets, picker: newPicker(algorithm, p.targets, &b)}
+	p.byAlias = p.groupPools(algorithm, &b, func(t *target) string { return t.cfg.Model.Alias })
+	p.byName = p.groupPools(algorithm, &b, func(t *target) string { return t.cfg.Model.Name })
+	var pass []*target
+	for _, t := range p.targets {
+		if t.cfg.Model.Name == "" {
+			pass = append(pass, t)
+		}
+	}
+	if len(pass) > 0 {
+		p.passthrough = &pool{targets: pass, picker: newPicker(algorithm, pass, &b)}
+	}
+
+	if algorithm == Semantic && len(p.targets) > 0 {
+		if p.semantic, err = newSemanticRouter(&cfg, p); err != nil {
+			errs = append(errs, err)
+		}
+	}
+
+	if cfg.Transport != nil {
+		p.transport = cfg.Transport
+	} else {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.DialContext = (&net.Dialer{Timeout: connect, KeepAlive: 30 * time.Second}).DialContext
+		tr.MaxIdleConnsPerHost = 64
+		tr.ForceAttemptHTTP2 = true
+		p.transport = tr
+	}
+	if len(errs) > 0 {
+		p.Close()
+		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, errors.Join(errs...))
+	}
+	return p, nil
+}
+
+// groupPools returns a pool per non-empty key, for the targets that share it.
+func (p *Proxy) groupPools(algorithm string, b *BalancerConfig, key func(*target) string) map[string]*pool {
+	groups := map[string][]*target{}
+	for _, t := range p.targets {
+		if k := key(t); k != "" {
+			groups[k] = append(groups[k], t)
+		}
+	}
+	pools := make(map[string]*pool, len(groups))
+	for k, ts := range groups {
+		if algorithm == Semantic {
+			algorithm = RoundRobin // an alias or model name picks the group; semantics do not apply
+		}
+		pools[k] = &pool{targets: ts, picker: newPicker(algorithm, ts, b)}
+	}
+	return pools
+}
+
+// newTarget validates one target and derives what each request needs from it.
+func (p *Proxy) newTarget(cfg Target, extra map[string]provider.Provider) (*target, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if cfg.RouteType == "" {
+		cfg.RouteType = provider.Chat
+	}
+	t := &target{cfg: cfg, name: cfg.Name, weight: cmp.Or(cfg.Weight, 100)}
+	if t.name == "" {
+		t.name = cfg.displayName()
+	}
+	t.prov = cfg.Provider
+	if t.prov == nil {
+		t.prov = extra[cfg.Model.Provider]
+	}
+	if t.prov == nil {
+		var err error
+		if t.prov, err = builtinProvider(cfg.Model); err != nil {
+			return nil, err
+		}
+	}
+	t.signer, _ = t.prov.(provider.Signer)
+	if cfg.Model.Name != "" {
+		t.edits = append(t.edits, jsonx.Edit{Key: "model", Value: jsonx.AppendString(nil, cfg.Model.Name)})
+	}
+	o := cfg.Model.Options
+	if o.MaxTokens != nil {
+		t.edits = append(t.edits, jsonx.Edit{Key: "max_tokens", Value: strconv.AppendInt(nil, int64(*o.MaxTokens), 10), OnlyIfAbsent: true})
+	}
+	if o.Temperature != nil {
+		t.edits = append(t.edits, jsonx.Edit{Key: "temperature", Value: strconv.AppendFloat(nil, *o.Temperature, 'g', -1, 64), OnlyIfAbsent: true})
+	}
+	if o.TopP != nil {
+		t.edits = append(t.edits, jsonx.Edit{Key: "top_p", Value: strconv.AppendFloat(nil, *o.TopP, 'g', -1, 64), OnlyIfAbsent: true})
+	}
+	if o.TopK != nil {
+		t.edits = append(t.edits, jsonx.Edit{Key: "top_k", Value: strconv.AppendInt(nil, int64(*o.TopK), 10), OnlyIfAbsent: true})
+	}
+	var err error
+	if t.auth, err = newAuth(&cfg.Auth); err != nil {
+		return nil, err
+	}
+	return t, nil
+}
+
+// own records a value to close in Close.
+func (p *Proxy) own(v any) {
+	if c, ok := v.(io.Closer); ok && !slices.Contains(p.closers, c) {
+		p.closers = append(p.closers, c)
+	}
+}
+
+// Close releases what New took ownership of (see New). The Proxy must not be used after.
+func (p *Proxy) Close() error {
+	var errs []error
+	for _, c := range p.closers {
+		errs = append(errs, c.Close())
+	}
+	p.closers = nil
+	return errors.Join(errs...)
+}
+
+// ServeHTTP answers an OpenAI-format request. A streaming response is flushed event by event.
+func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	resp := p.serve(r)
+	defer resp.Body.Close()
+	h := w.Header()
+	for k, v := range resp.Header {
+		h[k] = v
+	}
+	w.WriteHeader(resp.StatusCode)
+	if _, ok := resp.Body.(*streamBody); !ok {
+		_, _ = io.Copy(w, resp.Body)
+		return
+	}
+	rc := http.NewResponseController(w)
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := resp.Body.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return // the client went away; Close stops the upstream
+			}
+			_ = rc.Flush()
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+// RoundTrip answers an OpenAI-format request as an http.RoundTripper, so a Proxy can sit
+// under any HTTP client. The request's URL host is ignored: requests go to the targets. Paths
+// that do not end in /chat/completions, /completions or /embeddings are answered with 404
+// when they do not match the targets' route type. Errors are OpenAI-format responses, not Go
+// errors, so SDKs report them as API errors.
+func (p *Proxy) RoundTrip(r *http.Request) (*http.Response, error) {
+	return p.serve(r), nil
+}
+
+// serve runs one request through the proxy and returns the response to send.
+func (p *Proxy) serve(r *http.Request) *http.Response {
+	c := &call{ctx: r.Context(), req: r, start: p.now()}
+	resp, stats := p.handle(c)
+	if _, streaming := resp.Body.(*streamBody); !streaming {
+		p.finish(c, stats, resp.StatusCode)
+	}
+	return resp
+}
+
+// handle parses, routes and attempts the request. For a streaming response the stats are
+// finished when its body ends.
+func (p *Proxy) handle(c *call) (*http.Response, *Stats) {
+	r := c.req
+	stats := &Stats{Stream: false}
+	defer func() {
+		if r.Body != nil {
+			r.Body.Close()
+		}
+	}()
+	if r.Method != http.MethodPost {
+		e := &RequestError{Status: http.StatusMethodNotAllowed, Type: "invalid_request_error", Code: "method_not_allowed",
+			Message: "use POST", Err: ErrBadRequest}
+		stats.Err = e
+		return e.response(r), stats
+	}
+	c.route = routeOf(r.URL.Path)
+	if p.route != "" {
+		if c.route != "" && c.route != p.route {
+			e := &RequestError{Status: http.StatusNotFound, Type: "invalid_request_error", Code: "unknown_url",
+				Message: "this proxy serves " + string(p.route) + ", not " + r.URL.Path, Err: ErrBadRequest}
+			stats.Err = e
+			return e.response(r), stats
+		}
+		c.route = p.route
+	} else if c.route == "" {
+		c.route = provider.Chat
+	}
+	stats.Route = c.route
+	var rerr *RequestError
+	if c.body, rerr = readBody(r, p.limit); rerr == nil {
+		rerr = c.parse()
+	}
+	if rerr == nil {
+		rerr = p.applyStreaming(c)
+	}
+	if rerr != nil {
+		stats.Err = rerr
+		return rerr.response(r), stats
+	}
+	stats.Stream = c.stream
+	stats.RequestedModel = c.model
+	return p.attempts(c, stats)
+}
+
+// applyStreaming enforces response_streaming.
+func (p *Proxy) applyStreaming(c *call) *RequestError {
+	switch {
+	case p.streaming == "deny" && c.stream:
+		return badRequest("streaming_disabled", "streaming is disabled on this proxy (response_streaming: deny)")
+	case p.streaming == "always" && !c.stream && c.route != provider.Embeddings:
+		c.stream, c.forceStream = true, true
+	}
+	return nil
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d == 0 {
+		return def
+	}
+	return d
+}

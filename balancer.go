@@ -1,0 +1,270 @@
+package aiproxy
+
+import (
+	"cmp"
+	"fmt"
+	"math"
+	"slices"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// The balancer algorithms (Kong's balancer.algorithm).
+const (
+	RoundRobin        = "round-robin"
+	Priority          = "priority"
+	LowestLatency     = "lowest-latency"
+	LowestUsage       = "lowest-usage"
+	LeastConnections  = "least-connections"
+	ConsistentHashing = "consistent-hashing"
+	Semantic          = "semantic"
+)
+
+// A picker chooses the next target of a pool for a request. skip reports targets that must
+// not be chosen (already tried in this request, or circuit-broken); ok is false when every
+// target is skipped.
+type picker interface {
+	pick(c *call, skip func(*target) bool) (t *target, ok bool)
+}
+
+// newPicker returns the picker of algorithm over ts.
+func newPicker(algorithm string, ts []*target, b *BalancerConfig) picker {
+	switch algorithm {
+	case Priority:
+		return newPriority(ts)
+	case LowestLatency:
+		return &lowest{ts: ts, score: func(t *target) float64 { return t.latency.value() }}
+	case LowestUsage:
+		return &lowest{ts: ts, score: func(t *target) float64 { return t.usage.value() }}
+	case LeastConnections:
+		return &lowest{ts: ts, score: func(t *target) float64 { return float64(t.inflight.Load() + 1) }}
+	case ConsistentHashing:
+		return newRing(ts, b.Slots, b.HashOnHeader)
+	default:
+		return newRoundRobin(ts)
+	}
+}
+
+// roundRobin is nginx's smooth weighted round-robin: over any window of sum(weights) picks,
+// each target is chosen exactly weight times, interleaved rather than in runs.
+type roundRobin struct {
+	mu      sync.Mutex
+	ts      []*target
+	current []int
+}
+
+func newRoundRobin(ts []*target) *roundRobin {
+	return &roundRobin{ts: ts, current: make([]int, len(ts))}
+}
+
+func (r *roundRobin) pick(_ *call, skip func(*target) bool) (*target, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	best, total := -1, 0
+	for i, t := range r.ts {
+		if skip(t) {
+			continue
+		}
+		r.current[i] += t.weight
+		total += t.weight
+		if best < 0 || r.current[i] > r.current[best] {
+			best = i
+		}
+	}
+	if best < 0 {
+		return nil, false
+	}
+	r.current[best] -= total
+	return r.ts[best], true
+}
+
+// priority groups targets by weight: the highest-weight group serves (round-robin within
+// it), and the next group is used only for what the whole group above could not serve.
+type priority struct {
+	groups []*roundRobin
+}
+
+func newPriority(ts []*target) *priority {
+	byWeight := map[int][]*target{}
+	var weights []int
+	for _, t := range ts {
+		if _, ok := byWeight[t.weight]; !ok {
+			weights = append(weights, t.weight)
+		}
+		byWeight[t.weight] = append(byWeight[t.weight], t)
+	}
+	sort.Sort(sort.Reverse(sort.IntSlice(weights)))
+	p := &priority{}
+	for _, w := range weights {
+		p.groups = append(p.groups, newRoundRobin(byWeight[w]))
+	}
+	return p
+}
+
+func (p *priority) pick(c *call, skip func(*target) bool) (*target, bool) {
+	for _, g := range p.groups {
+		if t, ok := g.pick(c, skip); ok {
+			return t, true
+		}
+	}
+	return nil, false
+}
+
+// lowest picks the target with the lowest score per unit of weight. Ties, such as targets
+// without measurements yet, go round-robin, so every target is measured.
+type lowest struct {
+	ts    []*target
+	score func(*target) float64
+	next  atomic.Uint32
+}
+
+func (l *lowest) pick(_ *call, skip func(*target) bool) (*target, bool) {
+	n := len(l.ts)
+	start := int(l.next.Add(1)) % n
+	var best *target
+	bestScore := math.Inf(1)
+	for k := range n {
+		t := l.ts[(start+k)%n]
+		if skip(t) {
+			continue
+		}
+		if s := l.score(t) / float64(t.weight); s < bestScore {
+			best, bestScore = t, s
+		}
+	}
+	return best, best != nil
+}
+
+// ring is consistent hashing: each target owns points on a ring in proportion to its
+// weight, and a request goes to the owner of the first point at or after the hash of its
+// HashOnHeader value. Removing a target moves only the keys it owned.
+type ring struct {
+	points []uint32
+	owners []*target
+	header string
+	rr     *roundRobin
+}
+
+func newRing(ts []*target, slots int, header string) *ring {
+	total := 0
+	for _, t := range ts {
+		total += t.weight
+	}
+	type point struct {
+		h uint32
+		t *target
+	}
+	var pts []point
+	for _, t := range ts {
+		n := max(1, slots*t.weight/total)
+		for k := range n {
+			pts = append(pts, point{hash32(fmt.Sprintf("%s#%d", t.name, k)), t})
+		}
+	}
+	slices.SortStableFunc(pts, func(a, b point) int { return cmp.Compare(a.h, b.h) })
+	r := &ring{header: header, rr: newRoundRobin(ts)}
+	for _, p := range pts {
+		r.points = append(r.points, p.h)
+		r.owners = append(r.owners, p.t)
+	}
+	return r
+}
+
+func (r *ring) pick(c *call, skip func(*target) bool) (*target, bool) {
+	key := c.req.Header.Get(r.header)
+	if key == "" {
+		return r.rr.pick(c, skip)
+	}
+	n := len(r.points)
+	i, _ := slices.BinarySearch(r.points, hash32(key))
+	for k := range n {
+		if t := r.owners[(i+k)%n]; !skip(t) {
+			return t, true
+		}
+	}
+	return nil, false
+}
+
+// hash32 is 32-bit FNV-1a: stable across processes, so replicas agree on the ring.
+func hash32(s string) uint32 {
+	h := uint32(2166136261)
+	for i := 0; i < len(s); i++ {
+		h ^= uint32(s[i])
+		h *= 16777619
+	}
+	return h
+}
+
+// ewma is an exponentially weighted moving average: each sample moves the value a quarter
+// of the way towards it. Its zero value has no samples and reads as 0.
+type ewma struct {
+	mu  sync.Mutex
+	v   float64
+	set bool
+}
+
+const ewmaWeight = 0.25
+
+func (e *ewma) observe(x float64) {
+	e.mu.Lock()
+	if e.set {
+		e.v += ewmaWeight * (x - e.v)
+	} else {
+		e.v, e.set = x, true
+	}
+	e.mu.Unlock()
+}
+
+func (e *ewma) value() float64 {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.v
+}
+
+// breaker is Kong's passive health check: MaxFails failures within FailTimeout take a
+// target out for FailTimeout; a 429's Retry-After takes it out until then. Success resets
+// the count.
+type breaker struct {
+	openUntil atomic.Int64 // unix nanoseconds; the target is skipped before this time
+
+	mu          sync.Mutex
+	fails       int
+	windowStart time.Time
+}
+
+func (b *breaker) open(now time.Time) bool { return now.UnixNano() < b.openUntil.Load() }
+
+// failure records a counted failure and opens the breaker when the count reaches max.
+func (b *breaker) failure(now time.Time, max int, window time.Duration) {
+	if max <= 0 {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.fails == 0 || now.Sub(b.windowStart) > window {
+		b.fails, b.windowStart = 0, now
+	}
+	b.fails++
+	if b.fails >= max {
+		b.fails = 0
+		b.hold(now.Add(window))
+	}
+}
+
+// hold keeps the target out until t (or longer, if already held longer).
+func (b *breaker) hold(t time.Time) {
+	for {
+		cur := b.openUntil.Load()
+		if t.UnixNano() <= cur || b.openUntil.CompareAndSwap(cur, t.UnixNano()) {
+			return
+		}
+	}
+}
+
+func (b *breaker) success() {
+	b.mu.Lock()
+	b.fails = 0
+	b.mu.Unlock()
+}

@@ -1,0 +1,196 @@
+package aiproxy
+
+import (
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/aiproxy/aiproxy/provider"
+	"github.com/aiproxy/aiproxy/vectorstore"
+)
+
+// Config configures a Proxy. Its fields with JSON names mirror Kong's ai-proxy-advanced
+// configuration (package kong loads Kong's files into it); the fields without are Go-only.
+// New validates a Config once and copies it; changing it afterwards has no effect.
+type Config struct {
+	// Targets are the upstream models. At least one is required.
+	Targets []Target `json:"targets"`
+	// Balancer chooses among targets and says when to fail over.
+	Balancer BalancerConfig `json:"balancer"`
+	// Embeddings configures the embedder of the semantic balancer (Kong's embeddings).
+	// Nil means the built-in offline embedder, or Config.Embedder when set.
+	Embeddings *EmbeddingsConfig `json:"embeddings,omitempty"`
+	// VectorDB configures the semantic balancer's vector search (Kong's vectordb).
+	// Nil means an in-memory store with cosine distance.
+	VectorDB *VectorDBConfig `json:"vectordb,omitempty"`
+	// ResponseStreaming is "allow" (the client chooses; the zero value), "deny" (a request
+	// with stream: true is rejected with 400) or "always" (every chat request streams).
+	ResponseStreaming string `json:"response_streaming,omitempty"`
+	// MaxRequestBodySize limits the request body in bytes; larger requests get 413. Zero
+	// means Kong's default, 1 MiB; negative means no limit (Kong's 0).
+	MaxRequestBodySize int64 `json:"max_request_body_size,omitempty"`
+	// ModelNameHeader adds the X-Kong-LLM-Model response header ("provider/model" of the
+	// target that served). Nil means true.
+	ModelNameHeader *bool `json:"model_name_header,omitempty"`
+	// LLMFormat is the format clients speak. Only "openai" (the zero value) is supported.
+	LLMFormat string `json:"llm_format,omitempty"`
+	// GenAICategory is Kong's genai_category: "text/generation" (the zero value) or
+	// "text/embeddings". Other categories are not supported.
+	GenAICategory string `json:"genai_category,omitempty"`
+
+	// Providers adds or replaces providers by the name targets use in model.provider. Nil
+	// means only the built-in providers.
+	Providers map[string]provider.Provider `json:"-"`
+	// Vaults resolves {vault://<name>/...} references, keyed by vault name (Kong's vault
+	// prefix). "env" is built in (environment variables) unless replaced here.
+	Vaults map[string]SecretResolver `json:"-"`
+	// Embedder replaces the embedder that Embeddings would configure.
+	Embedder Embedder `json:"-"`
+	// VectorStore replaces the store that VectorDB would configure. Required when
+	// VectorDB.Strategy names an external database (package kong builds it from the config).
+	VectorStore VectorStore `json:"-"`
+	// Transport sends upstream requests. Nil means a transport like http.DefaultTransport
+	// whose dial timeout is Balancer.ConnectTimeout. A Transport given here keeps its own.
+	Transport http.RoundTripper `json:"-"`
+	// Logger receives statistics (targets with logging.log_statistics) and warnings. Nil
+	// means slog.Default().
+	Logger *slog.Logger `json:"-"`
+	// OnStats, when set, is called once per request, after the response ends, with what
+	// happened. It must not block.
+	OnStats func(Stats) `json:"-"`
+	// Now is the clock. Nil means time.Now.
+	Now func() time.Time `json:"-"`
+}
+
+// BalancerConfig is Kong's balancer block.
+type BalancerConfig struct {
+	// Algorithm is one of "round-robin" (the zero value; smooth weighted round-robin),
+	// "priority", "lowest-latency", "lowest-usage", "least-connections",
+	// "consistent-hashing" and "semantic".
+	Algorithm string `json:"algorithm,omitempty"`
+	// Retries counts attempts after the first. Zero means Kong's default, 5; negative means
+	// none (Kong's 0). A request never tries the same target twice.
+	Retries int `json:"retries,omitempty"`
+	// FailoverCriteria says which failures are retried on another target: "error",
+	// "timeout", "invalid_header", "http_403", "http_404", "http_429", "http_500",
+	// "http_502", "http_503", "http_504" and "non_idempotent". Nil means Kong's default,
+	// error and timeout. Without non_idempotent a request that reached the upstream is not
+	// retried (chat requests are POSTs), as in Kong and nginx.
+	FailoverCriteria []string `json:"failover_criteria,omitempty"`
+	// ConnectTimeout bounds connecting to an upstream. Zero means 60 s. Kong: milliseconds.
+	ConnectTimeout time.Duration `json:"connect_timeout,omitempty"`
+	// WriteTimeout bounds sending the request. Zero means 60 s. Kong: milliseconds.
+	WriteTimeout time.Duration `json:"write_timeout,omitempty"`
+	// ReadTimeout bounds each wait for the upstream: for the response to start and then
+	// between two reads of its body. Zero means 60 s. Kong: milliseconds.
+	ReadTimeout time.Duration `json:"read_timeout,omitempty"`
+	// HashOnHeader is the request header consistent-hashing hashes. Empty means
+	// "X-Kong-LLM-Request-ID". A request without it is balanced round-robin.
+	HashOnHeader string `json:"hash_on_header,omitempty"`
+	// Slots is the size of the consistent-hashing ring (10..65536). Zero means 10000.
+	Slots int `json:"slots,omitempty"`
+	// LatencyStrategy is what lowest-latency measures: "tpot" (time per output token; the
+	// zero value) or "e2e" (whole request).
+	LatencyStrategy string `json:"latency_strategy,omitempty"`
+	// TokensCountStrategy is what lowest-usage counts: "total-tokens" (the zero value),
+	// "prompt-tokens", "completion-tokens" or "cost".
+	TokensCountStrategy string `json:"tokens_count_strategy,omitempty"`
+	// MaxFails is the circuit breaker: after this many failed attempts on a target within
+	// FailTimeout, the target is left out for FailTimeout. Zero disables it. Errors,
+	// timeouts and invalid responses always count; http_429 and http_5xx count when listed
+	// in FailoverCriteria; http_403 and http_404 never count (Kong's rule).
+	MaxFails int `json:"max_fails,omitempty"`
+	// FailTimeout is the breaker's window and open time. Zero means 10 s. Kong: milliseconds.
+	FailTimeout time.Duration `json:"fail_timeout,omitempty"`
+}
+
+// EmbeddingsConfig is Kong's embeddings block: the model that embeds prompts and
+// descriptions for the semantic balancer, and its credentials.
+type EmbeddingsConfig struct {
+	Auth  Auth           `json:"auth"`
+	Model EmbeddingModel `json:"model"`
+}
+
+// EmbeddingModel names an embeddings model: provider "openai", "azure", "mistral",
+// "gemini", "bedrock", "huggingface", "ollama" (and any provider registered in
+// Config.Providers that serves llm/v1/embeddings), or "offline" for the built-in embedder.
+type EmbeddingModel struct {
+	Provider string           `json:"provider"`
+	Name     string           `json:"name"`
+	Options  provider.Options `json:"options"`
+}
+
+// VectorDBConfig is Kong's vectordb block.
+type VectorDBConfig struct {
+	// Strategy names the database: "redis", "pgvector", or "memory" (aiproxy's in-process
+	// store; the zero value). External databases are built by package kong, or given as
+	// Config.VectorStore.
+	Strategy string `json:"strategy,omitempty"`
+	// DistanceMetric is "cosine" (the zero value) or "euclidean".
+	DistanceMetric vectorstore.Metric `json:"distance_metric,omitempty"`
+	// Threshold is, as in Kong, the largest distance at which a description still matches
+	// a prompt: with cosine, 0.2 accepts similarity ≥ 0.8 and 0.8 accepts similarity ≥ 0.2.
+	// Nil means MinSimilarity decides, or, if that is nil too, any distance matches.
+	Threshold *float64 `json:"threshold,omitempty"`
+	// MinSimilarity is the same limit as a cosine similarity (Threshold = 1 −
+	// MinSimilarity), for Go users who think in similarity. Setting both is an error.
+	MinSimilarity *float64 `json:"-"`
+	// Dimensions is the length of the vectors; the embedder's output is checked against
+	// it. Zero means whatever the embedder returns.
+	Dimensions int `json:"dimensions,omitempty"`
+	// Redis and PGVector hold Kong's connection settings for those strategies; package
+	// kong reads them.
+	Redis    *RedisConfig    `json:"redis,omitempty"`
+	PGVector *PGVectorConfig `json:"pgvector,omitempty"`
+}
+
+// RedisConfig is Kong's vectordb.redis block.
+type RedisConfig struct {
+	Host                   string         `json:"host,omitempty"` // zero: 127.0.0.1
+	Port                   int            `json:"port,omitempty"` // zero: 6379
+	Database               int            `json:"database,omitempty"`
+	Username               Secret         `json:"username,omitempty"`
+	Password               Secret         `json:"password,omitempty"`
+	SSL                    bool           `json:"ssl,omitempty"`
+	SSLVerify              bool           `json:"ssl_verify,omitempty"`
+	ServerName             string         `json:"server_name,omitempty"`
+	Timeout                time.Duration  `json:"timeout,omitempty"`
+	ConnectTimeout         time.Duration  `json:"connect_timeout,omitempty"` // zero: 2 s
+	SendTimeout            time.Duration  `json:"send_timeout,omitempty"`    // zero: 2 s
+	ReadTimeout            time.Duration  `json:"read_timeout,omitempty"`    // zero: 2 s
+	KeepalivePoolSize      int            `json:"keepalive_pool_size,omitempty"`
+	KeepaliveBacklog       int            `json:"keepalive_backlog,omitempty"`
+	SentinelMaster         string         `json:"sentinel_master,omitempty"`
+	SentinelRole           string         `json:"sentinel_role,omitempty"`
+	SentinelNodes          []RedisNode    `json:"sentinel_nodes,omitempty"`
+	SentinelUsername       Secret         `json:"sentinel_username,omitempty"`
+	SentinelPassword       Secret         `json:"sentinel_password,omitempty"`
+	ClusterNodes           []RedisNode    `json:"cluster_nodes,omitempty"`
+	ClusterMaxRedirections int            `json:"cluster_max_redirections,omitempty"`
+	ConnectionIsProxied    bool           `json:"connection_is_proxied,omitempty"`
+	CloudAuthentication    map[string]any `json:"cloud_authentication,omitempty"`
+}
+
+// RedisNode is a sentinel or cluster node. Kong names the host "host" for sentinels and
+// "ip" for cluster nodes; both are accepted.
+type RedisNode struct {
+	Host string `json:"host,omitempty"`
+	IP   string `json:"ip,omitempty"`
+	Port int    `json:"port,omitempty"`
+}
+
+// PGVectorConfig is Kong's vectordb.pgvector block.
+type PGVectorConfig struct {
+	Host        string        `json:"host,omitempty"`     // zero: 127.0.0.1
+	Port        int           `json:"port,omitempty"`     // zero: 5432
+	Database    string        `json:"database,omitempty"` // zero: kong-pgvector
+	User        Secret        `json:"user,omitempty"`     // zero: postgres
+	Password    Secret        `json:"password,omitempty"`
+	SSL         bool          `json:"ssl,omitempty"`
+	SSLRequired bool          `json:"ssl_required,omitempty"`
+	SSLVerify   bool          `json:"ssl_verify,omitempty"`
+	SSLVersion  string        `json:"ssl_version,omitempty"` // any | tlsv1_2 (zero) | tlsv1_3
+	SSLCert     string        `json:"ssl_cert,omitempty"`
+	SSLCertKey  string        `json:"ssl_cert_key,omitempty"`
+	Timeout     time.Duration `json:"timeout,omitempty"` // zero: 5 s
+}

@@ -1,0 +1,93 @@
+package aiproxy
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+
+	"github.com/aiproxy/aiproxy/provider"
+)
+
+// newEmbedder returns the semantic balancer's embedder and a name for its embedding space.
+func (p *Proxy) newEmbedder(cfg *Config) (Embedder, string, error) {
+	switch {
+	case cfg.Embedder != nil:
+		return cfg.Embedder, fmt.Sprintf("%T", cfg.Embedder), nil
+	case cfg.Embeddings != nil && cfg.Embeddings.Model.Provider != "offline":
+		m := cfg.Embeddings.Model
+		t, err := p.newTarget(Target{
+			RouteType: provider.Embeddings,
+			Model:     provider.Model{Provider: m.Provider, Name: m.Name, Options: m.Options},
+			Auth:      cfg.Embeddings.Auth,
+		}, cfg.Providers)
+		if err != nil {
+			return nil, "", fmt.Errorf("embeddings: %w", err)
+		}
+		id := m.Provider + "/" + m.Name
+		if d := m.Options.EmbeddingsDimensions; d != nil {
+			id += fmt.Sprintf("@%d", *d)
+		}
+		return &providerEmbedder{p: p, t: t}, id, nil
+	}
+	return nil, "", errors.New("the semantic balancer needs an embedder: set embeddings or Config.Embedder")
+}
+
+// providerEmbedder embeds through a provider's embeddings API, with the same request
+// building, credentials and timeouts as the targets.
+type providerEmbedder struct {
+	p *Proxy
+	t *target
+}
+
+// Embed sends texts in one request.
+func (e *providerEmbedder) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+	body := []byte(`{"input":`)
+	in, err := json.Marshal(texts)
+	if err != nil {
+		return nil, err
+	}
+	body = append(body, in...)
+	if d := e.t.cfg.Model.Options.EmbeddingsDimensions; d != nil {
+		body = append(body, fmt.Sprintf(`,"dimensions":%d`, *d)...)
+	}
+	body = append(body, '}')
+	c := &call{ctx: ctx, req: &http.Request{Header: http.Header{}}, body: body, route: provider.Embeddings}
+	ctx, cancel := context.WithTimeout(ctx, e.p.sendTimeout+e.p.readTimeout)
+	defer cancel()
+	preq, req, f := e.p.build(ctx, c, e.t)
+	if f != nil {
+		return nil, f.err
+	}
+	resp, err := e.p.transport.RoundTrip(req)
+	if err != nil {
+		return nil, errors.New("embeddings request failed: " + errText(err))
+	}
+	defer resp.Body.Close()
+	raw, err := readLimited(resp.Body, 64<<20)
+	if err != nil {
+		return nil, err
+	}
+	if resp.StatusCode >= 400 {
+		return nil, e.t.prov.ParseError(preq, resp.StatusCode, resp.Header, raw)
+	}
+	out, err := e.t.prov.ParseResponse(preq, resp.Header, raw)
+	if err != nil {
+		return nil, err
+	}
+	var list provider.EmbeddingResponse
+	if err := json.Unmarshal(out.Body, &list); err != nil {
+		return nil, fmt.Errorf("decoding the embeddings response: %w", err)
+	}
+	if len(list.Data) != len(texts) {
+		return nil, fmt.Errorf("the embeddings response has %d vectors for %d inputs", len(list.Data), len(texts))
+	}
+	slices.SortFunc(list.Data, func(a, b provider.Embedding) int { return a.Index - b.Index })
+	vecs := make([][]float32, len(list.Data))
+	for i, d := range list.Data {
+		vecs[i] = d.Embedding
+	}
+	return vecs, nil
+}

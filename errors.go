@@ -1,0 +1,116 @@
+package aiproxy
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/aiproxy/aiproxy/provider"
+)
+
+// Sentinel errors, found with errors.Is in Stats.Err and in the errors New returns.
+var (
+	// ErrInvalidConfig is wrapped by every error New returns for a bad Config.
+	ErrInvalidConfig = errors.New("aiproxy: invalid config")
+	// ErrBadRequest is wrapped when the client's request is malformed (400).
+	ErrBadRequest = errors.New("aiproxy: bad request")
+	// ErrBodyTooLarge is wrapped when the request body exceeds MaxRequestBodySize (413).
+	ErrBodyTooLarge = errors.New("aiproxy: request body too large")
+	// ErrUnknownModel is wrapped when the request names a model no target serves (400).
+	ErrUnknownModel = errors.New("aiproxy: unknown model")
+	// ErrNoTarget is wrapped when no target could be tried: all are circuit-broken, or the
+	// semantic balancer matched nothing and there is no CATCHALL target (503).
+	ErrNoTarget = errors.New("aiproxy: no target available")
+	// ErrUpstream is wrapped when every attempt failed (502, 503 or 504).
+	ErrUpstream = errors.New("aiproxy: all attempts failed")
+)
+
+// RequestError is a request that the proxy answered with an error. It renders as OpenAI's
+// error body, {"error":{"message","type","param","code"}}.
+type RequestError struct {
+	Status  int    // HTTP status sent to the client
+	Type    string // OpenAI error type
+	Code    string // OpenAI error code; may be empty
+	Message string
+	// Err is the sentinel (ErrBadRequest, ErrUpstream, ...) this error wraps.
+	Err error
+	// Attempts lists what was tried, for ErrUpstream.
+	Attempts []Attempt
+}
+
+func (e *RequestError) Error() string { return e.Err.Error() + ": " + e.Message }
+
+func (e *RequestError) Unwrap() error { return e.Err }
+
+// response renders e as an HTTP response to req.
+func (e *RequestError) response(req *http.Request) *http.Response {
+	body, _ := (&provider.Error{Status: e.Status, Type: e.Type, Code: e.Code, Message: e.Message}).MarshalJSON()
+	return jsonResponse(req, e.Status, http.Header{}, body)
+}
+
+func badRequest(code, format string, args ...any) *RequestError {
+	return &RequestError{Status: http.StatusBadRequest, Type: "invalid_request_error", Code: code,
+		Message: fmt.Sprintf(format, args...), Err: ErrBadRequest}
+}
+
+// jsonResponse builds a complete JSON response.
+func jsonResponse(req *http.Request, status int, h http.Header, body []byte) *http.Response {
+	h["Content-Type"] = []string{"application/json"}
+	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	return &http.Response{
+		Status:        strconv.Itoa(status) + " " + http.StatusText(status),
+		StatusCode:    status,
+		Proto:         "HTTP/1.1",
+		ProtoMajor:    1,
+		ProtoMinor:    1,
+		Header:        h,
+		Body:          io.NopCloser(bytes.NewReader(body)),
+		ContentLength: int64(len(body)),
+		Request:       req,
+	}
+}
+
+// Attempt is one try of one target within a request.
+type Attempt struct {
+	Target string // the target's name
+	// Status is the upstream's HTTP status (translated by the provider), zero if none came.
+	Status int
+	// Err says why the attempt failed; nil for the attempt that succeeded.
+	Err error
+}
+
+// failure is why all attempts failed: the status and message sent to the client.
+func failure(attempts []Attempt, noTarget bool) *RequestError {
+	if len(attempts) == 0 {
+		msg := "no target is available: every candidate is temporarily out of service"
+		if !noTarget {
+			msg = "no target can serve this request"
+		}
+		return &RequestError{Status: http.StatusServiceUnavailable, Type: "server_error", Code: "no_target", Message: msg, Err: ErrNoTarget}
+	}
+	status := http.StatusBadGateway
+	last := attempts[len(attempts)-1]
+	switch {
+	case errors.Is(last.Err, errTimeout):
+		status = http.StatusGatewayTimeout
+	case last.Status == http.StatusServiceUnavailable || last.Status == http.StatusTooManyRequests:
+		status = http.StatusServiceUnavailable
+	}
+	var b strings.Builder
+	b.WriteString("all ")
+	b.WriteString(strconv.Itoa(len(attempts)))
+	b.WriteString(" attempts failed: ")
+	for i, a := range attempts {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(a.Target)
+		b.WriteString(": ")
+		b.WriteString(a.Err.Error())
+	}
+	return &RequestError{Status: status, Type: "server_error", Code: "upstream_failed", Message: b.String(), Err: ErrUpstream, Attempts: attempts}
+}

@@ -1,0 +1,413 @@
+package aiproxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/aiproxy/aiproxy/internal/jsonx"
+	"github.com/aiproxy/aiproxy/provider"
+)
+
+// criteria is the set of Kong failover_criteria, as bits.
+type criteria uint16
+
+const (
+	onError criteria = 1 << iota
+	onTimeout
+	onInvalidHeader
+	onHTTP403
+	onHTTP404
+	onHTTP429
+	onHTTP500
+	onHTTP502
+	onHTTP503
+	onHTTP504
+	onNonIdempotent
+)
+
+var criterionNames = map[string]criteria{
+	"error": onError, "timeout": onTimeout, "invalid_header": onInvalidHeader,
+	"http_403": onHTTP403, "http_404": onHTTP404, "http_429": onHTTP429, "http_500": onHTTP500,
+	"http_502": onHTTP502, "http_503": onHTTP503, "http_504": onHTTP504, "non_idempotent": onNonIdempotent,
+}
+
+func parseCriteria(names []string) (criteria, error) {
+	if names == nil {
+		return onError | onTimeout, nil
+	}
+	var c criteria
+	for _, n := range names {
+		bit, ok := criterionNames[n]
+		if !ok {
+			return 0, fmt.Errorf("balancer.failover_criteria: %q is not one of error, timeout, invalid_header, http_403, http_404, http_429, http_500, http_502, http_503, http_504, non_idempotent", n)
+		}
+		c |= bit
+	}
+	return c, nil
+}
+
+// statusCriterion returns the criterion an upstream HTTP status falls under, or 0.
+func statusCriterion(status int) criteria {
+	switch status {
+	case 403:
+		return onHTTP403
+	case 404:
+		return onHTTP404
+	case 429:
+		return onHTTP429
+	case 500:
+		return onHTTP500
+	case 502:
+		return onHTTP502
+	case 503:
+		return onHTTP503
+	case 504:
+		return onHTTP504
+	}
+	return 0
+}
+
+// errTimeout marks an attempt that ran out of connect_timeout, write_timeout or read_timeout.
+var errTimeout = errors.New("timed out")
+
+// failed is how one attempt failed.
+type failed struct {
+	kind criteria // onError, onTimeout, onInvalidHeader or a status criterion; 0: not retryable
+	sent bool     // the request reached the upstream
+	err  *provider.Error
+}
+
+// attempts runs the attempt loop: ask the balancer for a target, try it, and on a failure
+// that failover_criteria allow, try another, up to retries more times, never the same
+// target twice.
+func (p *Proxy) attempts(c *call, stats *Stats) (*http.Response, *Stats) {
+	pl, rerr := p.poolFor(c, stats)
+	if rerr != nil {
+		stats.Err = rerr
+		return rerr.response(c.req), stats
+	}
+	var tried []*target
+	now := p.now()
+	broken := false
+	skip := func(t *target) bool {
+		for _, u := range tried {
+			if u == t {
+				return true
+			}
+		}
+		if t.health.open(now) {
+			broken = true
+			return true
+		}
+		return false
+	}
+	for n := 0; n <= p.retries; n++ {
+		t, ok := pl.picker.pick(c, skip)
+		if !ok {
+			break
+		}
+		tried = append(tried, t)
+		resp, f := p.try(c, t, stats)
+		if f == nil {
+			return resp, stats
+		}
+		stats.Attempts = append(stats.Attempts, Attempt{Target: t.name, Status: statusOf(f), Err: f.err})
+		p.recordFailure(t, f)
+		if !p.retryable(f) {
+			e := f.err
+			stats.Target, stats.Provider = t.name, t.cfg.Model.Provider
+			rerr := &RequestError{Status: e.Status, Type: e.Type, Code: e.Code, Message: e.Message, Err: ErrUpstream, Attempts: stats.Attempts}
+			if f.kind&(onError|onTimeout|onInvalidHeader) != 0 || e.Status < 400 {
+				rerr = failure(stats.Attempts, false)
+			}
+			stats.Err = rerr
+			return p.errorResponse(c, t, rerr, e), stats
+		}
+		now = p.now()
+	}
+	rerr = failure(stats.Attempts, broken)
+	stats.Err = rerr
+	return rerr.response(c.req), stats
+}
+
+// retryable reports whether failover_criteria allow trying another target after f.
+func (p *Proxy) retryable(f *failed) bool {
+	if f.kind == 0 || p.criteria&f.kind == 0 {
+		return false
+	}
+	return !f.sent || p.criteria&onNonIdempotent != 0
+}
+
+// recordFailure feeds the circuit breaker, by Kong's rules.
+func (p *Proxy) recordFailure(t *target, f *failed) {
+	now := p.now()
+	if f.err != nil && f.err.Status == http.StatusTooManyRequests && f.err.RetryAfter > 0 {
+		t.health.hold(now.Add(f.err.RetryAfter))
+	}
+	switch {
+	case f.kind&(onError|onTimeout|onInvalidHeader) != 0:
+	case f.kind&(onHTTP403|onHTTP404) != 0 || f.kind == 0:
+		return
+	case p.criteria&f.kind == 0:
+		return
+	}
+	t.health.failure(now, p.maxFails, p.failTimeout)
+}
+
+func statusOf(f *failed) int {
+	if f.kind&(onError|onTimeout) != 0 {
+		return 0
+	}
+	return f.err.Status
+}
+
+// errorResponse answers with an upstream error that is not retried: the provider's error,
+// translated to OpenAI's format, with the upstream's status.
+func (p *Proxy) errorResponse(c *call, t *target, rerr *RequestError, _ *provider.Error) *http.Response {
+	resp := rerr.response(c.req)
+	if p.modelHeader {
+		resp.Header["X-Kong-Llm-Model"] = []string{t.cfg.displayName()}
+	}
+	return resp
+}
+
+// try makes one attempt on t. On success it returns the response for the client; the
+// streaming response's body finishes the stats when it ends.
+func (p *Proxy) try(c *call, t *target, stats *Stats) (*http.Response, *failed) {
+	ctx, cancel := context.WithCancelCause(c.ctx)
+	timer := time.AfterFunc(p.sendTimeout+p.readTimeout, func() { cancel(errTimeout) })
+	done := func() { timer.Stop(); cancel(nil) }
+
+	t.inflight.Add(1)
+	sent := time.Now()
+	preq, upReq, f := p.build(ctx, c, t)
+	if f != nil {
+		t.inflight.Add(-1)
+		done()
+		return nil, f
+	}
+	resp, err := p.transport.RoundTrip(upReq)
+	if err != nil {
+		t.inflight.Add(-1)
+		done()
+		return nil, transportFailure(ctx, err)
+	}
+	timer.Reset(p.readTimeout)
+	body := &idleBody{rc: resp.Body, timer: timer, timeout: p.readTimeout}
+
+	if resp.StatusCode >= 400 {
+		raw, _ := readLimited(body, 1<<20)
+		body.Close()
+		t.inflight.Add(-1)
+		done()
+		e := t.prov.ParseError(preq, resp.StatusCode, resp.Header, raw)
+		return nil, &failed{kind: statusCriterion(e.Status), sent: true, err: e}
+	}
+	h := responseHeader(resp.Header)
+	if p.modelHeader {
+		h["X-Kong-Llm-Model"] = []string{t.cfg.displayName()}
+	}
+	stats.Target, stats.Provider, stats.Model = t.name, t.cfg.Model.Provider, t.cfg.Model.Name
+
+	if !c.stream {
+		raw, err := readLimited(body, 64<<20)
+		body.Close()
+		t.inflight.Add(-1)
+		done()
+		if err != nil {
+			return nil, readFailure(ctx, err)
+		}
+		out, err := t.prov.ParseResponse(preq, resp.Header, raw)
+		if err != nil {
+			return nil, invalidResponse(err)
+		}
+		p.succeeded(t, stats, out.Usage, out.Model, time.Since(sent))
+		return jsonResponse(c.req, http.StatusOK, h, out.Body), nil
+	}
+
+	s := t.prov.NewStream(preq, resp.Header, body)
+	first, err := s.Next()
+	if err != nil {
+		body.Close()
+		t.inflight.Add(-1)
+		done()
+		if errors.Is(err, io.EOF) {
+			return nil, invalidResponse(errors.New("the upstream ended the stream before its first event"))
+		}
+		return nil, streamFailure(ctx, err)
+	}
+	stats.TimeToFirstToken = p.now().Sub(c.start)
+	h["Content-Type"] = []string{"text/event-stream"}
+	h["Cache-Control"] = []string{"no-cache"}
+	delete(h, "Content-Length")
+	sb := &streamBody{p: p, c: c, t: t, s: s, upstream: body, stats: stats, sentAt: sent, release: done}
+	sb.frame(first)
+	return &http.Response{
+		Status: "200 OK", StatusCode: http.StatusOK, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: h, Body: sb, ContentLength: -1, Request: c.req,
+	}, nil
+}
+
+// build prepares the upstream request of one attempt: body with the target's edits, the
+// provider's translation, forwarded client headers and credentials.
+func (p *Proxy) build(ctx context.Context, c *call, t *target) (*provider.Request, *http.Request, *failed) {
+	header, param, err := t.auth.resolve(ctx, p.secrets)
+	if err != nil {
+		return nil, nil, &failed{kind: onError, err: &provider.Error{Status: http.StatusBadGateway, Type: "server_error", Code: "secret_unavailable", Message: err.Error()}}
+	}
+	var buf [6]jsonx.Edit
+	edits := buf[:0]
+	for _, e := range t.edits {
+		if e.Key == "max_tokens" && c.set&setMaxTokens != 0 {
+			continue
+		}
+		edits = append(edits, e)
+	}
+	if c.forceStream {
+		edits = append(edits, jsonx.Edit{Key: "stream", Value: []byte("true")})
+	}
+	if e, ok := t.auth.bodyParam(param); ok {
+		edits = append(edits, e)
+	}
+	body := c.body
+	if len(edits) > 0 {
+		body = jsonx.Apply(make([]byte, 0, len(c.body)+64), c.body, edits)
+	}
+	preq := &provider.Request{RouteType: c.route, Model: t.cfg.Model, Body: body, Stream: c.stream}
+	req, err := t.prov.NewRequest(ctx, preq)
+	if err != nil {
+		return nil, nil, &failed{kind: 0, err: &provider.Error{Status: http.StatusBadRequest, Type: "invalid_request_error", Message: err.Error()}}
+	}
+	copyRequestHeaders(req.Header, c.req.Header, header.name, t.cfg.Auth.AllowOverride)
+	t.auth.apply(req, header, param)
+	if t.signer != nil {
+		cred, err := t.auth.credentials(ctx, p.secrets)
+		if err == nil {
+			err = t.signer.Sign(req, preq.Body, cred)
+		}
+		if err != nil {
+			return nil, nil, &failed{kind: onError, err: &provider.Error{Status: http.StatusBadGateway, Type: "server_error", Code: "signing_failed", Message: err.Error()}}
+		}
+	}
+	return preq, req, nil
+}
+
+// transportFailure classifies an error from sending a request.
+func transportFailure(ctx context.Context, err error) *failed {
+	var op *net.OpError
+	sent := !(errors.As(err, &op) && op.Op == "dial") && !isDNSError(err)
+	if errors.Is(context.Cause(ctx), errTimeout) || isTimeout(err) {
+		return &failed{kind: onTimeout, sent: sent, err: &provider.Error{Status: http.StatusGatewayTimeout, Type: "server_error", Code: "timeout", Message: "the upstream " + errTimeout.Error()}}
+	}
+	return &failed{kind: onError, sent: sent, err: &provider.Error{Status: http.StatusBadGateway, Type: "server_error", Code: "upstream_error", Message: "the upstream could not be reached: " + errText(err)}}
+}
+
+// readFailure classifies an error reading a response body.
+func readFailure(ctx context.Context, err error) *failed {
+	f := transportFailure(ctx, err)
+	f.sent = true
+	return f
+}
+
+// streamFailure classifies an error before a stream's first event.
+func streamFailure(ctx context.Context, err error) *failed {
+	var pe *provider.Error
+	if errors.As(err, &pe) {
+		return &failed{kind: statusCriterion(pe.Status), sent: true, err: pe}
+	}
+	return readFailure(ctx, err)
+}
+
+func invalidResponse(err error) *failed {
+	var pe *provider.Error
+	if !errors.As(err, &pe) {
+		pe = &provider.Error{Status: http.StatusBadGateway, Type: "server_error", Message: err.Error()}
+	}
+	pe.Code = "invalid_response"
+	return &failed{kind: onInvalidHeader, sent: true, err: pe}
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+func isDNSError(err error) bool {
+	var de *net.DNSError
+	return errors.As(err, &de)
+}
+
+// errText is an error's text without the URL that *url.Error adds (it may carry a query
+// parameter credential).
+func errText(err error) string {
+	var ue interface{ Unwrap() error }
+	if errors.As(err, &ue) && strings.HasPrefix(err.Error(), "Post ") {
+		if inner := ue.Unwrap(); inner != nil {
+			return inner.Error()
+		}
+	}
+	return err.Error()
+}
+
+// succeeded records a served request in the stats and the balancer's measurements.
+func (p *Proxy) succeeded(t *target, stats *Stats, usage provider.Usage, model string, elapsed time.Duration) {
+	t.health.success()
+	stats.Usage = usage
+	if model != "" {
+		stats.Model = model
+	}
+	o := t.cfg.Model.Options
+	stats.Cost = (float64(usage.PromptTokens)*o.InputCost + float64(usage.CompletionTokens)*o.OutputCost) / 1e6
+	lat := elapsed.Seconds()
+	if p.latencyStrategy != "e2e" && usage.CompletionTokens > 0 {
+		lat /= float64(usage.CompletionTokens) // time per output token
+	}
+	t.latency.observe(lat)
+	switch p.tokensStrategy {
+	case "prompt-tokens":
+		t.usage.observe(float64(usage.PromptTokens))
+	case "completion-tokens":
+		t.usage.observe(float64(usage.CompletionTokens))
+	case "cost":
+		t.usage.observe(stats.Cost)
+	default:
+		t.usage.observe(float64(usage.TotalTokens))
+	}
+}
+
+// readLimited reads r to the end, failing past max bytes.
+func readLimited(r io.Reader, max int64) ([]byte, error) {
+	b, err := io.ReadAll(io.LimitReader(r, max+1))
+	if err == nil && int64(len(b)) > max {
+		err = errors.New("the upstream response is larger than " + strconv.FormatInt(max, 10) + " bytes")
+	}
+	return b, err
+}
+
+// idleBody is an upstream body whose every read must start within timeout (Kong's
+// read_timeout between two reads); the timer cancels the attempt's context.
+type idleBody struct {
+	rc      io.ReadCloser
+	timer   *time.Timer
+	timeout time.Duration
+	once    sync.Once
+}
+
+func (b *idleBody) Read(p []byte) (int, error) {
+	b.timer.Reset(b.timeout)
+	return b.rc.Read(p)
+}
+
+func (b *idleBody) Close() error {
+	var err error
+	b.once.Do(func() { err = b.rc.Close() })
+	return err
+}

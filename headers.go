@@ -1,0 +1,50 @@
+package aiproxy
+
+import "net/http"
+
+// Request headers that are not forwarded upstream: hop-by-hop headers, headers the proxy or
+// the provider sets, and client credentials (the target's own are added instead).
+var dropRequest = map[string]bool{
+	"Connection": true, "Keep-Alive": true, "Proxy-Connection": true, "Proxy-Authenticate": true,
+	"Proxy-Authorization": true, "Te": true, "Trailer": true, "Transfer-Encoding": true, "Upgrade": true,
+	"Host": true, "Content-Length": true, "Content-Type": true, "Accept": true, "Accept-Encoding": true,
+	"Authorization": true, "Api-Key": true, "X-Api-Key": true, "X-Goog-Api-Key": true, "Cookie": true,
+}
+
+// copyRequestHeaders copies the client's headers into the upstream request's, except those
+// in dropRequest and those the provider set. With allowOverride, the client's value of the
+// credential header authHeader is kept.
+func copyRequestHeaders(dst, src http.Header, authHeader string, allowOverride bool) {
+	override := ""
+	if allowOverride && authHeader != "" {
+		override = http.CanonicalHeaderKey(authHeader)
+	}
+	for k, v := range src {
+		if dropRequest[k] && k != override {
+			continue
+		}
+		if _, set := dst[k]; set {
+			continue
+		}
+		dst[k] = v
+	}
+}
+
+// Response headers that are not passed to the client: hop-by-hop headers and those that
+// no longer describe the (decoded, possibly translated) body.
+var dropResponse = map[string]bool{
+	"Connection": true, "Keep-Alive": true, "Proxy-Connection": true, "Te": true, "Trailer": true,
+	"Transfer-Encoding": true, "Upgrade": true, "Content-Length": true, "Content-Encoding": true,
+	"Set-Cookie": true,
+}
+
+// responseHeader returns the upstream's response headers to pass to the client.
+func responseHeader(src http.Header) http.Header {
+	h := make(http.Header, len(src)+2)
+	for k, v := range src {
+		if !dropResponse[k] {
+			h[k] = v
+		}
+	}
+	return h
+}

@@ -1,0 +1,205 @@
+package aiproxy
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aiproxy/aiproxy/internal/jsonx"
+	"github.com/aiproxy/aiproxy/provider"
+)
+
+// call is one inbound request on its way through the proxy.
+type call struct {
+	ctx   context.Context
+	req   *http.Request
+	start time.Time
+
+	body   []byte // the client's JSON body, read once and replayed on every attempt
+	route  provider.RouteType
+	model  string // the model the client asked for; empty if none
+	stream bool   // the client asked for (or response_streaming forced) an event stream
+	// includeUsage: the client asked for usage in the last stream chunk.
+	includeUsage bool
+	// set: sampling fields the client set, which model.options must not override.
+	set sampling
+	// lastUser is the raw JSON of the last user message, for the semantic balancer.
+	lastUser []byte
+	// forceStream: response_streaming "always" turned a non-streaming request into a stream.
+	forceStream bool
+}
+
+// sampling flags the request fields that model.options supply defaults for.
+type sampling uint8
+
+const (
+	setMaxTokens sampling = 1 << iota
+	setTemperature
+	setTopP
+	setTopK
+)
+
+// readBody reads the request body once, under limit (negative: no limit).
+func readBody(r *http.Request, limit int64) ([]byte, *RequestError) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil, badRequest("missing_body", "the request has no body; send an OpenAI-format JSON request")
+	}
+	tooLarge := &RequestError{Status: http.StatusRequestEntityTooLarge, Type: "invalid_request_error", Code: "request_too_large",
+		Message: "the request body is larger than max_request_body_size (" + strconv.FormatInt(limit, 10) + " bytes)", Err: ErrBodyTooLarge}
+	if limit >= 0 && r.ContentLength > limit {
+		return nil, tooLarge
+	}
+	size := r.ContentLength
+	if size < 0 || size > 1<<20 {
+		size = 512
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size+1))
+	src := io.Reader(r.Body)
+	if limit >= 0 {
+		src = io.LimitReader(r.Body, limit+1)
+	}
+	if _, err := buf.ReadFrom(src); err != nil {
+		return nil, &RequestError{Status: http.StatusBadRequest, Type: "invalid_request_error", Code: "body_read_failed",
+			Message: "reading the request body failed: " + err.Error(), Err: ErrBadRequest}
+	}
+	if limit >= 0 && int64(buf.Len()) > limit {
+		return nil, tooLarge
+	}
+	return buf.Bytes(), nil
+}
+
+// parse reads the fields of c.body that routing needs and checks the request's shape.
+func (c *call) parse() *RequestError {
+	var perr *RequestError
+	var sawMessages, sawPrompt, sawInput bool
+	err := jsonx.Object(c.body, func(m jsonx.Member) bool {
+		switch string(m.Key) {
+		case "model":
+			s, err := jsonx.String(m.Value)
+			if err != nil && string(m.Value) != "null" {
+				perr = badRequest("invalid_type", "model must be a string")
+				return false
+			}
+			c.model = s
+		case "stream":
+			c.stream = string(m.Value) == "true"
+		case "stream_options":
+			c.includeUsage = bytes.Contains(m.Value, []byte(`"include_usage"`)) && includeUsage(m.Value)
+		case "messages":
+			sawMessages = true
+			perr = c.parseMessages(m.Value)
+		case "prompt":
+			sawPrompt = string(m.Value) != "null"
+		case "input":
+			sawInput = string(m.Value) != "null"
+		case "max_tokens", "max_completion_tokens":
+			c.set |= setMaxTokens
+		case "temperature":
+			c.set |= setTemperature
+		case "top_p":
+			c.set |= setTopP
+		case "top_k":
+			c.set |= setTopK
+		}
+		return perr == nil
+	})
+	if err != nil {
+		return badRequest("invalid_json", "the request body is not a JSON object: %v", err)
+	}
+	if perr != nil {
+		return perr
+	}
+	switch c.route {
+	case provider.Chat:
+		if !sawMessages {
+			return badRequest("missing_messages", "messages is required: an array of chat messages")
+		}
+	case provider.Completions:
+		if !sawPrompt {
+			return badRequest("missing_prompt", "prompt is required")
+		}
+	case provider.Embeddings:
+		if !sawInput {
+			return badRequest("missing_input", "input is required")
+		}
+		if c.stream {
+			return badRequest("invalid_stream", "embeddings cannot be streamed")
+		}
+	}
+	return nil
+}
+
+func includeUsage(v []byte) bool {
+	var o struct {
+		IncludeUsage bool `json:"include_usage"`
+	}
+	return json.Unmarshal(v, &o) == nil && o.IncludeUsage
+}
+
+// parseMessages checks that messages is a non-empty array of objects with a known role,
+// and remembers the last user message.
+func (c *call) parseMessages(v []byte) *RequestError {
+	var perr *RequestError
+	n := 0
+	err := jsonx.Array(v, func(elem []byte) bool {
+		role := ""
+		err := jsonx.Object(elem, func(m jsonx.Member) bool {
+			if string(m.Key) == "role" {
+				role, _ = jsonx.String(m.Value)
+			}
+			return true
+		})
+		switch {
+		case err != nil:
+			perr = badRequest("invalid_messages", "messages[%d] must be an object", n)
+		case role == "user":
+			c.lastUser = elem
+		case role == "system", role == "developer", role == "assistant", role == "tool", role == "function":
+		case role == "":
+			perr = badRequest("invalid_messages", "messages[%d].role is required", n)
+		default:
+			perr = badRequest("invalid_messages", "messages[%d].role %q is not one of system, developer, user, assistant, tool", n, role)
+		}
+		n++
+		return perr == nil
+	})
+	if err != nil {
+		return badRequest("invalid_messages", "messages must be an array")
+	}
+	if perr == nil && n == 0 {
+		return badRequest("invalid_messages", "messages must not be empty")
+	}
+	return perr
+}
+
+// lastUserText returns the text of the last user message (text parts of array content
+// joined by newlines), which the semantic balancer embeds.
+func (c *call) lastUserText() (string, error) {
+	if c.lastUser == nil {
+		return "", errors.New("the request has no user message")
+	}
+	var m provider.Message
+	if err := json.Unmarshal(c.lastUser, &m); err != nil {
+		return "", err
+	}
+	return strings.TrimSpace(m.Content.String()), nil
+}
+
+// routeOf returns the route type the request path names, or "" if it names none.
+func routeOf(path string) provider.RouteType {
+	switch {
+	case strings.HasSuffix(path, "/chat/completions"):
+		return provider.Chat
+	case strings.HasSuffix(path, "/completions"):
+		return provider.Completions
+	case strings.HasSuffix(path, "/embeddings"):
+		return provider.Embeddings
+	}
+	return ""
+}

@@ -1,0 +1,108 @@
+package aiproxy
+
+import (
+	"context"
+	"log/slog"
+	"slices"
+	"time"
+
+	"github.com/aiproxy/aiproxy/internal/jsonx"
+	"github.com/aiproxy/aiproxy/provider"
+)
+
+// Stats describes one request after its response ended. Config.OnStats receives it, and
+// it is logged for targets with logging.log_statistics.
+type Stats struct {
+	// Route is the request's route type.
+	Route provider.RouteType
+	// RequestedModel is the model the client asked for, if any.
+	RequestedModel string
+	// Target, Provider and Model name the target that answered, its provider and the
+	// model that served (the upstream's own name for it when it reports one). Empty when
+	// no target answered.
+	Target, Provider, Model string
+	// Attempts lists the failed attempts before the one that answered.
+	Attempts []Attempt
+	// Status is the HTTP status sent to the client.
+	Status int
+	// Stream reports a streamed response.
+	Stream bool
+	// Latency runs from receiving the request to the end of the response.
+	Latency time.Duration
+	// TimeToFirstToken runs from receiving the request to the first streamed event; zero
+	// for responses that are not streamed.
+	TimeToFirstToken time.Duration
+	// Usage is the token usage the upstream reported.
+	Usage provider.Usage
+	// Cost is the request's price from model.options input_cost and output_cost (per 1M
+	// tokens).
+	Cost float64
+	// Semantic is the semantic balancer's decision, for semantic routing.
+	Semantic *Decision
+	// Err is why the request failed, nil if it succeeded; see the sentinel errors.
+	Err error
+}
+
+// finish completes the stats of a request and reports them.
+func (p *Proxy) finish(c *call, s *Stats, status int) {
+	s.Status = status
+	s.Latency = p.now().Sub(c.start)
+	if p.onStats != nil {
+		p.onStats(*s)
+	}
+	var t *target
+	for _, u := range p.targets {
+		if u.name == s.Target {
+			t = u
+			break
+		}
+	}
+	if t == nil || !t.cfg.Logging.LogStatistics {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("route", string(s.Route)),
+		slog.String("target", s.Target),
+		slog.String("provider", s.Provider),
+		slog.String("model", s.Model),
+		slog.Int("status", s.Status),
+		slog.Int("attempts", len(s.Attempts)+1),
+		slog.Bool("stream", s.Stream),
+		slog.Duration("latency", s.Latency),
+		slog.Int("prompt_tokens", s.Usage.PromptTokens),
+		slog.Int("completion_tokens", s.Usage.CompletionTokens),
+		slog.Int("total_tokens", s.Usage.TotalTokens),
+		slog.Float64("cost", s.Cost),
+	}
+	if s.Stream {
+		attrs = append(attrs, slog.Duration("time_to_first_token", s.TimeToFirstToken))
+	}
+	if s.Semantic != nil {
+		attrs = append(attrs, slog.Float64("semantic_distance", s.Semantic.Distance))
+	}
+	if s.Err != nil {
+		attrs = append(attrs, slog.String("error", s.Err.Error()))
+	}
+	if t.cfg.Logging.LogPayloads {
+		attrs = append(attrs, slog.String("request", string(redactPayload(c.body, t))))
+	}
+	p.logger.LogAttrs(context.Background(), slog.LevelInfo, "aiproxy request", attrs...)
+}
+
+// redactPayload returns a request body for logging, with the target's body credential
+// replaced.
+func redactPayload(body []byte, t *target) []byte {
+	name := string(t.cfg.Auth.ParamName)
+	if t.cfg.Auth.ParamLocation != "body" || name == "" || !t.cfg.Auth.ParamName.IsLiteral() {
+		return body
+	}
+	out := body
+	_ = jsonx.Object(body, func(m jsonx.Member) bool {
+		if string(m.Key) == name {
+			out = slices.Concat(body[:m.Start], []byte(`"[redacted]"`), body[m.End:])
+			return false
+		}
+		return true
+	})
+	return out
+}

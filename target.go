@@ -1,0 +1,140 @@
+package aiproxy
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/aiproxy/aiproxy/provider"
+)
+
+// Target is one upstream model: Kong's targets[] entry.
+type Target struct {
+	// Name identifies the target in statistics, logs and errors. Empty means
+	// "<provider>/<model>", with "#<index>" added when two targets would share a name.
+	Name string `json:"-"`
+	// RouteType is the operation the target serves: "llm/v1/chat" (the zero value),
+	// "llm/v1/completions" or "llm/v1/embeddings".
+	RouteType provider.RouteType `json:"route_type,omitempty"`
+	// Model is the upstream model and its options.
+	Model provider.Model `json:"model"`
+	// Auth holds the credentials the proxy adds to each upstream request.
+	Auth Auth `json:"auth"`
+	// Weight is the target's share of traffic (1..65535). Zero means Kong's default, 100.
+	Weight int `json:"weight,omitempty"`
+	// Description is what the semantic balancer compares prompts with. "CATCHALL" marks
+	// the target that serves prompts matching no description within the threshold.
+	Description string `json:"description,omitempty"`
+	// Examples are further utterances that the semantic balancer compares prompts with
+	// (an aiproxy extension); a target's score is its best match.
+	Examples []string `json:"examples,omitempty"`
+	// Logging is Kong's per-target logging block.
+	Logging Logging `json:"logging"`
+	// Metadata is accepted for compatibility with Kong's schema and not used.
+	Metadata map[string]any `json:"metadata,omitempty"`
+
+	// Provider, when set, translates for this target instead of the provider that
+	// Model.Provider names.
+	Provider provider.Provider `json:"-"`
+}
+
+// Catchall is the description that marks the semantic balancer's fallback target.
+const Catchall = "CATCHALL"
+
+// Auth is Kong's auth block. Every value may be, or contain, a {vault://...} reference.
+type Auth struct {
+	// HeaderName and HeaderValue set one request header, e.g. "Authorization" and
+	// "Bearer sk-…".
+	HeaderName  Secret `json:"header_name,omitempty"`
+	HeaderValue Secret `json:"header_value,omitempty"`
+	// ParamName and ParamValue set a query parameter ("query", the zero value of
+	// ParamLocation) or a top-level field of the JSON body ("body").
+	ParamName     Secret `json:"param_name,omitempty"`
+	ParamValue    Secret `json:"param_value,omitempty"`
+	ParamLocation string `json:"param_location,omitempty"`
+	// AllowOverride lets a client's own header or parameter of the same name win over the
+	// configured one. By default the configured credential replaces the client's.
+	AllowOverride bool `json:"allow_override,omitempty"`
+
+	// Cloud credentials, for the providers that use them.
+	AzureUseManagedIdentity bool   `json:"azure_use_managed_identity,omitempty"`
+	AzureClientID           Secret `json:"azure_client_id,omitempty"`
+	AzureClientSecret       Secret `json:"azure_client_secret,omitempty"`
+	AzureTenantID           Secret `json:"azure_tenant_id,omitempty"`
+	GCPUseServiceAccount    bool   `json:"gcp_use_service_account,omitempty"`
+	GCPServiceAccountJSON   Secret `json:"gcp_service_account_json,omitempty"`
+	AWSAccessKeyID          Secret `json:"aws_access_key_id,omitempty"`
+	AWSSecretAccessKey      Secret `json:"aws_secret_access_key,omitempty"`
+}
+
+// Logging is Kong's logging block.
+type Logging struct {
+	// LogStatistics logs each request's statistics (Stats) through Config.Logger.
+	LogStatistics bool `json:"log_statistics,omitempty"`
+	// LogPayloads adds the request and response bodies to that log entry, with
+	// credentials removed.
+	LogPayloads bool `json:"log_payloads,omitempty"`
+}
+
+// secrets returns the target's Secret fields, for validation.
+func (a *Auth) secrets() []Secret {
+	return []Secret{a.HeaderName, a.HeaderValue, a.ParamName, a.ParamValue, a.AzureClientID,
+		a.AzureClientSecret, a.AzureTenantID, a.GCPServiceAccountJSON, a.AWSAccessKeyID, a.AWSSecretAccessKey}
+}
+
+// validate checks what Kong's schema checks of one target.
+func (t *Target) validate() error {
+	var errs []error
+	switch t.RouteType {
+	case "", provider.Chat, provider.Completions, provider.Embeddings:
+	default:
+		errs = append(errs, fmt.Errorf("route_type %q is not supported (llm/v1/chat, llm/v1/completions, llm/v1/embeddings)", t.RouteType))
+	}
+	if t.Model.Provider == "" && t.Provider == nil {
+		errs = append(errs, errors.New("model.provider is required"))
+	}
+	if t.Weight < 0 || t.Weight > 65535 {
+		errs = append(errs, fmt.Errorf("weight %d is out of range 1..65535", t.Weight))
+	}
+	o := t.Model.Options
+	if o.Temperature != nil && (*o.Temperature < 0 || *o.Temperature > 5) {
+		errs = append(errs, fmt.Errorf("model.options.temperature %v is out of range 0..5", *o.Temperature))
+	}
+	if o.TopP != nil && (*o.TopP < 0 || *o.TopP > 1) {
+		errs = append(errs, fmt.Errorf("model.options.top_p %v is out of range 0..1", *o.TopP))
+	}
+	if o.TopK != nil && (*o.TopK < 0 || *o.TopK > 500) {
+		errs = append(errs, fmt.Errorf("model.options.top_k %d is out of range 0..500", *o.TopK))
+	}
+	if o.MaxTokens != nil && *o.MaxTokens < 1 {
+		errs = append(errs, fmt.Errorf("model.options.max_tokens %d must be positive", *o.MaxTokens))
+	}
+	switch t.Auth.ParamLocation {
+	case "", "query", "body":
+	default:
+		errs = append(errs, fmt.Errorf("auth.param_location %q must be query or body", t.Auth.ParamLocation))
+	}
+	if (t.Auth.HeaderName == "") != (t.Auth.HeaderValue == "") {
+		errs = append(errs, errors.New("auth.header_name and auth.header_value go together"))
+	}
+	if (t.Auth.ParamName == "") != (t.Auth.ParamValue == "") {
+		errs = append(errs, errors.New("auth.param_name and auth.param_value go together"))
+	}
+	for _, s := range t.Auth.secrets() {
+		if _, err := s.Refs(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// displayName is "<provider>/<model>", as in Kong's X-Kong-LLM-Model header.
+func (t *Target) displayName() string {
+	if t.Model.Name == "" {
+		return t.Model.Provider
+	}
+	return t.Model.Provider + "/" + t.Model.Name
+}
+
+// isCatchall reports whether t is the semantic balancer's fallback target.
+func (t *Target) isCatchall() bool { return strings.TrimSpace(t.Description) == Catchall }
