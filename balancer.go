@@ -1,10 +1,7 @@
 package aiproxy
 
 import (
-	"cmp"
-	"fmt"
 	"math"
-	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -137,39 +134,44 @@ func (l *lowest) pick(_ *call, skip func(*target) bool) (*target, bool) {
 	return best, best != nil
 }
 
-// ring is consistent hashing: each target owns points on a ring in proportion to its
-// weight, and a request goes to the owner of the first point at or after the hash of its
-// HashOnHeader value. Removing a target moves only the keys it owned.
+// ring is consistent hashing over a fixed wheel of slots (Kong's balancer.slots): each slot
+// belongs to the target with the highest weighted rendezvous score for it, and a request goes
+// to the owner of the slot its HashOnHeader value hashes to. Removing a target re-homes only
+// the slots it owned; the wheel is the same in every process, so replicas agree.
 type ring struct {
-	points []uint32
-	owners []*target
+	wheel  []*target
+	ts     []*target
+	keys   []uint64 // per target: the hash of its name
 	header string
 	rr     *roundRobin
 }
 
 func newRing(ts []*target, slots int, header string) *ring {
-	total := 0
-	for _, t := range ts {
-		total += t.weight
+	r := &ring{ts: ts, keys: make([]uint64, len(ts)), wheel: make([]*target, slots), header: header, rr: newRoundRobin(ts)}
+	for i, t := range ts {
+		r.keys[i] = fnv64(t.name)
 	}
-	type point struct {
-		h uint32
-		t *target
-	}
-	var pts []point
-	for _, t := range ts {
-		n := max(1, slots*t.weight/total)
-		for k := range n {
-			pts = append(pts, point{hash32(fmt.Sprintf("%s#%d", t.name, k)), t})
-		}
-	}
-	slices.SortStableFunc(pts, func(a, b point) int { return cmp.Compare(a.h, b.h) })
-	r := &ring{header: header, rr: newRoundRobin(ts)}
-	for _, p := range pts {
-		r.points = append(r.points, p.h)
-		r.owners = append(r.owners, p.t)
+	for s := range r.wheel {
+		r.wheel[s] = r.best(uint64(s), func(*target) bool { return false })
 	}
 	return r
+}
+
+// best returns the target with the highest score for slot among those not skipped: the
+// weighted rendezvous score −weight/ln(u), u uniform in (0,1) from the target and the slot.
+func (r *ring) best(slot uint64, skip func(*target) bool) *target {
+	var best *target
+	bestScore := math.Inf(-1)
+	for i, t := range r.ts {
+		if skip(t) {
+			continue
+		}
+		u := (float64(mix64(r.keys[i]^mix64(slot))>>11) + 0.5) / (1 << 53)
+		if score := -float64(t.weight) / math.Log(u); score > bestScore {
+			best, bestScore = t, score
+		}
+	}
+	return best
 }
 
 func (r *ring) pick(c *call, skip func(*target) bool) (*target, bool) {
@@ -177,24 +179,31 @@ func (r *ring) pick(c *call, skip func(*target) bool) (*target, bool) {
 	if key == "" {
 		return r.rr.pick(c, skip)
 	}
-	n := len(r.points)
-	i, _ := slices.BinarySearch(r.points, hash32(key))
-	for k := range n {
-		if t := r.owners[(i+k)%n]; !skip(t) {
-			return t, true
-		}
+	slot := fnv64(key) % uint64(len(r.wheel))
+	if t := r.wheel[slot]; !skip(t) {
+		return t, true
 	}
-	return nil, false
+	t := r.best(slot, skip) // the slot's next choice, the same in every process
+	return t, t != nil
 }
 
-// hash32 is 32-bit FNV-1a: stable across processes, so replicas agree on the ring.
-func hash32(s string) uint32 {
-	h := uint32(2166136261)
+// fnv64 is 64-bit FNV-1a: stable across processes.
+func fnv64(s string) uint64 {
+	h := uint64(14695981039346656037)
 	for i := 0; i < len(s); i++ {
-		h ^= uint32(s[i])
-		h *= 16777619
+		h ^= uint64(s[i])
+		h *= 1099511628211
 	}
 	return h
+}
+
+// mix64 is SplitMix64's finaliser, spreading bits of x over the whole word.
+func mix64(x uint64) uint64 {
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	return x ^ x>>31
 }
 
 // ewma is an exponentially weighted moving average: each sample moves the value a quarter

@@ -93,12 +93,14 @@ func failure(attempts []Attempt, noTarget bool) *RequestError {
 		return &RequestError{Status: http.StatusServiceUnavailable, Type: "server_error", Code: "no_target", Message: msg, Err: ErrNoTarget}
 	}
 	status := http.StatusBadGateway
-	last := attempts[len(attempts)-1]
-	switch {
-	case errors.Is(last.Err, errTimeout):
-		status = http.StatusGatewayTimeout
-	case last.Status == http.StatusServiceUnavailable || last.Status == http.StatusTooManyRequests:
-		status = http.StatusServiceUnavailable
+	var last *provider.Error
+	if errors.As(attempts[len(attempts)-1].Err, &last) {
+		switch last.Status {
+		case http.StatusGatewayTimeout:
+			status = http.StatusGatewayTimeout
+		case http.StatusServiceUnavailable, http.StatusTooManyRequests:
+			status = http.StatusServiceUnavailable
+		}
 	}
 	var b strings.Builder
 	b.WriteString("all ")

@@ -101,3 +101,242 @@ func TestRoundTripper(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "Hello from gpt-4o-mini", text)
 }
+
+func TestBadRequests(t *testing.T) {
+	up := aiproxytest.NewOpenAI()
+	defer up.Close()
+	p := newProxy(t, Config{Targets: []Target{openaiTarget(up, "gpt-4o")}, MaxRequestBodySize: 256})
+	tests := []struct {
+		name, body string
+		status     int
+		code, msg  string
+	}{
+		{"not json", `{"messages":`, 400, "invalid_json", "not a JSON object"},
+		{"array body", `[]`, 400, "invalid_json", "not a JSON object"},
+		{"no messages", `{"model":"gpt-4o"}`, 400, "missing_messages", "messages is required"},
+		{"empty messages", `{"messages":[]}`, 400, "invalid_messages", "must not be empty"},
+		{"messages not array", `{"messages":"hi"}`, 400, "invalid_messages", "must be an array"},
+		{"message not object", `{"messages":["hi"]}`, 400, "invalid_messages", "messages[0] must be an object"},
+		{"missing role", `{"messages":[{"content":"hi"}]}`, 400, "invalid_messages", "messages[0].role is required"},
+		{"bad role", `{"messages":[{"role":"user","content":"a"},{"role":"robot","content":"b"}]}`, 400, "invalid_messages", `messages[1].role "robot"`},
+		{"model not string", `{"model":5,"messages":[{"role":"user","content":"hi"}]}`, 400, "invalid_type", "model must be a string"},
+		{"unknown model", `{"model":"gpt-9","messages":[{"role":"user","content":"hi"}]}`, 400, "model_not_found", `"gpt-9"`},
+		{"too large", `{"messages":[{"role":"user","content":"` + strings.Repeat("x", 300) + `"}]}`, 413, "request_too_large", "max_request_body_size"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec := post(t, p, tt.body)
+			assert.Equal(t, tt.status, rec.Code)
+			msg, typ, code := openaiError(t, rec.Body.Bytes())
+			assert.Equal(t, tt.code, code)
+			assert.Equal(t, "invalid_request_error", typ)
+			assert.Contains(t, msg, tt.msg)
+		})
+	}
+	assert.Empty(t, up.Requests(), "no bad request reaches the upstream")
+
+	req := httptest.NewRequest(http.MethodGet, "/v1/chat/completions", nil)
+	rec := httptest.NewRecorder()
+	p.ServeHTTP(rec, req)
+	assert.Equal(t, http.StatusMethodNotAllowed, rec.Code)
+
+	req = httptest.NewRequest(http.MethodPost, "/v1/embeddings", strings.NewReader(`{"input":"x"}`))
+	rec = httptest.NewRecorder()
+	p.ServeHTTP(rec, req)
+	assert.Equal(t, http.StatusNotFound, rec.Code, "a chat proxy does not serve embeddings")
+}
+
+func TestModelOptions(t *testing.T) {
+	up := aiproxytest.NewOpenAI()
+	defer up.Close()
+	tg := openaiTarget(up, "gpt-3.5-turbo")
+	maxTokens, temp, topP := 826, 0.0, 0.5
+	tg.Model.Options.MaxTokens, tg.Model.Options.Temperature, tg.Model.Options.TopP = &maxTokens, &temp, &topP
+	p := newProxy(t, Config{Targets: []Target{tg}})
+
+	sent := func(body string) map[string]any {
+		t.Helper()
+		rec := post(t, p, body)
+		require.Equal(t, 200, rec.Code, rec.Body.String())
+		reqs := up.Requests()
+		var m map[string]any
+		require.NoError(t, json.Unmarshal(reqs[len(reqs)-1].Body, &m))
+		return m
+	}
+	m := sent(`{"messages":[{"role":"user","content":"hi"}],"user":"u1","logit_bias":{"50256":-100}}`)
+	assert.Equal(t, map[string]any{
+		"model": "gpt-3.5-turbo", "max_tokens": 826.0, "temperature": 0.0, "top_p": 0.5, "user": "u1",
+		"logit_bias": map[string]any{"50256": -100.0}, "messages": []any{map[string]any{"role": "user", "content": "hi"}},
+	}, m, "options fill defaults; unknown fields pass through")
+
+	m = sent(`{"messages":[{"role":"user","content":"hi"}],"max_tokens":5,"temperature":1.2}`)
+	assert.Equal(t, 5.0, m["max_tokens"], "the request wins")
+	assert.Equal(t, 1.2, m["temperature"])
+	assert.Equal(t, 0.5, m["top_p"])
+
+	m = sent(`{"messages":[{"role":"user","content":"hi"}],"max_completion_tokens":9}`)
+	assert.NotContains(t, m, "max_tokens", "max_completion_tokens counts as the client's max_tokens")
+}
+
+func TestAliases(t *testing.T) {
+	up := aiproxytest.NewOpenAI()
+	defer up.Close()
+	powerful, fast := openaiTarget(up, "gpt-4o"), openaiTarget(up, "gpt-4o-mini")
+	powerful.Model.Alias, fast.Model.Alias = "powerful", "fast"
+	p := newProxy(t, Config{Targets: []Target{powerful, fast}})
+	for alias, model := range map[string]string{"powerful": "gpt-4o", "fast": "gpt-4o-mini", "gpt-4o-mini": "gpt-4o-mini"} {
+		rec := post(t, p, `{"model":"`+alias+`","messages":[{"role":"user","content":"What is 1+1?"}]}`)
+		require.Equal(t, 200, rec.Code, rec.Body.String())
+		var c provider.ChatCompletion
+		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &c))
+		assert.Equal(t, model, c.Model, alias)
+	}
+	rec := post(t, p, `{"model":"slow","messages":[{"role":"user","content":"hi"}]}`)
+	assert.Equal(t, 400, rec.Code)
+	msg, _, code := openaiError(t, rec.Body.Bytes())
+	assert.Equal(t, "model_not_found", code)
+	assert.Contains(t, msg, `"slow"`)
+	assert.Contains(t, msg, "fast, gpt-4o, gpt-4o-mini, powerful")
+}
+
+func TestPassthroughModel(t *testing.T) {
+	up := aiproxytest.NewOpenAI()
+	defer up.Close()
+	p := newProxy(t, Config{Targets: []Target{openaiTarget(up, "")}})
+	rec := post(t, p, `{"model":"llama3.1:8b","messages":[{"role":"user","content":"hi"}]}`)
+	require.Equal(t, 200, rec.Code, rec.Body.String())
+	assert.Contains(t, string(up.Requests()[0].Body), `"model":"llama3.1:8b"`)
+}
+
+func TestStreaming(t *testing.T) {
+	up := aiproxytest.NewOpenAI()
+	defer up.Close()
+	up.Reply = func(*provider.ChatRequest) string { return "one two three" }
+	p := newProxy(t, Config{Targets: []Target{openaiTarget(up, "gpt-4o")}})
+	srv := httptest.NewServer(p)
+	defer srv.Close()
+
+	resp, err := http.Post(srv.URL+"/v1/chat/completions", "application/json",
+		strings.NewReader(`{"stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"count"}]}`))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, 200, resp.StatusCode)
+	assert.Equal(t, "text/event-stream", resp.Header.Get("Content-Type"))
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	events := strings.Split(strings.TrimSuffix(string(body), "\n\n"), "\n\n")
+	require.Len(t, events, 7, string(body)) // role, 3 words, finish, usage, [DONE]
+	for _, ev := range events {
+		assert.True(t, strings.HasPrefix(ev, "data: "), ev)
+	}
+	assert.Equal(t, "data: [DONE]", events[6])
+	assert.Contains(t, events[5], `"usage":{"prompt_tokens":`)
+	text, err := aiproxytest.CompletionText(body)
+	require.NoError(t, err)
+	assert.Equal(t, "one two three", text)
+}
+
+func TestResponseStreaming(t *testing.T) {
+	up := aiproxytest.NewOpenAI()
+	defer up.Close()
+	deny := newProxy(t, Config{Targets: []Target{openaiTarget(up, "gpt-4o")}, ResponseStreaming: "deny"})
+	rec := post(t, deny, `{"stream":true,"messages":[{"role":"user","content":"hi"}]}`)
+	assert.Equal(t, 400, rec.Code)
+	_, _, code := openaiError(t, rec.Body.Bytes())
+	assert.Equal(t, "streaming_disabled", code)
+
+	always := newProxy(t, Config{Targets: []Target{openaiTarget(up, "gpt-4o")}, ResponseStreaming: "always"})
+	rec = post(t, always, `{"messages":[{"role":"user","content":"hi"}]}`)
+	require.Equal(t, 200, rec.Code)
+	assert.Equal(t, "text/event-stream", rec.Header().Get("Content-Type"))
+	assert.True(t, strings.HasSuffix(rec.Body.String(), "data: [DONE]\n\n"))
+	assert.Contains(t, string(up.Requests()[0].Body), `"stream":true`)
+}
+
+func TestAuthInjection(t *testing.T) {
+	up := aiproxytest.NewOpenAI()
+	defer up.Close()
+	t.Setenv("OPENAI_KEY", "sk-from-env")
+	t.Setenv("PARAM_SECRET", "p-secret")
+	tests := []struct {
+		name   string
+		auth   Auth
+		header []string
+		check  func(t *testing.T, r aiproxytest.Request)
+	}{
+		{"env reference, whole value", Auth{HeaderName: "Authorization", HeaderValue: "{vault://env/openai-key}"}, nil,
+			func(t *testing.T, r aiproxytest.Request) {
+				assert.Equal(t, "sk-from-env", r.Header.Get("Authorization"))
+			}},
+		{"reference inside a value", Auth{HeaderName: "Authorization", HeaderValue: "Bearer {vault://env/openai-key}"}, nil,
+			func(t *testing.T, r aiproxytest.Request) {
+				assert.Equal(t, "Bearer sk-from-env", r.Header.Get("Authorization"))
+			}},
+		{"configured header replaces the client's", Auth{HeaderName: "api-key", HeaderValue: "k1"}, []string{"Api-Key", "client"},
+			func(t *testing.T, r aiproxytest.Request) { assert.Equal(t, []string{"k1"}, r.Header.Values("Api-Key")) }},
+		{"allow_override keeps the client's", Auth{HeaderName: "Authorization", HeaderValue: "Bearer conf", AllowOverride: true}, []string{"Authorization", "Bearer mine"},
+			func(t *testing.T, r aiproxytest.Request) {
+				assert.Equal(t, "Bearer mine", r.Header.Get("Authorization"))
+			}},
+		{"allow_override without a client value", Auth{HeaderName: "Authorization", HeaderValue: "Bearer conf", AllowOverride: true}, nil,
+			func(t *testing.T, r aiproxytest.Request) {
+				assert.Equal(t, "Bearer conf", r.Header.Get("Authorization"))
+			}},
+		{"client credentials are not forwarded", Auth{}, []string{"Authorization", "Bearer mine", "X-Trace", "t1"},
+			func(t *testing.T, r aiproxytest.Request) {
+				assert.Empty(t, r.Header.Get("Authorization"))
+				assert.Equal(t, "t1", r.Header.Get("X-Trace"), "other headers are forwarded")
+			}},
+		{"query param", Auth{ParamName: "key", ParamValue: "{vault://env/param-secret}", ParamLocation: "query"}, nil,
+			func(t *testing.T, r aiproxytest.Request) { assert.Equal(t, "key=p-secret", r.RawQuery) }},
+		{"body param", Auth{ParamName: "api_key", ParamValue: "b1", ParamLocation: "body"}, nil,
+			func(t *testing.T, r aiproxytest.Request) { assert.Contains(t, string(r.Body), `"api_key":"b1"`) }},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tg := openaiTarget(up, "gpt-4o")
+			tg.Auth = tt.auth
+			p := newProxy(t, Config{Targets: []Target{tg}})
+			rec := post(t, p, `{"messages":[{"role":"user","content":"hi"}]}`, tt.header...)
+			require.Equal(t, 200, rec.Code, rec.Body.String())
+			reqs := up.Requests()
+			require.Len(t, reqs, i+1)
+			tt.check(t, reqs[i])
+		})
+	}
+}
+
+func TestSecretErrorNamesReferenceOnly(t *testing.T) {
+	up := aiproxytest.NewOpenAI()
+	defer up.Close()
+	tg := openaiTarget(up, "gpt-4o")
+	tg.Auth = Auth{HeaderName: "Authorization", HeaderValue: "Bearer {vault://env/aiproxy-test-missing}"}
+	p := newProxy(t, Config{Targets: []Target{tg}})
+	rec := post(t, p, `{"messages":[{"role":"user","content":"hi"}]}`)
+	assert.Equal(t, http.StatusBadGateway, rec.Code)
+	msg, _, _ := openaiError(t, rec.Body.Bytes())
+	assert.Contains(t, msg, "{vault://env/aiproxy-test-missing}")
+	assert.Empty(t, up.Requests())
+}
+
+func TestStatsHook(t *testing.T) {
+	up := aiproxytest.NewOpenAI()
+	defer up.Close()
+	tg := openaiTarget(up, "gpt-4o")
+	tg.Model.Options.InputCost, tg.Model.Options.OutputCost = 2.5, 10
+	var got []Stats
+	p := newProxy(t, Config{Targets: []Target{tg}, OnStats: func(s Stats) { got = append(got, s) }})
+	rec := post(t, p, `{"messages":[{"role":"user","content":"What is 1+1?"}]}`)
+	require.Equal(t, 200, rec.Code)
+	require.Len(t, got, 1)
+	s := got[0]
+	assert.Equal(t, "openai/gpt-4o", s.Target)
+	assert.Equal(t, "openai", s.Provider)
+	assert.Equal(t, "gpt-4o", s.Model)
+	assert.Equal(t, 200, s.Status)
+	assert.Empty(t, s.Attempts)
+	assert.NoError(t, s.Err)
+	assert.Positive(t, s.Usage.TotalTokens)
+	assert.InDelta(t, (float64(s.Usage.PromptTokens)*2.5+float64(s.Usage.CompletionTokens)*10)/1e6, s.Cost, 1e-12)
+	assert.Positive(t, s.Latency)
+}
