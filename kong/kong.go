@@ -1,0 +1,490 @@
+// Package kong loads Kong Gateway configuration into aiproxy: the ai-proxy-advanced plugins
+// of a decK file, an Admin API or Konnect request body, a Kubernetes KongPlugin or
+// KongClusterPlugin manifest, the example blocks of Kong's documentation, or a bare plugin
+// config object, in YAML or JSON.
+//
+// Parse reads the configuration; Load also builds what it names outside the proxy (the
+// Redis or pgvector vector store, HashiCorp Vault resolvers from decK vault entities).
+package kong
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"reflect"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/aiproxy/aiproxy"
+)
+
+// PluginName is the Kong plugin whose configuration aiproxy reads.
+const PluginName = "ai-proxy-advanced"
+
+// File is what Parse found.
+type File struct {
+	// Plugins are the ai-proxy-advanced plugins, in document order.
+	Plugins []Plugin
+	// Vaults are decK vault entities (prefix, kind and config), for Load.
+	Vaults []Vault
+}
+
+// Plugin is one ai-proxy-advanced plugin.
+type Plugin struct {
+	// Name is the plugin's instance_name, or PluginName.
+	Name string
+	// Path locates the plugin in the document, e.g. "plugins[0]" or
+	// "services[1].routes[0].plugins[0]".
+	Path string
+	// Scope is where Kong would apply the plugin; the zero Scope is global.
+	Scope Scope
+	// Enabled is false when the plugin is disabled in the file.
+	Enabled bool
+	// Config is the plugin's configuration.
+	Config aiproxy.Config
+}
+
+// Scope names the Kong entities a plugin is attached to: names or IDs, as the file gives them.
+type Scope struct {
+	Service, Route, Consumer, ConsumerGroup string
+}
+
+// Global reports whether the plugin applies to every request.
+func (s Scope) Global() bool { return s == Scope{} }
+
+// Vault is a decK vault entity: {vault://<Prefix>/...} references resolve through it.
+type Vault struct {
+	// Name is the vault's kind: "hcv" (HashiCorp Vault), "env", "aws", "gcp", "azure", "conjur".
+	Name   string
+	Prefix string
+	Config map[string]any
+	Path   string
+}
+
+// Options configure Parse.
+type Options struct {
+	// LookupEnv reads the environment variables that decK templates (${{ env "DECK_X" }})
+	// and documentation variables ($DECK_X) name. Nil means os.LookupEnv.
+	LookupEnv func(string) (string, bool)
+}
+
+// ParseFile reads and parses a file; see Parse.
+func ParseFile(path string, opts Options) (*File, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	f, err := Parse(data, opts)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return f, nil
+}
+
+// Parse reads Kong configuration. Entities other than plugins and vaults, and plugins other
+// than ai-proxy-advanced, are ignored. Unknown or misspelt fields, values of the wrong type
+// and missing variables are errors that name their path. Parse does not validate values
+// against ranges; aiproxy.New does.
+func Parse(data []byte, opts Options) (*File, error) {
+	lookup := opts.LookupEnv
+	if lookup == nil {
+		lookup = os.LookupEnv
+	}
+	data, err := expandDeckEnv(data, lookup)
+	if err != nil {
+		return nil, err
+	}
+	docs, err := yamlDocuments(data)
+	if err != nil {
+		return nil, err
+	}
+	f := &File{}
+	for i, doc := range docs {
+		prefix := ""
+		if len(docs) > 1 {
+			prefix = "document " + strconv.Itoa(i+1) + ": "
+		}
+		if err := f.read(doc, lookup); err != nil {
+			return nil, errors.New(prefix + err.Error())
+		}
+	}
+	return f, nil
+}
+
+// deckEnv matches decK's environment templates: ${{ env "DECK_NAME" }}.
+var deckEnv = regexp.MustCompile(`\$\{\{\s*env\s+"([^"]*)"\s*\}\}`)
+
+// expandDeckEnv replaces decK's environment templates, as decK does, before YAML parsing.
+func expandDeckEnv(data []byte, lookup func(string) (string, bool)) ([]byte, error) {
+	var missing []string
+	out := deckEnv.ReplaceAllFunc(data, func(m []byte) []byte {
+		name := string(deckEnv.FindSubmatch(m)[1])
+		v, ok := lookup(name)
+		if !ok {
+			missing = append(missing, name)
+		}
+		return []byte(v)
+	})
+	if len(missing) > 0 {
+		return nil, fmt.Errorf("environment variable %s is not set (used by ${{ env %q }})", missing[0], missing[0])
+	}
+	return out, nil
+}
+
+func yamlDocuments(data []byte) ([]map[string]any, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var docs []map[string]any
+	for {
+		var v any
+		err := dec.Decode(&v)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return nil, fmt.Errorf("not valid YAML or JSON: %w", err)
+		}
+		if v == nil {
+			continue
+		}
+		m, ok := v.(map[string]any)
+		if !ok {
+			return nil, errors.New("the configuration must be an object")
+		}
+		docs = append(docs, m)
+	}
+	if len(docs) == 0 {
+		return nil, errors.New("the configuration is empty")
+	}
+	return docs, nil
+}
+
+// read finds the plugins of one document, whatever its format.
+func (f *File) read(doc map[string]any, lookup func(string) (string, bool)) error {
+	switch {
+	case doc["entities"] != nil: // the documentation's entity_examples block
+		vars, err := variables(doc["variables"], lookup)
+		if err != nil {
+			return err
+		}
+		ents, ok := substitute(doc["entities"], vars).(map[string]any)
+		if !ok {
+			return errors.New("entities: expected an object")
+		}
+		return f.readDeck(ents, "entities")
+	case isDeck(doc):
+		return f.readDeck(doc, "")
+	case doc["apiVersion"] != nil && doc["kind"] != nil: // Kubernetes KongPlugin / KongClusterPlugin
+		kind, _ := doc["kind"].(string)
+		if kind != "KongPlugin" && kind != "KongClusterPlugin" {
+			return nil
+		}
+		if doc["plugin"] != PluginName {
+			return nil
+		}
+		name := PluginName
+		if md, ok := doc["metadata"].(map[string]any); ok {
+			if n, ok := md["name"].(string); ok {
+				name = n
+			}
+		}
+		p := Plugin{Name: name, Path: "config", Enabled: doc["disabled"] != true}
+		if err := decodeConfig("config", doc["config"], &p.Config); err != nil {
+			return err
+		}
+		f.Plugins = append(f.Plugins, p)
+		return nil
+	case doc["config"] != nil && doc["name"] != nil: // an Admin API or Konnect request body
+		return f.readPlugin(doc, "", Scope{})
+	case doc["targets"] != nil: // a bare config object
+		p := Plugin{Name: PluginName, Enabled: true}
+		if err := decodeConfig("", doc, &p.Config); err != nil {
+			return err
+		}
+		f.Plugins = append(f.Plugins, p)
+		return nil
+	}
+	return errors.New("no ai-proxy-advanced configuration found: expected a decK file, an Admin API body, a KongPlugin manifest or a config object with targets")
+}
+
+func isDeck(doc map[string]any) bool {
+	for _, k := range []string{"_format_version", "plugins", "services", "routes", "consumers", "consumer_groups", "vaults"} {
+		if doc[k] != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// readDeck walks a decK state: top-level plugins and vaults, and plugins nested in
+// services, routes, consumers and consumer groups.
+func (f *File) readDeck(doc map[string]any, path string) error {
+	if err := f.readPlugins(doc["plugins"], join(path, "plugins"), Scope{}); err != nil {
+		return err
+	}
+	if err := f.readVaults(doc["vaults"], join(path, "vaults")); err != nil {
+		return err
+	}
+	each := func(key string, fn func(e map[string]any, p string) error) error {
+		list, _ := doc[key].([]any)
+		for i, e := range list {
+			if m, ok := e.(map[string]any); ok {
+				if err := fn(m, fmt.Sprintf("%s[%d]", join(path, key), i)); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}
+	routes := func(svc string) func(e map[string]any, p string) error {
+		return func(r map[string]any, p string) error {
+			s := Scope{Service: svc, Route: entityName(r)}
+			if s.Service == "" {
+				s.Service = ref(r["service"])
+			}
+			return f.readPlugins(r["plugins"], p+".plugins", s)
+		}
+	}
+	if err := each("services", func(s map[string]any, p string) error {
+		if err := f.readPlugins(s["plugins"], p+".plugins", Scope{Service: entityName(s)}); err != nil {
+			return err
+		}
+		list, _ := s["routes"].([]any)
+		for i, r := range list {
+			if m, ok := r.(map[string]any); ok {
+				if err := routes(entityName(s))(m, fmt.Sprintf("%s.routes[%d]", p, i)); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	if err := each("routes", routes("")); err != nil {
+		return err
+	}
+	if err := each("consumers", func(c map[string]any, p string) error {
+		return f.readPlugins(c["plugins"], p+".plugins", Scope{Consumer: entityName(c)})
+	}); err != nil {
+		return err
+	}
+	return each("consumer_groups", func(g map[string]any, p string) error {
+		return f.readPlugins(g["plugins"], p+".plugins", Scope{ConsumerGroup: entityName(g)})
+	})
+}
+
+func (f *File) readPlugins(v any, path string, scope Scope) error {
+	if v == nil {
+		return nil
+	}
+	list, ok := v.([]any)
+	if !ok {
+		return fmt.Errorf("%s: expected an array", path)
+	}
+	for i, e := range list {
+		m, ok := e.(map[string]any)
+		if !ok {
+			return fmt.Errorf("%s[%d]: expected an object", path, i)
+		}
+		if err := f.readPlugin(m, fmt.Sprintf("%s[%d]", path, i), scope); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// pluginFields are the fields of a Kong plugin entity besides config.
+var pluginFields = map[string]bool{
+	"name": true, "config": true, "enabled": true, "protocols": true, "tags": true, "instance_name": true,
+	"ordering": true, "id": true, "service": true, "route": true, "consumer": true, "consumer_group": true,
+	"created_at": true, "updated_at": true, "partials": true,
+}
+
+func (f *File) readPlugin(m map[string]any, path string, scope Scope) error {
+	if m["name"] != PluginName {
+		return nil
+	}
+	for _, k := range sortedKeys(m) {
+		if !pluginFields[k] {
+			return fmt.Errorf("%s: unknown field", join(path, k))
+		}
+	}
+	p := Plugin{Name: PluginName, Path: path, Scope: scope, Enabled: m["enabled"] != false}
+	if n, ok := m["instance_name"].(string); ok && n != "" {
+		p.Name = n
+	}
+	for field, dst := range map[string]*string{"service": &p.Scope.Service, "route": &p.Scope.Route, "consumer": &p.Scope.Consumer, "consumer_group": &p.Scope.ConsumerGroup} {
+		if r := ref(m[field]); r != "" {
+			*dst = r
+		}
+	}
+	if err := decodeConfig(join(path, "config"), m["config"], &p.Config); err != nil {
+		return err
+	}
+	f.Plugins = append(f.Plugins, p)
+	return nil
+}
+
+func (f *File) readVaults(v any, path string) error {
+	list, _ := v.([]any)
+	for i, e := range list {
+		m, ok := e.(map[string]any)
+		if !ok {
+			return fmt.Errorf("%s[%d]: expected an object", path, i)
+		}
+		vault := Vault{Path: fmt.Sprintf("%s[%d]", path, i)}
+		vault.Name, _ = m["name"].(string)
+		vault.Prefix, _ = m["prefix"].(string)
+		vault.Config, _ = m["config"].(map[string]any)
+		if vault.Prefix == "" {
+			return fmt.Errorf("%s.prefix: required", vault.Path)
+		}
+		f.Vaults = append(f.Vaults, vault)
+	}
+	return nil
+}
+
+// entityName is an entity's name (a consumer's username), or its id.
+func entityName(m map[string]any) string {
+	for _, k := range []string{"name", "username", "custom_id", "id"} {
+		if n, ok := m[k].(string); ok && n != "" {
+			return n
+		}
+	}
+	return ""
+}
+
+// ref reads a reference to an entity: a name or id string, or {"name": ...} / {"id": ...}.
+func ref(v any) string {
+	switch x := v.(type) {
+	case string:
+		return x
+	case map[string]any:
+		return entityName(x)
+	}
+	return ""
+}
+
+// decodeConfig decodes a plugin's config object into cfg, checks the fields Kong's schema
+// requires, and maps Kong's "0 means none" values onto aiproxy's conventions.
+func decodeConfig(path string, v any, cfg *aiproxy.Config) error {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return fmt.Errorf("%s: expected an object", cmpOr(path, "config"))
+	}
+	if err := decode(path, m, reflect.ValueOf(cfg).Elem()); err != nil {
+		return err
+	}
+	if err := required(path, m); err != nil {
+		return err
+	}
+	if b, ok := m["balancer"].(map[string]any); ok && isZero(b["retries"]) {
+		cfg.Balancer.Retries = -1 // Kong's retries: 0 is no retries
+	}
+	if isZero(m["max_request_body_size"]) {
+		cfg.MaxRequestBodySize = -1 // Kong's 0 is unlimited
+	}
+	return nil
+}
+
+func isZero(v any) bool {
+	n, ok := number(v)
+	return ok && n == 0
+}
+
+// required checks the fields Kong's schema requires.
+func required(path string, m map[string]any) error {
+	targets, _ := m["targets"].([]any)
+	if len(targets) == 0 {
+		return fmt.Errorf("%s: required, with at least one target", join(path, "targets"))
+	}
+	for i, t := range targets {
+		tm, _ := t.(map[string]any)
+		p := fmt.Sprintf("%s[%d]", join(path, "targets"), i)
+		if tm["route_type"] == nil {
+			return fmt.Errorf("%s.route_type: required", p)
+		}
+		model, _ := tm["model"].(map[string]any)
+		if model == nil || model["provider"] == nil {
+			return fmt.Errorf("%s.model.provider: required", p)
+		}
+	}
+	if e, ok := m["embeddings"].(map[string]any); ok {
+		model, _ := e["model"].(map[string]any)
+		for _, k := range []string{"name", "provider"} {
+			if model == nil || model[k] == nil {
+				return fmt.Errorf("%s.model.%s: required", join(path, "embeddings"), k)
+			}
+		}
+	}
+	if db, ok := m["vectordb"].(map[string]any); ok {
+		for _, k := range []string{"dimensions", "distance_metric", "strategy"} {
+			if db[k] == nil {
+				return fmt.Errorf("%s.%s: required", join(path, "vectordb"), k)
+			}
+		}
+	}
+	return nil
+}
+
+// variables resolves the documentation's variables block: {name: {value: "$ENV" or literal}}.
+func variables(v any, lookup func(string) (string, bool)) (map[string]string, error) {
+	out := map[string]string{}
+	m, _ := v.(map[string]any)
+	for _, name := range sortedKeys(m) {
+		spec, _ := m[name].(map[string]any)
+		val, ok := spec["value"].(string)
+		if !ok {
+			return nil, fmt.Errorf("variables.%s.value: expected a string", name)
+		}
+		if env, isEnv := strings.CutPrefix(val, "$"); isEnv {
+			ev, ok := lookup(env)
+			if !ok {
+				return nil, fmt.Errorf("environment variable %s is not set (variables.%s)", env, name)
+			}
+			val = ev
+		}
+		out[name] = val
+	}
+	return out, nil
+}
+
+var placeholder = regexp.MustCompile(`\$\{([A-Za-z0-9_]+)\}`)
+
+// substitute replaces ${name} placeholders in every string of v.
+func substitute(v any, vars map[string]string) any {
+	switch x := v.(type) {
+	case string:
+		return placeholder.ReplaceAllStringFunc(x, func(m string) string {
+			if val, ok := vars[m[2:len(m)-1]]; ok {
+				return val
+			}
+			return m
+		})
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = substitute(e, vars)
+		}
+		return out
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = substitute(e, vars)
+		}
+		return out
+	}
+	return v
+}
+
+func cmpOr(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a
+}

@@ -1,0 +1,248 @@
+package kong
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/aiproxy/aiproxy"
+	"github.com/aiproxy/aiproxy/provider"
+	"github.com/aiproxy/aiproxy/vectorstore"
+)
+
+// env is the environment the seeds' templates and variables read.
+var env = map[string]string{
+	"DECK_DECK_REDIS_HOST": "127.0.0.1",
+	"DECK_REDIS_HOST":      "127.0.0.1",
+	"DECK_OPENAI_API_KEY":  "sk-test",
+}
+
+func lookup(k string) (string, bool) { v, ok := env[k]; return v, ok }
+
+func parse(t *testing.T, file string) *File {
+	t.Helper()
+	f, err := ParseFile(filepath.Join("testdata", file), Options{LookupEnv: lookup})
+	require.NoError(t, err)
+	return f
+}
+
+// mustNew checks that aiproxy.New accepts a loaded config, with an in-memory store standing
+// in for the external vector database.
+func mustNew(t *testing.T, cfg aiproxy.Config) {
+	t.Helper()
+	if cfg.VectorDB != nil && cfg.VectorDB.Strategy != "" {
+		cfg.VectorStore = vectorstore.NewMemory(cfg.VectorDB.DistanceMetric, cfg.VectorDB.Dimensions)
+	}
+	p, err := aiproxy.New(cfg)
+	require.NoError(t, err)
+	p.Close()
+}
+
+func TestEverySeedConfigLoads(t *testing.T) {
+	files, err := filepath.Glob("testdata/seed*")
+	require.NoError(t, err)
+	require.Len(t, files, 12)
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			f := parse(t, filepath.Base(file))
+			require.Len(t, f.Plugins, 1)
+			p := f.Plugins[0]
+			assert.True(t, p.Enabled)
+			assert.NotEmpty(t, p.Config.Targets)
+			mustNew(t, p.Config)
+		})
+	}
+}
+
+func TestSeed000And001(t *testing.T) {
+	for _, file := range []string{"seed000-deck.yaml", "seed001-entities.yaml", "seed003-entities.yaml"} {
+		t.Run(file, func(t *testing.T) {
+			cfg := parse(t, file).Plugins[0].Config
+			assert.Equal(t, aiproxy.Semantic, cfg.Balancer.Algorithm)
+			require.NotNil(t, cfg.Embeddings)
+			assert.Equal(t, aiproxy.Secret("{vault://hashicorp-vault/openai/key}"), cfg.Embeddings.Auth.HeaderValue)
+			assert.Equal(t, aiproxy.EmbeddingModel{Provider: "openai", Name: "text-embedding-3-small"}, cfg.Embeddings.Model)
+			db := cfg.VectorDB
+			require.NotNil(t, db)
+			assert.Equal(t, "redis", db.Strategy)
+			assert.Equal(t, vectorstore.Cosine, db.DistanceMetric)
+			assert.Equal(t, 0.8, *db.Threshold)
+			assert.Equal(t, 1536, db.Dimensions)
+			assert.Equal(t, &aiproxy.RedisConfig{Host: "127.0.0.1", Port: 6379}, db.Redis, "the host comes from the environment")
+			require.Len(t, cfg.Targets, 3)
+			prog := cfg.Targets[0]
+			assert.Equal(t, provider.Chat, prog.RouteType)
+			assert.Equal(t, "gpt-3.5-turbo", prog.Model.Name)
+			assert.Equal(t, 826, *prog.Model.Options.MaxTokens)
+			assert.Equal(t, 0.0, *prog.Model.Options.Temperature)
+			assert.Equal(t, 1.0, prog.Model.Options.InputCost)
+			assert.Equal(t, "programming, coding, software development, Python, JavaScript, APIs, debugging", prog.Description)
+			assert.Equal(t, "mathematics, algebra, calculus, trigonometry, equations, integrals, derivatives, theorems", cfg.Targets[1].Description)
+			mistral := cfg.Targets[2]
+			assert.Equal(t, aiproxy.Catchall, mistral.Description)
+			assert.Equal(t, "openai", mistral.Model.Options.MistralFormat)
+			assert.Equal(t, "https://api.mistral.ai/v1/chat/completions", mistral.Model.Options.UpstreamURL)
+			assert.Equal(t, aiproxy.Secret("{vault://hashicorp-vault/mistral/key}"), mistral.Auth.HeaderValue)
+		})
+	}
+	cfg := parse(t, "seed003-entities.yaml").Plugins[0].Config
+	assert.Equal(t, aiproxy.Logging{LogPayloads: true, LogStatistics: true}, cfg.Targets[0].Logging)
+	assert.Equal(t, aiproxy.Logging{}, cfg.Targets[2].Logging)
+}
+
+func TestSeed002(t *testing.T) {
+	scopes := map[string]Scope{
+		"seed002-deck-global.yaml":         {},
+		"seed002-admin-api.json":           {},
+		"seed002-kongclusterplugin.yaml":   {},
+		"seed002-kongplugin.yaml":          {},
+		"seed002-deck-service.yaml":        {Service: "serviceName|Id"},
+		"seed002-deck-route.yaml":          {Route: "routeName|Id"},
+		"seed002-deck-consumer.yaml":       {Consumer: "consumerName|Id"},
+		"seed002-deck-consumer-group.yaml": {ConsumerGroup: "consumerGroupName|Id"},
+	}
+	for file, scope := range scopes {
+		t.Run(file, func(t *testing.T) {
+			p := parse(t, file).Plugins[0]
+			assert.Equal(t, scope, p.Scope)
+			b := p.Config.Balancer
+			assert.Equal(t, 3, b.Retries)
+			assert.Equal(t, []string{"error", "timeout", "http_429", "http_503", "non_idempotent"}, b.FailoverCriteria)
+			assert.Equal(t, 0.7, *p.Config.VectorDB.Threshold)
+			ts := p.Config.Targets
+			require.Len(t, ts, 3)
+			assert.Equal(t, []int{2, 75, 25}, []int{ts[0].Weight, ts[1].Weight, ts[2].Weight})
+			assert.Equal(t, ts[1].Description, ts[2].Description)
+			assert.Equal(t, aiproxy.Logging{LogStatistics: true, LogPayloads: true}, ts[2].Logging)
+		})
+	}
+	cfg := parse(t, "seed002-deck-global.yaml").Plugins[0].Config
+	assert.Equal(t, aiproxy.Secret("Bearer sk-test"), cfg.Targets[0].Auth.HeaderValue, "decK's env template is expanded")
+	cfg = parse(t, "seed002-admin-api.json").Plugins[0].Config
+	assert.Equal(t, aiproxy.Secret("Bearer '$OPENAI_API_KEY'"), cfg.Targets[0].Auth.HeaderValue, "a request body is taken literally")
+}
+
+func TestSeed004(t *testing.T) {
+	cfg := parse(t, "seed004-deck.yaml").Plugins[0].Config
+	require.Len(t, cfg.Targets, 2)
+	assert.Equal(t, "powerful", cfg.Targets[0].Model.Alias)
+	assert.Equal(t, "gpt-4o", cfg.Targets[0].Model.Name)
+	assert.Equal(t, "fast", cfg.Targets[1].Model.Alias)
+	assert.Equal(t, "gpt-4o-mini", cfg.Targets[1].Model.Name)
+	assert.Equal(t, aiproxy.Secret("Bearer sk-test"), cfg.Targets[1].Auth.HeaderValue)
+}
+
+func TestErrorsNameThePath(t *testing.T) {
+	base := `_format_version: "3.0"
+plugins:
+- name: ai-proxy-advanced
+  config:
+    targets:
+    - route_type: llm/v1/chat
+      model:
+        provider: openai
+        name: gpt-4o
+`
+	tests := map[string]string{
+		strings.Replace(base, "name: gpt-4o", "name: gpt-4o\n        optoins: {}", 1):                       "plugins[0].config.targets[0].model.optoins: unknown field (did you mean options?)",
+		strings.Replace(base, "route_type: llm/v1/chat", "route_type: llm/v1/chat\n      weight: heavy", 1): `plugins[0].config.targets[0].weight: expected an integer, got the string "heavy"`,
+		strings.Replace(base, "    targets:", "    balancer:\n      retries: 2.5\n    targets:", 1):         "plugins[0].config.balancer.retries: expected an integer, got 2.5",
+		strings.Replace(base, "  config:", "  confg: {}\n  config:", 1):                                     "plugins[0].confg: unknown field",
+		strings.Replace(base, "- route_type: llm/v1/chat\n      model:", "- model:", 1):                     "plugins[0].config.targets[0].route_type: required",
+		strings.Replace(base, "name: gpt-4o", "name: ${{ env \"DECK_NOPE\" }}", 1):                          "environment variable DECK_NOPE is not set",
+		strings.Replace(base, "    targets:", "    vectordb:\n      strategy: redis\n    targets:", 1):      "plugins[0].config.vectordb.dimensions: required",
+		"entities:\n  plugins: []\nvariables:\n  h:\n    value: $DECK_MISSING\n":                            "environment variable DECK_MISSING is not set (variables.h)",
+		"foo: 1\n": "no ai-proxy-advanced configuration found",
+		"[1, 2]":   "the configuration must be an object",
+	}
+	for in, want := range tests {
+		_, err := Parse([]byte(in), Options{LookupEnv: lookup})
+		if assert.Error(t, err, in) {
+			assert.Contains(t, err.Error(), want)
+		}
+	}
+	// Values out of Kong's ranges are reported by aiproxy.New.
+	f, err := Parse([]byte(strings.Replace(base, "route_type: llm/v1/chat", "route_type: llm/v1/chat\n      weight: 70000", 1)), Options{})
+	require.NoError(t, err)
+	_, err = aiproxy.New(f.Plugins[0].Config)
+	assert.ErrorIs(t, err, aiproxy.ErrInvalidConfig)
+	assert.ErrorContains(t, err, "targets[0]: weight 70000 is out of range 1..65535")
+}
+
+func TestDeckFileWithManyPlugins(t *testing.T) {
+	doc := `_format_version: "3.0"
+services:
+- name: chat-service
+  url: http://example.invalid
+  plugins:
+  - name: ai-proxy-advanced
+    instance_name: svc-proxy
+    config:
+      targets:
+      - {route_type: llm/v1/chat, model: {provider: openai, name: a}}
+  routes:
+  - name: chat-route
+    paths: [/chat]
+    plugins:
+    - name: ai-proxy-advanced
+      enabled: false
+      config:
+        max_request_body_size: 0
+        balancer: {retries: 0, connect_timeout: 1500}
+        targets:
+        - {route_type: llm/v1/chat, model: {provider: openai, name: b}}
+    - name: rate-limiting
+      config: {minute: 5}
+consumers:
+- username: alice
+  plugins:
+  - name: ai-proxy-advanced
+    config:
+      targets:
+      - {route_type: llm/v1/chat, model: {provider: openai, name: c}}
+vaults:
+- name: hcv
+  prefix: hashicorp-vault
+  config: {host: vault.internal, mount: secret, kv: v2}
+`
+	f, err := Parse([]byte(doc), Options{})
+	require.NoError(t, err)
+	require.Len(t, f.Plugins, 3)
+	assert.Equal(t, "svc-proxy", f.Plugins[0].Name)
+	assert.Equal(t, Scope{Service: "chat-service"}, f.Plugins[0].Scope)
+	assert.Equal(t, "services[0].plugins[0]", f.Plugins[0].Path)
+	r := f.Plugins[1]
+	assert.Equal(t, Scope{Service: "chat-service", Route: "chat-route"}, r.Scope)
+	assert.False(t, r.Enabled)
+	assert.Equal(t, -1, r.Config.Balancer.Retries, "Kong's retries 0 means none")
+	assert.Equal(t, int64(-1), r.Config.MaxRequestBodySize, "Kong's 0 means unlimited")
+	assert.Equal(t, 1500*time.Millisecond, r.Config.Balancer.ConnectTimeout, "Kong's milliseconds")
+	assert.Equal(t, Scope{Consumer: "alice"}, f.Plugins[2].Scope)
+	require.Len(t, f.Vaults, 1)
+	assert.Equal(t, Vault{Name: "hcv", Prefix: "hashicorp-vault", Path: "vaults[0]",
+		Config: map[string]any{"host": "vault.internal", "mount": "secret", "kv": "v2"}}, f.Vaults[0])
+}
+
+func TestBareConfig(t *testing.T) {
+	f, err := Parse([]byte(`{"targets":[{"route_type":"llm/v1/chat","model":{"provider":"openai","name":"gpt-4o"}}],"response_streaming":"deny"}`), Options{})
+	require.NoError(t, err)
+	assert.Equal(t, "deny", f.Plugins[0].Config.ResponseStreaming)
+}
+
+func FuzzParse(f *testing.F) {
+	for _, file := range []string{"seed000-deck.yaml", "seed001-entities.yaml", "seed002-admin-api.json", "seed002-kongplugin.yaml", "seed004-deck.yaml"} {
+		b, err := os.ReadFile(filepath.Join("testdata", file))
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		_, _ = Parse(b, Options{LookupEnv: lookup}) // must not panic
+	})
+}
