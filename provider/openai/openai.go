@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
 	"time"
 
@@ -145,6 +146,9 @@ func ParseErrorBody(status int, header http.Header, body []byte) *provider.Error
 	}
 	if e.Message == "" {
 		e.Message = http.StatusText(status)
+	}
+	if e.Message == "" { // a status without a standard text, e.g. 529
+		e.Message = "upstream status " + strconv.Itoa(status)
 	}
 	return e
 }

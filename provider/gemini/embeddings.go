@@ -1,0 +1,140 @@
+package gemini
+
+import (
+	"encoding/json"
+	"strings"
+
+	"github.com/aiproxy/aiproxy/provider"
+)
+
+type embedRequest struct {
+	Model                string   `json:"model"`
+	Content              contentT `json:"content"`
+	OutputDimensionality *int     `json:"outputDimensionality,omitempty"`
+}
+
+type predictRequest struct {
+	Instances  []predictInstance `json:"instances"`
+	Parameters *predictParams    `json:"parameters,omitempty"`
+}
+
+type predictInstance struct {
+	Content string `json:"content"`
+}
+
+type predictParams struct {
+	OutputDimensionality *int `json:"outputDimensionality,omitempty"`
+}
+
+// embeddingInputs reads OpenAI's input: a string or an array of strings.
+func embeddingInputs(raw json.RawMessage) ([]string, bool, error) {
+	var one string
+	if json.Unmarshal(raw, &one) == nil {
+		return []string{one}, true, nil
+	}
+	var many []string
+	if err := json.Unmarshal(raw, &many); err != nil || len(many) == 0 {
+		return nil, false, badRequest("embeddings input must be a string or a non-empty array of strings")
+	}
+	return many, false, nil
+}
+
+func translateEmbeddings(r *provider.Request) (body []byte, model, method string, err error) {
+	var in provider.EmbeddingRequest
+	if err := json.Unmarshal(r.Body, &in); err != nil {
+		return nil, "", "", badRequest("the request body is not a valid embeddings request: " + err.Error())
+	}
+	model = modelName(r, in.Model)
+	inputs, single, err := embeddingInputs(in.Input)
+	if err != nil {
+		return nil, "", "", err
+	}
+	dims := in.Dimensions
+	if dims == nil {
+		dims = r.Model.Options.EmbeddingsDimensions
+	}
+	if Vertex(r) {
+		pr := predictRequest{}
+		for _, s := range inputs {
+			pr.Instances = append(pr.Instances, predictInstance{Content: s})
+		}
+		if dims != nil {
+			pr.Parameters = &predictParams{OutputDimensionality: dims}
+		}
+		body, err = json.Marshal(pr)
+		return body, model, "predict", err
+	}
+	reqs := make([]embedRequest, len(inputs))
+	for i, s := range inputs {
+		reqs[i] = embedRequest{Model: "models/" + model, Content: contentT{Parts: []part{{Text: strPtr(s)}}}, OutputDimensionality: dims}
+	}
+	if single {
+		body, err = json.Marshal(reqs[0])
+		return body, model, "embedContent", err
+	}
+	body, err = json.Marshal(struct {
+		Requests []embedRequest `json:"requests"`
+	}{reqs})
+	return body, model, "batchEmbedContents", err
+}
+
+type values struct {
+	Values []float32 `json:"values"`
+}
+
+// parseEmbeddings reads embedContent ({"embedding"}), batchEmbedContents ({"embeddings"})
+// and Vertex predict ({"predictions"}) responses.
+func parseEmbeddings(r *provider.Request, body []byte) (*provider.Response, error) {
+	var doc struct {
+		Embedding   *values  `json:"embedding"`
+		Embeddings  []values `json:"embeddings"`
+		Predictions []struct {
+			Embeddings struct {
+				Values     []float32 `json:"values"`
+				Statistics struct {
+					TokenCount float64 `json:"token_count"`
+				} `json:"statistics"`
+			} `json:"embeddings"`
+		} `json:"predictions"`
+		UsageMetadata *usageMetadata `json:"usageMetadata"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil {
+		return nil, invalid(err)
+	}
+	out := provider.EmbeddingResponse{Object: "list", Data: []provider.Embedding{}, Model: strings.TrimPrefix(r.Model.Name, "models/")}
+	if out.Model == "" {
+		var in struct {
+			Model string `json:"model"`
+		}
+		_ = json.Unmarshal(r.Body, &in)
+		out.Model = strings.TrimPrefix(in.Model, "models/")
+	}
+	add := func(v []float32) {
+		if v == nil {
+			v = []float32{}
+		}
+		out.Data = append(out.Data, provider.Embedding{Object: "embedding", Index: len(out.Data), Embedding: v})
+	}
+	switch {
+	case doc.Embedding != nil:
+		add(doc.Embedding.Values)
+	case doc.Embeddings != nil:
+		for _, e := range doc.Embeddings {
+			add(e.Values)
+		}
+	default:
+		for _, p := range doc.Predictions {
+			add(p.Embeddings.Values)
+			out.Usage.PromptTokens += int(p.Embeddings.Statistics.TokenCount)
+		}
+	}
+	if doc.UsageMetadata != nil {
+		out.Usage.PromptTokens = doc.UsageMetadata.PromptTokenCount
+	}
+	out.Usage.TotalTokens = out.Usage.PromptTokens
+	b, err := json.Marshal(out)
+	if err != nil {
+		return nil, err
+	}
+	return &provider.Response{Body: b, Model: out.Model, Usage: out.Usage}, nil
+}

@@ -1,0 +1,509 @@
+// Package gemini is the provider for Google's Gemini API (generativelanguage.googleapis.com)
+// and for Gemini on Vertex AI, selected by model.options.gemini.project_id.
+//
+// Chat requests become generateContent (streamGenerateContent?alt=sse when streaming):
+// system and developer messages become systemInstruction; user and assistant messages become
+// contents with roles user and model; image parts become inlineData (data: URLs) or fileData
+// (other URLs, with a MIME type guessed from the extension); assistant tool_calls become
+// functionCall parts and tool messages functionResponse parts (consecutive ones in one turn,
+// the function name found from the call's id); tools become functionDeclarations with
+// parametersJsonSchema, tool_choice a functionCallingConfig (auto → AUTO, none → NONE,
+// required → ANY, a named function → ANY with allowedFunctionNames). max_tokens (or
+// max_completion_tokens), temperature, top_p, top_k, stop, n (non-streaming), seed and the
+// penalties go to generationConfig; response_format json_object sets responseMimeType
+// application/json and json_schema adds responseJsonSchema.
+//
+// Gemini does not give function calls ids; tool call ids are derived from responseId and the
+// call's position, so they are the same on every translation of the same response. Gemini 3
+// requires each functionCall's thoughtSignature back in the next turn; it travels inside the
+// tool call id (after "__ts_", base64url) and is restored from there.
+//
+// Embeddings requests become embedContent (one input), batchEmbedContents (several), or, on
+// Vertex AI, predict; dimensions (or model.options.embeddings_dimensions) is
+// outputDimensionality.
+package gemini
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"hash/fnv"
+	"net/http"
+	"net/url"
+	"path"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aiproxy/aiproxy/provider"
+	"github.com/aiproxy/aiproxy/provider/openai"
+)
+
+const (
+	// DefaultBaseURL is the Gemini API's root.
+	DefaultBaseURL = "https://generativelanguage.googleapis.com"
+	// DefaultLocation is the Vertex AI location used when options.gemini.location_id is empty.
+	DefaultLocation = "us-central1"
+)
+
+// Provider speaks the Gemini API and Vertex AI. The zero value is ready to use.
+type Provider struct {
+	// BaseURL is the Gemini API root; empty means DefaultBaseURL. It is not used for Vertex AI,
+	// whose host comes from options.gemini (api_endpoint, else <location>-aiplatform.googleapis.com).
+	BaseURL string
+	// Now gives the "created" time of translated responses; nil means time.Now.
+	Now func() time.Time
+}
+
+var _ provider.Provider = Provider{}
+
+func (p Provider) now() int64 {
+	if p.Now != nil {
+		return p.Now().Unix()
+	}
+	return time.Now().Unix()
+}
+
+func badRequest(msg string) *provider.Error {
+	return &provider.Error{Status: http.StatusBadRequest, Type: "invalid_request_error", Message: "gemini: " + msg}
+}
+
+// Vertex reports whether r goes to Vertex AI.
+func Vertex(r *provider.Request) bool {
+	g := r.Model.Options.Gemini
+	return g != nil && g.ProjectID != ""
+}
+
+// URL returns the endpoint for model and method (generateContent, streamGenerateContent,
+// embedContent, batchEmbedContents, predict).
+func (p Provider) URL(r *provider.Request, model, method string) string {
+	o := r.Model.Options
+	if o.UpstreamURL != "" {
+		return o.UpstreamURL
+	}
+	var base, p0 string
+	if g := o.Gemini; g != nil && g.ProjectID != "" {
+		loc := g.LocationID
+		if loc == "" {
+			loc = DefaultLocation
+		}
+		host := g.APIEndpoint
+		switch {
+		case host != "":
+		case loc == "global":
+			host = "aiplatform.googleapis.com"
+		default:
+			host = loc + "-aiplatform.googleapis.com"
+		}
+		base = withScheme(host)
+		p0 = "/v1/projects/" + url.PathEscape(g.ProjectID) + "/locations/" + url.PathEscape(loc) +
+			"/publishers/google/models/" + url.PathEscape(model) + ":" + method
+	} else {
+		base = p.BaseURL
+		if g := o.Gemini; g != nil && g.APIEndpoint != "" {
+			base = withScheme(g.APIEndpoint)
+		}
+		if base == "" {
+			base = DefaultBaseURL
+		}
+		p0 = "/v1beta/models/" + url.PathEscape(model) + ":" + method
+	}
+	if o.UpstreamPath != "" {
+		p0 = "/" + strings.TrimPrefix(o.UpstreamPath, "/")
+	}
+	u := strings.TrimSuffix(base, "/") + p0
+	if method == "streamGenerateContent" {
+		u += "?alt=sse"
+	}
+	return u
+}
+
+func withScheme(host string) string {
+	if strings.Contains(host, "://") {
+		return host
+	}
+	return "https://" + host
+}
+
+// NewRequest translates an OpenAI chat or embeddings request.
+func (p Provider) NewRequest(ctx context.Context, r *provider.Request) (*http.Request, error) {
+	var (
+		body          []byte
+		model, method string
+		err           error
+	)
+	switch r.RouteType {
+	case provider.Chat:
+		body, model, err = translateChat(r)
+		method = "generateContent"
+		if r.Stream {
+			method = "streamGenerateContent"
+		}
+	case provider.Embeddings:
+		body, model, method, err = translateEmbeddings(r)
+	default:
+		return nil, badRequest("route type " + string(r.RouteType) + " is not supported")
+	}
+	if err != nil {
+		return nil, err
+	}
+	return openai.NewJSONRequest(ctx, p.URL(r, model, method), body, r.Stream && r.RouteType == provider.Chat)
+}
+
+// modelName is the target's model, else the request's, without a "models/" prefix.
+func modelName(r *provider.Request, fromBody string) string {
+	m := r.Model.Name
+	if m == "" {
+		m = fromBody
+	}
+	return strings.TrimPrefix(m, "models/")
+}
+
+// --- chat request wire types -----------------------------------------------------------
+
+type generateRequest struct {
+	Contents          []contentT        `json:"contents"`
+	SystemInstruction *contentT         `json:"systemInstruction,omitempty"`
+	Tools             []toolT           `json:"tools,omitempty"`
+	ToolConfig        *toolConfig       `json:"toolConfig,omitempty"`
+	GenerationConfig  *generationConfig `json:"generationConfig,omitempty"`
+}
+
+type contentT struct {
+	Role  string `json:"role,omitempty"`
+	Parts []part `json:"parts"`
+}
+
+type part struct {
+	Text             *string           `json:"text,omitempty"`
+	Thought          bool              `json:"thought,omitempty"`
+	InlineData       *blob             `json:"inlineData,omitempty"`
+	FileData         *fileData         `json:"fileData,omitempty"`
+	FunctionCall     *functionCall     `json:"functionCall,omitempty"`
+	FunctionResponse *functionResponse `json:"functionResponse,omitempty"`
+	ThoughtSignature string            `json:"thoughtSignature,omitempty"`
+}
+
+type blob struct {
+	MimeType string `json:"mimeType"`
+	Data     string `json:"data"`
+}
+
+type fileData struct {
+	MimeType string `json:"mimeType,omitempty"`
+	FileURI  string `json:"fileUri"`
+}
+
+type functionCall struct {
+	ID   string          `json:"id,omitempty"`
+	Name string          `json:"name"`
+	Args json.RawMessage `json:"args,omitempty"`
+}
+
+type functionResponse struct {
+	Name     string          `json:"name"`
+	Response json.RawMessage `json:"response"`
+}
+
+type toolT struct {
+	FunctionDeclarations []functionDecl `json:"functionDeclarations"`
+}
+
+type functionDecl struct {
+	Name                 string          `json:"name"`
+	Description          string          `json:"description,omitempty"`
+	ParametersJSONSchema json.RawMessage `json:"parametersJsonSchema,omitempty"`
+}
+
+type toolConfig struct {
+	FunctionCallingConfig functionCallingConfig `json:"functionCallingConfig"`
+}
+
+type functionCallingConfig struct {
+	Mode                 string   `json:"mode"`
+	AllowedFunctionNames []string `json:"allowedFunctionNames,omitempty"`
+}
+
+type generationConfig struct {
+	MaxOutputTokens    *int            `json:"maxOutputTokens,omitempty"`
+	Temperature        *float64        `json:"temperature,omitempty"`
+	TopP               *float64        `json:"topP,omitempty"`
+	TopK               *int            `json:"topK,omitempty"`
+	StopSequences      []string        `json:"stopSequences,omitempty"`
+	CandidateCount     *int            `json:"candidateCount,omitempty"`
+	Seed               *int            `json:"seed,omitempty"`
+	PresencePenalty    *float64        `json:"presencePenalty,omitempty"`
+	FrequencyPenalty   *float64        `json:"frequencyPenalty,omitempty"`
+	ResponseMimeType   string          `json:"responseMimeType,omitempty"`
+	ResponseJSONSchema json.RawMessage `json:"responseJsonSchema,omitempty"`
+}
+
+// --- chat request translation ----------------------------------------------------------
+
+func strPtr(s string) *string { return &s }
+
+func translateChat(r *provider.Request) ([]byte, string, error) {
+	var in provider.ChatRequest
+	if err := json.Unmarshal(r.Body, &in); err != nil {
+		return nil, "", badRequest("the request body is not a valid chat request: " + err.Error())
+	}
+	model := modelName(r, in.Model)
+	out := generateRequest{Contents: []contentT{}}
+
+	// Tool call id → function name, for tool messages.
+	names := map[string]string{}
+	var system []part
+	for _, m := range in.Messages {
+		switch m.Role {
+		case "system", "developer":
+			if s := m.Content.String(); s != "" {
+				system = append(system, part{Text: strPtr(s)})
+			}
+		case "user":
+			parts, err := userParts(m.Content)
+			if err != nil {
+				return nil, "", err
+			}
+			out.Contents = append(out.Contents, contentT{Role: "user", Parts: parts})
+		case "assistant":
+			var parts []part
+			if s := m.Content.String(); s != "" {
+				parts = append(parts, part{Text: strPtr(s)})
+			}
+			for _, tc := range m.ToolCalls {
+				names[tc.ID] = tc.Function.Name
+				args := json.RawMessage(`{}`)
+				if a := strings.TrimSpace(tc.Function.Arguments); a != "" {
+					var buf bytes.Buffer
+					if json.Compact(&buf, []byte(a)) != nil || buf.Len() == 0 || buf.Bytes()[0] != '{' {
+						return nil, "", badRequest("tool call " + tc.ID + " arguments are not a JSON object")
+					}
+					args = buf.Bytes()
+				}
+				parts = append(parts, part{FunctionCall: &functionCall{Name: tc.Function.Name, Args: args},
+					ThoughtSignature: SignatureFromID(tc.ID)})
+			}
+			if len(parts) == 0 {
+				parts = append(parts, part{Text: strPtr("")})
+			}
+			out.Contents = append(out.Contents, contentT{Role: "model", Parts: parts})
+		case "tool":
+			name, ok := names[m.ToolCallID]
+			if !ok {
+				name = m.Name
+			}
+			if name == "" {
+				return nil, "", badRequest("tool message " + m.ToolCallID + " answers no earlier tool call")
+			}
+			p := part{FunctionResponse: &functionResponse{Name: name, Response: toolResponse(m.Content.String())}}
+			if n := len(out.Contents); n > 0 && out.Contents[n-1].Role == "user" && out.Contents[n-1].Parts[0].FunctionResponse != nil {
+				out.Contents[n-1].Parts = append(out.Contents[n-1].Parts, p)
+				continue
+			}
+			out.Contents = append(out.Contents, contentT{Role: "user", Parts: []part{p}})
+		default:
+			return nil, "", badRequest("message role " + m.Role + " is not supported")
+		}
+	}
+	if len(system) > 0 {
+		out.SystemInstruction = &contentT{Parts: system}
+	}
+
+	if len(in.Tools) > 0 {
+		var decls []functionDecl
+		for _, t := range in.Tools {
+			if t.Type != "" && t.Type != "function" {
+				return nil, "", badRequest("tool type " + t.Type + " is not supported")
+			}
+			d := functionDecl{Name: t.Function.Name, Description: t.Function.Description}
+			if len(t.Function.Parameters) > 0 && string(t.Function.Parameters) != "null" {
+				d.ParametersJSONSchema = t.Function.Parameters
+			}
+			decls = append(decls, d)
+		}
+		out.Tools = []toolT{{FunctionDeclarations: decls}}
+	}
+	tc, err := translateToolChoice(in.ToolChoice)
+	if err != nil {
+		return nil, "", err
+	}
+	if tc != nil && (len(out.Tools) > 0 || tc.FunctionCallingConfig.Mode == "NONE") {
+		out.ToolConfig = tc
+	}
+
+	gc := generationConfig{Temperature: in.Temperature, TopP: in.TopP, TopK: in.TopK, Seed: in.Seed,
+		PresencePenalty: in.PresencePenalty, FrequencyPenalty: in.FrequencyPenalty}
+	o := r.Model.Options
+	switch {
+	case in.MaxCompletionTokens != nil:
+		gc.MaxOutputTokens = in.MaxCompletionTokens
+	case in.MaxTokens != nil:
+		gc.MaxOutputTokens = in.MaxTokens
+	default:
+		gc.MaxOutputTokens = o.MaxTokens
+	}
+	if gc.Temperature == nil {
+		gc.Temperature = o.Temperature
+	}
+	if gc.TopP == nil {
+		gc.TopP = o.TopP
+	}
+	if gc.TopK == nil {
+		gc.TopK = o.TopK
+	}
+	if len(in.Stop) > 0 {
+		gc.StopSequences = in.Stop
+	}
+	if in.N != nil && *in.N > 1 && !r.Stream {
+		gc.CandidateCount = in.N
+	}
+	if rf := in.ResponseFormat; rf != nil {
+		switch rf.Type {
+		case "json_object":
+			gc.ResponseMimeType = "application/json"
+		case "json_schema":
+			gc.ResponseMimeType = "application/json"
+			var js struct {
+				Schema json.RawMessage `json:"schema"`
+			}
+			if json.Unmarshal(rf.JSONSchema, &js) == nil && len(js.Schema) > 0 {
+				gc.ResponseJSONSchema = js.Schema
+			}
+		}
+	}
+	if b, _ := json.Marshal(gc); string(b) != "{}" {
+		out.GenerationConfig = &gc
+	}
+	b, err := json.Marshal(out)
+	return b, model, err
+}
+
+// toolResponse wraps a tool's output as the JSON object functionResponse.response needs:
+// the output itself when it is a JSON object, else {"content": output}.
+func toolResponse(s string) json.RawMessage {
+	t := strings.TrimSpace(s)
+	if strings.HasPrefix(t, "{") && json.Valid([]byte(t)) {
+		var buf bytes.Buffer
+		_ = json.Compact(&buf, []byte(t))
+		return buf.Bytes()
+	}
+	b, _ := json.Marshal(map[string]string{"content": s})
+	return b
+}
+
+func translateToolChoice(raw json.RawMessage) (*toolConfig, error) {
+	if len(raw) == 0 || string(raw) == "null" {
+		return nil, nil
+	}
+	var s string
+	if json.Unmarshal(raw, &s) == nil {
+		switch s {
+		case "auto":
+			return &toolConfig{functionCallingConfig{Mode: "AUTO"}}, nil
+		case "none":
+			return &toolConfig{functionCallingConfig{Mode: "NONE"}}, nil
+		case "required":
+			return &toolConfig{functionCallingConfig{Mode: "ANY"}}, nil
+		}
+		return nil, badRequest("tool_choice " + s + " is not supported")
+	}
+	var obj struct {
+		Function struct {
+			Name string `json:"name"`
+		} `json:"function"`
+	}
+	if err := json.Unmarshal(raw, &obj); err != nil || obj.Function.Name == "" {
+		return nil, badRequest("tool_choice must be auto, none, required or a function")
+	}
+	return &toolConfig{functionCallingConfig{Mode: "ANY", AllowedFunctionNames: []string{obj.Function.Name}}}, nil
+}
+
+func userParts(c provider.Content) ([]part, error) {
+	if c.Parts == nil {
+		return []part{{Text: strPtr(c.Text)}}, nil
+	}
+	var parts []part
+	for _, p := range c.Parts {
+		switch p.Type {
+		case "text":
+			parts = append(parts, part{Text: strPtr(p.Text)})
+		case "image_url":
+			if p.ImageURL == nil {
+				return nil, badRequest("image_url part without a url")
+			}
+			u := p.ImageURL.URL
+			if rest, ok := strings.CutPrefix(u, "data:"); ok {
+				meta, data, ok := strings.Cut(rest, ",")
+				mt, isB64 := strings.CutSuffix(meta, ";base64")
+				if !ok || !isB64 || mt == "" {
+					return nil, badRequest("image data URLs must be data:<media type>;base64,<data>")
+				}
+				parts = append(parts, part{InlineData: &blob{MimeType: mt, Data: data}})
+				continue
+			}
+			parts = append(parts, part{FileData: &fileData{MimeType: mimeFromURL(u), FileURI: u}})
+		default:
+			return nil, badRequest("content part type " + p.Type + " is not supported")
+		}
+	}
+	if len(parts) == 0 {
+		parts = []part{{Text: strPtr("")}}
+	}
+	return parts, nil
+}
+
+// mimeFromURL guesses an image's MIME type from its URL's extension; JPEG by default.
+func mimeFromURL(u string) string {
+	p := u
+	if pu, err := url.Parse(u); err == nil {
+		p = pu.Path
+	}
+	switch strings.ToLower(path.Ext(p)) {
+	case ".png":
+		return "image/png"
+	case ".webp":
+		return "image/webp"
+	case ".gif":
+		return "image/gif"
+	case ".heic":
+		return "image/heic"
+	case ".heif":
+		return "image/heif"
+	default:
+		return "image/jpeg"
+	}
+}
+
+// --- tool call ids ---------------------------------------------------------------------
+
+const sigSep = "__ts_"
+
+// ToolCallID is the id of the n-th function call of the response responseID. A thought
+// signature travels inside it, base64url-encoded, so that clients send it back.
+func ToolCallID(responseID string, n int, signature string) string {
+	h := fnv.New64a()
+	h.Write([]byte(responseID))
+	h.Write([]byte{0})
+	h.Write([]byte(strconv.Itoa(n)))
+	id := "call_" + strconv.FormatUint(h.Sum64(), 16)
+	if signature != "" {
+		if raw, err := base64.StdEncoding.DecodeString(signature); err == nil {
+			id += sigSep + base64.RawURLEncoding.EncodeToString(raw)
+		}
+	}
+	return id
+}
+
+// SignatureFromID returns the thought signature ToolCallID put in id, or "".
+func SignatureFromID(id string) string {
+	_, enc, ok := strings.Cut(id, sigSep)
+	if !ok {
+		return ""
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(enc)
+	if err != nil {
+		return ""
+	}
+	return base64.StdEncoding.EncodeToString(raw)
+}

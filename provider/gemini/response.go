@@ -1,0 +1,249 @@
+package gemini
+
+import (
+	"bytes"
+	"encoding/json"
+	"hash/fnv"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aiproxy/aiproxy/provider"
+	"github.com/aiproxy/aiproxy/provider/openai"
+)
+
+type generateResponse struct {
+	Candidates     []candidate     `json:"candidates"`
+	PromptFeedback *promptFeedback `json:"promptFeedback"`
+	UsageMetadata  *usageMetadata  `json:"usageMetadata"`
+	ModelVersion   string          `json:"modelVersion"`
+	ResponseID     string          `json:"responseId"`
+	Error          json.RawMessage `json:"error"`
+}
+
+type candidate struct {
+	Content      contentT `json:"content"`
+	FinishReason string   `json:"finishReason"`
+	Index        int      `json:"index"`
+}
+
+type promptFeedback struct {
+	BlockReason string `json:"blockReason"`
+}
+
+type usageMetadata struct {
+	PromptTokenCount        int `json:"promptTokenCount"`
+	CandidatesTokenCount    int `json:"candidatesTokenCount"`
+	TotalTokenCount         int `json:"totalTokenCount"`
+	CachedContentTokenCount int `json:"cachedContentTokenCount"`
+	ThoughtsTokenCount      int `json:"thoughtsTokenCount"`
+	ToolUsePromptTokenCount int `json:"toolUsePromptTokenCount"`
+}
+
+// openai maps usageMetadata: completion tokens include thinking tokens, as OpenAI counts
+// reasoning tokens; prompt tokens include tool-use prompt tokens.
+func (u *usageMetadata) openai() provider.Usage {
+	if u == nil {
+		return provider.Usage{}
+	}
+	prompt := u.PromptTokenCount + u.ToolUsePromptTokenCount
+	completion := u.CandidatesTokenCount + u.ThoughtsTokenCount
+	total := u.TotalTokenCount
+	if total == 0 {
+		total = prompt + completion
+	}
+	return provider.Usage{PromptTokens: prompt, CompletionTokens: completion, TotalTokens: total,
+		CachedTokens: u.CachedContentTokenCount}
+}
+
+// FinishReason maps a Gemini finishReason to OpenAI's finish_reason; toolCalls says the
+// candidate called functions (Gemini then still says STOP).
+func FinishReason(reason string, toolCalls bool) string {
+	switch reason {
+	case "MAX_TOKENS":
+		return "length"
+	case "SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY", "LANGUAGE":
+		return "content_filter"
+	}
+	if toolCalls {
+		return "tool_calls"
+	}
+	return "stop" // STOP, MALFORMED_FUNCTION_CALL, OTHER, FINISH_REASON_UNSPECIFIED
+}
+
+func invalid(err error) *provider.Error {
+	return &provider.Error{Status: http.StatusBadGateway, Type: "server_error",
+		Message: "gemini: the upstream returned an invalid response: " + err.Error()}
+}
+
+// ParseResponse translates a generateContent response into a chat.completion, or an
+// embeddings response into an embeddings list.
+func (p Provider) ParseResponse(r *provider.Request, h http.Header, body []byte) (*provider.Response, error) {
+	if r != nil && r.RouteType == provider.Embeddings {
+		return parseEmbeddings(r, body)
+	}
+	var g generateResponse
+	if err := json.Unmarshal(body, &g); err != nil {
+		return nil, invalid(err)
+	}
+	if len(g.Error) > 0 && string(g.Error) != "null" {
+		return nil, p.ParseError(r, http.StatusBadGateway, h, body)
+	}
+	id := g.ResponseID
+	if id == "" {
+		f := fnv.New64a()
+		f.Write(body)
+		id = "gemini-" + strconv.FormatUint(f.Sum64(), 16)
+	}
+	model := g.ModelVersion
+	if model == "" && r != nil {
+		model = modelName(r, "")
+	}
+	out := provider.ChatCompletion{ID: id, Object: "chat.completion", Created: p.now(), Model: model, Choices: []provider.Choice{}}
+	calls := 0
+	for i, c := range g.Candidates {
+		msg := provider.ResponseMessage{Role: "assistant"}
+		var text strings.Builder
+		hasText := false
+		for _, pt := range c.Content.Parts {
+			switch {
+			case pt.FunctionCall != nil:
+				msg.ToolCalls = append(msg.ToolCalls, provider.ToolCall{
+					ID: ToolCallID(g.ResponseID, calls, pt.ThoughtSignature), Type: "function",
+					Function: provider.FunctionCall{Name: pt.FunctionCall.Name, Arguments: compactArgs(pt.FunctionCall.Args)}})
+				calls++
+			case pt.Text != nil && !pt.Thought:
+				text.WriteString(*pt.Text)
+				hasText = true
+			}
+		}
+		if hasText || len(msg.ToolCalls) == 0 {
+			s := text.String()
+			msg.Content = &s
+		}
+		idx := c.Index
+		if idx == 0 {
+			idx = i
+		}
+		out.Choices = append(out.Choices, provider.Choice{Index: idx, Message: msg,
+			FinishReason: FinishReason(c.FinishReason, len(msg.ToolCalls) > 0)})
+	}
+	if len(out.Choices) == 0 { // the prompt was blocked
+		empty := ""
+		out.Choices = append(out.Choices, provider.Choice{Message: provider.ResponseMessage{Role: "assistant", Content: &empty},
+			FinishReason: "content_filter"})
+	}
+	u := g.UsageMetadata.openai()
+	out.Usage = &u
+	b, err := json.Marshal(out)
+	if err != nil {
+		return nil, err
+	}
+	return &provider.Response{Body: b, Model: model, Usage: u}, nil
+}
+
+func compactArgs(raw json.RawMessage) string {
+	if len(raw) == 0 || string(raw) == "null" {
+		return "{}"
+	}
+	var buf bytes.Buffer
+	if json.Compact(&buf, raw) != nil {
+		return "{}"
+	}
+	return buf.String()
+}
+
+// --- errors ----------------------------------------------------------------------------
+
+type googleError struct {
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+	Status  string `json:"status"`
+	Details []struct {
+		Type       string `json:"@type"`
+		RetryDelay string `json:"retryDelay"`
+	} `json:"details"`
+}
+
+// statusOf maps a google.rpc status name to its HTTP status.
+func statusOf(name string) int {
+	switch name {
+	case "INVALID_ARGUMENT", "FAILED_PRECONDITION", "OUT_OF_RANGE":
+		return http.StatusBadRequest
+	case "UNAUTHENTICATED":
+		return http.StatusUnauthorized
+	case "PERMISSION_DENIED":
+		return http.StatusForbidden
+	case "NOT_FOUND":
+		return http.StatusNotFound
+	case "ALREADY_EXISTS", "ABORTED":
+		return http.StatusConflict
+	case "RESOURCE_EXHAUSTED":
+		return http.StatusTooManyRequests
+	case "CANCELLED":
+		return 499
+	case "UNIMPLEMENTED":
+		return http.StatusNotImplemented
+	case "UNAVAILABLE":
+		return http.StatusServiceUnavailable
+	case "DEADLINE_EXCEEDED":
+		return http.StatusGatewayTimeout
+	case "INTERNAL", "UNKNOWN", "DATA_LOSS":
+		return http.StatusInternalServerError
+	}
+	return 0
+}
+
+// ParseError translates Google's {"error":{"code","message","status","details"}} body (also
+// inside a JSON array, as streamGenerateContent without alt=sse sends it). The status name
+// becomes the code; a RetryInfo detail sets RetryAfter when no Retry-After header does.
+func (Provider) ParseError(_ *provider.Request, status int, h http.Header, body []byte) *provider.Error {
+	return parseError(status, h, body)
+}
+
+func parseError(status int, h http.Header, body []byte) *provider.Error {
+	b := bytes.TrimSpace(body)
+	if len(b) > 0 && b[0] == '[' {
+		var arr []json.RawMessage
+		if json.Unmarshal(b, &arr) == nil && len(arr) > 0 {
+			b = arr[0]
+		}
+	}
+	var doc struct {
+		Error *googleError `json:"error"`
+	}
+	if json.Unmarshal(b, &doc) != nil || doc.Error == nil {
+		e := openai.ParseErrorBody(status, h, body)
+		if e.Status < 400 {
+			e.Status, e.Type = http.StatusBadGateway, "server_error"
+		}
+		return e
+	}
+	ge := doc.Error
+	st := statusOf(ge.Status)
+	if st == 0 {
+		st = status
+		if st < 400 {
+			st = ge.Code
+		}
+		if st < 400 || st > 599 {
+			st = http.StatusBadGateway
+		}
+	}
+	e := &provider.Error{Status: st, Type: provider.ErrorType(st), Code: ge.Status, Message: ge.Message,
+		RetryAfter: provider.RetryAfter(h, time.Now())}
+	if e.RetryAfter == 0 {
+		for _, d := range ge.Details {
+			if strings.HasSuffix(d.Type, "google.rpc.RetryInfo") && d.RetryDelay != "" {
+				if dur, err := time.ParseDuration(d.RetryDelay); err == nil && dur > 0 {
+					e.RetryAfter = dur
+				}
+			}
+		}
+	}
+	if e.Message == "" {
+		e.Message = "gemini: upstream status " + strconv.Itoa(status)
+	}
+	return e
+}

@@ -1,0 +1,266 @@
+package gemini
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"hash/fnv"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/aiproxy/aiproxy/internal/jsonx"
+	"github.com/aiproxy/aiproxy/provider"
+	"github.com/aiproxy/aiproxy/provider/internal/chunk"
+	"github.com/aiproxy/aiproxy/provider/sse"
+)
+
+// NewStream translates streamGenerateContent's events into chat.completion.chunk events. It
+// reads server-sent events (alt=sse, what NewRequest asks for) and also the JSON array that
+// the endpoint sends without alt=sse (Content-Type application/json, or a body starting
+// with '['). Each event's text parts become content deltas and its function calls complete
+// tool calls; the finishReason gives the finish chunk, and at the end of the stream a usage
+// chunk follows when the client asked stream_options.include_usage. Only candidate 0 is
+// streamed.
+func (p Provider) NewStream(r *provider.Request, h http.Header, body io.Reader) provider.Stream {
+	s := &stream{created: p.now(), br: bufio.NewReaderSize(body, 4096)}
+	if r != nil {
+		s.includeUsage = chunk.IncludeUsage(r.Body)
+		s.model = modelName(r, "")
+	}
+	if h != nil {
+		ct := h.Get("Content-Type")
+		if strings.HasPrefix(ct, "application/json") {
+			s.framing = framingArray
+		}
+		if strings.HasPrefix(ct, "text/event-stream") {
+			s.framing = framingSSE
+		}
+	}
+	return s
+}
+
+const (
+	framingUnknown = iota
+	framingSSE
+	framingArray
+)
+
+type stream struct {
+	br           *bufio.Reader
+	framing      int
+	sse          *sse.Reader
+	arr          arrayReader
+	w            *chunk.Writer
+	q            chunk.Queue
+	created      int64
+	model        string
+	includeUsage bool
+	usage        usageMetadata
+	tools        int
+	finished     bool
+	done         bool
+}
+
+func (s *stream) Usage() provider.Usage { return s.usage.openai() }
+
+func badStream(msg string) *provider.Error {
+	return &provider.Error{Status: http.StatusBadGateway, Type: "server_error", Message: "gemini: " + msg}
+}
+
+func (s *stream) nextEvent() ([]byte, error) {
+	if s.framing == framingUnknown {
+		s.framing = framingSSE
+		for {
+			b, err := s.br.Peek(1)
+			if err != nil {
+				break
+			}
+			if b[0] == ' ' || b[0] == '\n' || b[0] == '\r' || b[0] == '\t' {
+				_, _ = s.br.ReadByte()
+				continue
+			}
+			if b[0] == '[' {
+				s.framing = framingArray
+			}
+			break
+		}
+	}
+	if s.framing == framingArray {
+		s.arr.r = s.br
+		return s.arr.Next()
+	}
+	if s.sse == nil {
+		s.sse = sse.NewReader(s.br)
+	}
+	ev, err := s.sse.Next()
+	return ev.Data, err
+}
+
+func (s *stream) Next() ([]byte, error) {
+	for {
+		if c := s.q.Pop(); c != nil {
+			return c, nil
+		}
+		if s.done {
+			return nil, io.EOF
+		}
+		s.q.Reset()
+		data, err := s.nextEvent()
+		if err == io.EOF {
+			if !s.finished {
+				return nil, badStream("the stream ended without a finishReason")
+			}
+			s.done = true
+			if s.includeUsage {
+				s.q.Push(s.w.Usage(s.q.Buf(), s.usage.openai()))
+			}
+			continue
+		}
+		if err != nil {
+			return nil, err
+		}
+		if err := s.event(data); err != nil {
+			return nil, err
+		}
+	}
+}
+
+func (s *stream) event(data []byte) error {
+	var g generateResponse
+	if err := json.Unmarshal(data, &g); err != nil {
+		return badStream("invalid event: " + err.Error())
+	}
+	if len(g.Error) > 0 && string(g.Error) != "null" {
+		return parseError(http.StatusOK, nil, data)
+	}
+	if g.UsageMetadata != nil {
+		s.usage = *g.UsageMetadata
+	}
+	if s.w == nil {
+		id := g.ResponseID
+		if id == "" {
+			f := fnv.New64a()
+			f.Write(data)
+			id = "gemini-" + strconv.FormatUint(f.Sum64(), 16)
+		}
+		model := g.ModelVersion
+		if model == "" {
+			model = s.model
+		}
+		s.w = chunk.NewWriter(id, model, s.created)
+		s.q.Push(s.w.Role(s.q.Buf()))
+	}
+	if s.finished {
+		return nil // events after the finish may only add usage
+	}
+	if len(g.Candidates) == 0 {
+		if g.PromptFeedback != nil && g.PromptFeedback.BlockReason != "" {
+			s.finished = true
+			s.q.Push(s.w.Finish(s.q.Buf(), "content_filter"))
+		}
+		return nil
+	}
+	c := g.Candidates[0]
+	for _, pt := range c.Content.Parts {
+		switch {
+		case pt.FunctionCall != nil:
+			args := jsonx.AppendString(nil, compactArgs(pt.FunctionCall.Args))
+			s.q.Push(s.w.ToolStart(s.q.Buf(), s.tools, ToolCallID(g.ResponseID, s.tools, pt.ThoughtSignature), pt.FunctionCall.Name, args))
+			s.tools++
+		case pt.Text != nil && !pt.Thought && *pt.Text != "":
+			s.q.Push(s.w.Text(s.q.Buf(), *pt.Text))
+		}
+	}
+	if c.FinishReason != "" {
+		s.finished = true
+		s.q.Push(s.w.Finish(s.q.Buf(), FinishReason(c.FinishReason, s.tools > 0)))
+	}
+	return nil
+}
+
+// arrayReader yields the elements of a JSON array read incrementally, each at most
+// sse.MaxEventSize bytes.
+type arrayReader struct {
+	r       *bufio.Reader
+	started bool
+	ended   bool
+	buf     []byte
+}
+
+var errArray = errors.New("gemini: the stream is not a JSON array of objects")
+
+func (a *arrayReader) skipSpace() (byte, error) {
+	for {
+		c, err := a.r.ReadByte()
+		if err != nil {
+			return 0, err
+		}
+		if c != ' ' && c != '\n' && c != '\r' && c != '\t' {
+			return c, nil
+		}
+	}
+}
+
+func (a *arrayReader) Next() ([]byte, error) {
+	if a.ended {
+		return nil, io.EOF
+	}
+	c, err := a.skipSpace()
+	if err != nil {
+		return nil, err
+	}
+	if !a.started {
+		if c != '[' {
+			return nil, errArray
+		}
+		a.started = true
+		if c, err = a.skipSpace(); err != nil {
+			return nil, err
+		}
+	} else if c == ',' {
+		if c, err = a.skipSpace(); err != nil {
+			return nil, err
+		}
+	}
+	if c == ']' {
+		a.ended = true
+		return nil, io.EOF
+	}
+	if c != '{' {
+		return nil, errArray
+	}
+	a.buf = append(a.buf[:0], c)
+	depth, inStr, esc := 1, false, false
+	for depth > 0 {
+		c, err := a.r.ReadByte()
+		if err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return nil, err
+		}
+		a.buf = append(a.buf, c)
+		if len(a.buf) > sse.MaxEventSize {
+			return nil, sse.ErrEventTooLarge
+		}
+		switch {
+		case esc:
+			esc = false
+		case inStr:
+			if c == '\\' {
+				esc = true
+			} else if c == '"' {
+				inStr = false
+			}
+		case c == '"':
+			inStr = true
+		case c == '{' || c == '[':
+			depth++
+		case c == '}' || c == ']':
+			depth--
+		}
+	}
+	return a.buf, nil
+}
