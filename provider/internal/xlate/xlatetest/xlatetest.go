@@ -1,0 +1,98 @@
+// Package xlatetest has the golden-file helpers of the native translators' tests.
+package xlatetest
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/aiproxy/aiproxy/provider"
+)
+
+// Read returns testdata/name.
+func Read(t testing.TB, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	require.NoError(t, err)
+	return b
+}
+
+// splitReader returns at most n bytes per Read.
+type splitReader struct {
+	b []byte
+	n int
+}
+
+func (r *splitReader) Read(p []byte) (int, error) {
+	if len(r.b) == 0 {
+		return 0, io.EOF
+	}
+	n := min(r.n, len(p), len(r.b))
+	copy(p, r.b[:n])
+	r.b = r.b[n:]
+	return n, nil
+}
+
+// Split returns a reader of b that yields at most n bytes per Read.
+func Split(b []byte, n int) io.Reader { return &splitReader{b: b, n: n} }
+
+// Splits are the read sizes every stream is replayed with.
+var Splits = []int{1, 2, 3, 7, 13, 61, 4096, 1 << 30}
+
+// Drain reads s to its end. It returns the chunks (copied) and the error that ended the
+// stream, nil for io.EOF.
+func Drain(s provider.Stream) ([][]byte, error) {
+	var out [][]byte
+	for range 100000 {
+		b, err := s.Next()
+		if err == io.EOF {
+			return out, nil
+		}
+		if err != nil {
+			return out, err
+		}
+		out = append(out, append([]byte(nil), b...))
+	}
+	return out, errors.New("stream did not end")
+}
+
+// Replay runs newStream over raw in every split size and checks that the chunks, usage and
+// final error are identical; it returns those of the unsplit run.
+func Replay(t *testing.T, raw []byte, newStream func(io.Reader) provider.Stream) ([][]byte, provider.Usage, error) {
+	t.Helper()
+	s := newStream(bytes.NewReader(raw))
+	want, wantErr := Drain(s)
+	wantUsage := s.Usage()
+	for _, n := range Splits {
+		s := newStream(Split(raw, n))
+		got, err := Drain(s)
+		require.Equal(t, want, got, "split %d", n)
+		require.Equal(t, wantErr, err, "split %d", n)
+		require.Equal(t, wantUsage, s.Usage(), "split %d", n)
+	}
+	return want, wantUsage, wantErr
+}
+
+// JSONLinesEqual compares chunks with a file of one JSON document per line, semantically.
+func JSONLinesEqual(t *testing.T, want []byte, got [][]byte) {
+	t.Helper()
+	var lines [][]byte
+	sc := bufio.NewScanner(bytes.NewReader(want))
+	sc.Buffer(nil, 1<<20)
+	for sc.Scan() {
+		if l := bytes.TrimSpace(sc.Bytes()); len(l) > 0 {
+			lines = append(lines, append([]byte(nil), l...))
+		}
+	}
+	require.Len(t, got, len(lines), "chunks:\n%s", bytes.Join(got, []byte("\n")))
+	for i := range lines {
+		assert.JSONEq(t, string(lines[i]), string(got[i]), "chunk %d", i)
+	}
+}
