@@ -4,10 +4,13 @@
 package xlate
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"hash/fnv"
+	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -324,4 +327,60 @@ func Model(r *provider.Request) string {
 		return r.Model.Name
 	}
 	return BodyModel(r.Body)
+}
+
+// ToolCall is a whole tool call in one delta, for upstreams that do not stream arguments.
+func (c *Chunker) ToolCall(index int, id, name, args string) []byte {
+	b := append(c.head(), `"tool_calls":[{"index":`...)
+	b = strconv.AppendInt(b, int64(index), 10)
+	b = append(b, `,"id":`...)
+	b = jsonx.AppendString(b, id)
+	b = append(b, `,"type":"function","function":{"name":`...)
+	b = jsonx.AppendString(b, name)
+	b = append(b, `,"arguments":`...)
+	b = jsonx.AppendString(b, args)
+	b = append(b, `}}]`...)
+	return c.tail(b, "")
+}
+
+// ErrLineTooLong is returned by LineReader for a line above Limit.
+var ErrLineTooLong = errors.New("stream line exceeds the size limit")
+
+// LineReader reads newline-delimited records (ndjson), however the reads split them.
+type LineReader struct {
+	r    *bufio.Reader
+	line []byte
+}
+
+// NewLineReader returns a LineReader on r.
+func NewLineReader(r io.Reader) *LineReader {
+	return &LineReader{r: bufio.NewReaderSize(r, 4096)}
+}
+
+// Next returns the next non-blank line without its terminator, valid until the next call,
+// or io.EOF. A last line without a newline is returned too.
+func (l *LineReader) Next() ([]byte, error) {
+	for {
+		l.line = l.line[:0]
+		for {
+			frag, err := l.r.ReadSlice('\n')
+			if len(l.line)+len(frag) > Limit {
+				return nil, ErrLineTooLong
+			}
+			l.line = append(l.line, frag...)
+			if err == bufio.ErrBufferFull {
+				continue
+			}
+			if err != nil && err != io.EOF {
+				return nil, err
+			}
+			if err == io.EOF && len(bytes.TrimSpace(l.line)) == 0 {
+				return nil, io.EOF
+			}
+			break
+		}
+		if line := bytes.TrimSpace(l.line); len(line) > 0 {
+			return line, nil
+		}
+	}
 }

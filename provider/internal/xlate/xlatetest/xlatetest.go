@@ -4,6 +4,7 @@ package xlatetest
 import (
 	"bufio"
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
 	"os"
@@ -95,4 +96,37 @@ func JSONLinesEqual(t *testing.T, want []byte, got [][]byte) {
 	for i := range lines {
 		assert.JSONEq(t, string(lines[i]), string(got[i]), "chunk %d", i)
 	}
+}
+
+// MaskID replaces the "id" of a JSON object with "IGNORED", for upstreams whose responses
+// carry no id (the translator derives one).
+func MaskID(t testing.TB, b []byte) []byte {
+	t.Helper()
+	var m map[string]any
+	require.NoError(t, json.Unmarshal(b, &m))
+	id, _ := m["id"].(string)
+	require.NotEmpty(t, id)
+	m["id"] = "IGNORED"
+	out, err := json.Marshal(m)
+	require.NoError(t, err)
+	return out
+}
+
+// MaskIDs is MaskID over chunks, checking that they all share one id.
+func MaskIDs(t testing.TB, chunks [][]byte) [][]byte {
+	t.Helper()
+	out := make([][]byte, len(chunks))
+	var first string
+	for i, c := range chunks {
+		var m struct {
+			ID string `json:"id"`
+		}
+		require.NoError(t, json.Unmarshal(c, &m))
+		if i == 0 {
+			first = m.ID
+		}
+		require.Equal(t, first, m.ID, "chunk %d", i)
+		out[i] = MaskID(t, c)
+	}
+	return out
 }
