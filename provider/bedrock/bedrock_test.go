@@ -411,7 +411,7 @@ func TestEmbeddings(t *testing.T) {
 		{name: "cohere typed", model: "cohere.embed-multilingual-v3", in: `{"model":"e","input":"a"}`,
 			opts:     provider.Options{Bedrock: &provider.BedrockOptions{AWSRegion: "us-east-1"}},
 			wantURL:  "https://bedrock-runtime.us-east-1.amazonaws.com/model/cohere.embed-multilingual-v3/invoke",
-			wantBody: `{"texts":["a"],"input_type":"search_document"}`,
+			wantBody: `{"texts":["a"],"input_type":"classification"}`,
 			resp:     `{"embeddings":{"float":[[0.5]]},"id":"e-1","response_type":"embeddings_by_type","texts":["a"]}`,
 			want:     `{"object":"list","model":"cohere.embed-multilingual-v3","data":[{"object":"embedding","index":0,"embedding":[0.5]}],"usage":{"prompt_tokens":0,"completion_tokens":0,"total_tokens":0}}`},
 	}

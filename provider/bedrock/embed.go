@@ -40,7 +40,7 @@ func embedBody(req *provider.EmbeddingRequest, r *provider.Request, model string
 		}
 		return json.Marshal(body)
 	case isCohere(model):
-		inputType := "search_document"
+		inputType := "classification" // Kong's default for cohere.embedding_input_type
 		if o := r.Model.Options.Cohere; o != nil && o.EmbeddingInputType != "" {
 			inputType = o.EmbeddingInputType
 		}
