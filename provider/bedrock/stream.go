@@ -182,6 +182,14 @@ func (s *stream) Next() ([]byte, error) {
 
 // event translates one event; nil, nil means it has no chunk of its own.
 func (s *stream) event(typ string, payload []byte) ([]byte, error) {
+	if typ == "contentBlockDelta" { // the hot path: text deltas, without a full decode
+		if text, ok := xlate.JSONString(xlate.Lookup(payload, "delta", "text")); ok {
+			if text == "" {
+				return nil, nil
+			}
+			return s.withRole(s.c.Content(text)), nil
+		}
+	}
 	s.ev = streamEvent{}
 	if err := json.Unmarshal(payload, &s.ev); err != nil {
 		return nil, xlate.BadGateway("bedrock: cannot decode a " + typ + " event: " + err.Error())

@@ -112,6 +112,17 @@ func (s *stream) Next() ([]byte, error) {
 }
 
 func (s *stream) event(data []byte) error {
+	// The hot path: text deltas, without a full decode.
+	if typ, _ := xlate.JSONString(xlate.Lookup(data, "type")); typ == "content-delta" {
+		content := xlate.Lookup(data, "delta", "message", "content")
+		ctype, _ := xlate.JSONString(xlate.Lookup(content, "type"))
+		if text, ok := xlate.JSONString(xlate.Lookup(content, "text")); ok && (ctype == "" || ctype == "text") {
+			if text != "" {
+				s.push(func() []byte { return s.c.Content(text) })
+			}
+			return nil
+		}
+	}
 	s.ev = streamEvent{}
 	if err := json.Unmarshal(data, &s.ev); err != nil {
 		return xlate.BadGateway("cohere: cannot decode a stream event: " + err.Error())

@@ -384,3 +384,37 @@ func (l *LineReader) Next() ([]byte, error) {
 		}
 	}
 }
+
+// Lookup returns the raw value at the path of member names in the JSON object b, or nil if
+// there is none (or b is not valid JSON). It decodes nothing, for hot stream paths.
+func Lookup(b []byte, keys ...string) []byte {
+	for _, k := range keys {
+		var found []byte
+		if jsonx.Object(b, func(m jsonx.Member) bool {
+			if string(m.Key) == k {
+				found = m.Value
+				return false
+			}
+			return true
+		}) != nil || found == nil {
+			return nil
+		}
+		b = found
+	}
+	return b
+}
+
+// JSONString decodes a raw JSON string value. Without escapes it is one conversion.
+func JSONString(raw []byte) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return "", false
+	}
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return string(raw[1 : len(raw)-1]), true
+	}
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		return "", false
+	}
+	return s, true
+}
