@@ -16,6 +16,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -167,7 +168,22 @@ func (p Provider) NewRequest(ctx context.Context, r *provider.Request) (*http.Re
 
 // Sign signs req with SigV4 for service "bedrock" in the target's region (from the request's
 // context, else from an amazonaws.com host), at p.Now.
+//
+// The payload hash is computed from the bytes req will send (req.GetBody, which NewRequest
+// sets), not from body: the upstream body is the Converse translation, not the client's
+// OpenAI body. body is used only for a request without GetBody.
 func (p Provider) Sign(req *http.Request, body []byte, cred provider.Credentials) error {
+	if req.GetBody != nil {
+		rc, err := req.GetBody()
+		if err != nil {
+			return err
+		}
+		body, err = io.ReadAll(rc)
+		_ = rc.Close()
+		if err != nil {
+			return err
+		}
+	}
 	reg, _ := req.Context().Value(regionKey{}).(string)
 	if reg == "" {
 		reg = regionFromHost(req.URL.Hostname())

@@ -295,6 +295,11 @@ func TestSign(t *testing.T) {
 	sig := auth[strings.Index(auth, "Signature=")+len("Signature="):]
 	assert.Equal(t, referenceSignature(t, req, body, signedHeaders, cred.AWSSecretAccessKey), sig)
 
+	// The payload hash covers the bytes sent, whatever body the caller passes.
+	req4, _ := Provider{}.NewRequest(context.Background(), r)
+	require.NoError(t, Provider{Now: fixedNow}.Sign(req4, []byte(`{"model":"the client's OpenAI body"}`), cred))
+	assert.Equal(t, auth, req4.Header.Get("Authorization"))
+
 	// Same clock, same input: the same signature.
 	req2, _ := Provider{}.NewRequest(context.Background(), r)
 	require.NoError(t, Provider{Now: fixedNow}.Sign(req2, body, cred))
