@@ -9,6 +9,8 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -192,12 +194,18 @@ func TestParseError(t *testing.T) {
 
 // encodeEvents writes the hand-written events of a testdata file as AWS event-stream frames.
 func encodeEvents(t testing.TB, name string) []byte {
+	return encodeEventsFile(t, filepath.Join("testdata", name))
+}
+
+func encodeEventsFile(t testing.TB, path string) []byte {
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
 	var events []struct {
 		Event     string          `json:"event"`
 		Exception string          `json:"exception"`
 		Payload   json.RawMessage `json:"payload"`
 	}
-	require.NoError(t, json.Unmarshal(xlatetest.Read(t, name), &events))
+	require.NoError(t, json.Unmarshal(data, &events))
 	var buf bytes.Buffer
 	enc := eventstream.NewEncoder()
 	for _, e := range events {
@@ -445,4 +453,23 @@ func TestEmbeddings(t *testing.T) {
 	r.Model.Name = "meta.llama3"
 	_, err = Provider{}.NewRequest(context.Background(), r)
 	assert.ErrorContains(t, err, "not meta.llama3")
+}
+
+func TestStreamEnds(t *testing.T) {
+	r := chatReq([]byte(`{"stream":true,"stream_options":{"include_usage":true}}`), true)
+	// Without the metadata frame, include_usage still ends with a usage chunk.
+	var events []json.RawMessage
+	require.NoError(t, json.Unmarshal(xlatetest.Read(t, "stream_text.events.json"), &events))
+	noMeta, _ := json.Marshal(events[:len(events)-1])
+	path := t.TempDir() + "/x.json"
+	require.NoError(t, os.WriteFile(path, noMeta, 0o600))
+	chunks, err := xlatetest.Drain(Provider{}.NewStream(r, respHeader, bytes.NewReader(encodeEventsFile(t, path))))
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"id":"chatcmpl-req-1","object":"chat.completion.chunk","created":1748858400,"model":"anthropic.claude-3-5-sonnet-20240620-v1:0","choices":[],"usage":{"prompt_tokens":0,"completion_tokens":0,"total_tokens":0}}`, string(chunks[len(chunks)-1]))
+
+	// Cut before messageStop: an error, not a silent end.
+	noStop, _ := json.Marshal(events[:3])
+	require.NoError(t, os.WriteFile(path, noStop, 0o600))
+	_, err = xlatetest.Drain(Provider{}.NewStream(r, respHeader, bytes.NewReader(encodeEventsFile(t, path))))
+	assert.ErrorContains(t, err, "before messageStop")
 }

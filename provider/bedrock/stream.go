@@ -129,10 +129,12 @@ type stream struct {
 	usage        provider.Usage
 	started      bool
 	// tools maps a content block index to its OpenAI tool call index.
-	tools   map[int]int
-	ev      streamEvent
-	pending []byte // a chunk to return before reading on
-	done    bool
+	tools    map[int]int
+	ev       streamEvent
+	pending  []byte // a chunk to return before reading on
+	done     bool
+	stopped  bool // messageStop was seen
+	usageOut bool // the usage chunk was returned
 }
 
 func (s *stream) Usage() provider.Usage { return s.usage }
@@ -150,6 +152,13 @@ func (s *stream) Next() ([]byte, error) {
 		m, err := s.fr.next()
 		if err == io.EOF {
 			s.done = true
+			if !s.stopped {
+				return nil, xlate.BadGateway("bedrock: the event stream ended before messageStop")
+			}
+			if s.includeUsage && !s.usageOut { // no metadata event: still end with a usage chunk
+				s.usageOut = true
+				return s.c.Usage(s.usage), nil
+			}
 			return nil, io.EOF
 		}
 		if err != nil {
@@ -227,11 +236,13 @@ func (s *stream) event(typ string, payload []byte) ([]byte, error) {
 		}
 		return nil, nil // reasoning and other deltas have no OpenAI chat equivalent
 	case "messageStop":
+		s.stopped = true
 		return s.withRole(s.c.Finish(FinishReason(ev.StopReason))), nil
 	case "metadata":
 		if ev.Usage != nil {
 			s.usage = ev.Usage.toUsage()
-			if s.includeUsage {
+			if s.includeUsage && !s.usageOut {
+				s.usageOut = true
 				return s.c.Usage(s.usage), nil
 			}
 		}
