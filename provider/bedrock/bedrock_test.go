@@ -1,0 +1,475 @@
+package bedrock
+
+import (
+	"bytes"
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/aiproxy/aiproxy/provider"
+	"github.com/aiproxy/aiproxy/provider/internal/xlate/xlatetest"
+)
+
+const testModel = "anthropic.claude-3-5-sonnet-20240620-v1:0"
+
+var fixedNow = func() time.Time { return time.Date(2025, 6, 2, 10, 0, 0, 0, time.UTC) }
+
+func chatReq(body []byte, stream bool) *provider.Request {
+	return &provider.Request{
+		RouteType: provider.Chat, Body: body, Stream: stream,
+		Model: provider.Model{Provider: "bedrock", Name: testModel,
+			Options: provider.Options{Bedrock: &provider.BedrockOptions{AWSRegion: "us-east-1"}}},
+	}
+}
+
+var respHeader = http.Header{"X-Amzn-Requestid": {"req-1"}, "Date": {"Mon, 02 Jun 2025 10:00:00 GMT"}}
+
+func TestNewRequestGolden(t *testing.T) {
+	for _, name := range []string{"chat_basic", "chat_tools"} {
+		t.Run(name, func(t *testing.T) {
+			for _, stream := range []bool{false, true} {
+				r := chatReq(xlatetest.Read(t, name+".openai.json"), stream)
+				req, err := Provider{}.NewRequest(context.Background(), r)
+				require.NoError(t, err)
+				op, accept := "converse", "application/json"
+				if stream {
+					op, accept = "converse-stream", "application/vnd.amazon.eventstream"
+				}
+				assert.Equal(t, "https://bedrock-runtime.us-east-1.amazonaws.com/model/anthropic.claude-3-5-sonnet-20240620-v1%3A0/"+op, req.URL.String())
+				assert.Equal(t, http.MethodPost, req.Method)
+				assert.Equal(t, "application/json", req.Header.Get("Content-Type"))
+				assert.Equal(t, accept, req.Header.Get("Accept"))
+				got, err := io.ReadAll(req.Body)
+				require.NoError(t, err)
+				assert.JSONEq(t, string(xlatetest.Read(t, name+".bedrock.json")), string(got))
+
+				// Pure: the same input gives the same bytes.
+				again, err := Provider{}.NewRequest(context.Background(), r)
+				require.NoError(t, err)
+				b2, _ := io.ReadAll(again.Body)
+				assert.Equal(t, got, b2)
+			}
+		})
+	}
+}
+
+func TestNewRequestOptions(t *testing.T) {
+	body := []byte(`{"model":"m","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":{"type":"function","function":{"name":"f"}}}`)
+	r := chatReq(body, false)
+	r.Model.Options.Bedrock.PerformanceConfigLatency = "optimized"
+	req, err := Provider{}.NewRequest(context.Background(), r)
+	require.NoError(t, err)
+	got, _ := io.ReadAll(req.Body)
+	assert.JSONEq(t, `{"messages":[{"role":"user","content":[{"text":"hi"}]}],
+		"toolConfig":{"tools":[{"toolSpec":{"name":"f","inputSchema":{"json":{"type":"object","properties":{}}}}}],"toolChoice":{"tool":{"name":"f"}}},
+		"performanceConfig":{"latency":"optimized"}}`, string(got))
+
+	// tool_choice none without tool history drops the tools.
+	body = []byte(`{"model":"m","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":"none"}`)
+	req, err = Provider{}.NewRequest(context.Background(), chatReq(body, false))
+	require.NoError(t, err)
+	got, _ = io.ReadAll(req.Body)
+	assert.JSONEq(t, `{"messages":[{"role":"user","content":[{"text":"hi"}]}]}`, string(got))
+
+	// An ARN model id stays one path segment; upstream_url wins.
+	r = chatReq([]byte(`{"messages":[{"role":"user","content":"hi"}]}`), false)
+	r.Model.Name = "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-3-7"
+	req, err = Provider{}.NewRequest(context.Background(), r)
+	require.NoError(t, err)
+	assert.Equal(t, "/model/arn%3Aaws%3Abedrock%3Aus-east-1%3A123456789012%3Ainference-profile%2Fus.anthropic.claude-3-7/converse", req.URL.EscapedPath())
+	r.Model.Options.UpstreamURL = "https://vpce-1.bedrock-runtime.eu-west-1.vpce.amazonaws.com/model/x/converse"
+	req, err = Provider{}.NewRequest(context.Background(), r)
+	require.NoError(t, err)
+	assert.Equal(t, r.Model.Options.UpstreamURL, req.URL.String())
+}
+
+func TestNewRequestRefuses(t *testing.T) {
+	tests := map[string]string{
+		"http image":     `{"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"https://example.com/a.png"}}]}]}`,
+		"bmp image":      `{"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/bmp;base64,AAAA"}}]}]}`,
+		"bad args":       `{"messages":[{"role":"assistant","tool_calls":[{"id":"1","type":"function","function":{"name":"f","arguments":"{nope"}}]}]}`,
+		"unknown role":   `{"messages":[{"role":"wizard","content":"x"}]}`,
+		"not json":       `{"messages":`,
+		"bad toolchoice": `{"messages":[{"role":"user","content":"x"}],"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":"maybe"}`,
+	}
+	for name, body := range tests {
+		t.Run(name, func(t *testing.T) {
+			_, err := Provider{}.NewRequest(context.Background(), chatReq([]byte(body), false))
+			var pe *provider.Error
+			require.ErrorAs(t, err, &pe)
+			assert.Equal(t, 400, pe.Status)
+		})
+	}
+	r := chatReq([]byte(`{"messages":[{"role":"user","content":"x"}]}`), false)
+	r.Model.Options.Bedrock = nil
+	_, err := Provider{}.NewRequest(context.Background(), r)
+	assert.ErrorContains(t, err, "aws_region")
+}
+
+func TestParseResponseGolden(t *testing.T) {
+	for _, name := range []string{"response_text", "response_tool"} {
+		t.Run(name, func(t *testing.T) {
+			r := chatReq([]byte(`{"model":"claude","messages":[]}`), false)
+			resp, err := Provider{}.ParseResponse(r, respHeader, xlatetest.Read(t, name+".bedrock.json"))
+			require.NoError(t, err)
+			assert.JSONEq(t, string(xlatetest.Read(t, name+".openai.json")), string(resp.Body))
+			var want struct {
+				Usage provider.Usage `json:"usage"`
+			}
+			require.NoError(t, json.Unmarshal(xlatetest.Read(t, name+".openai.json"), &want))
+			assert.Equal(t, want.Usage, resp.Usage)
+		})
+	}
+	_, err := Provider{}.ParseResponse(chatReq(nil, false), nil, []byte(`<html>`))
+	var pe *provider.Error
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, 502, pe.Status)
+}
+
+func TestParseResponseStopReasons(t *testing.T) {
+	for stop, want := range map[string]string{
+		"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "tool_use": "tool_calls",
+		"content_filtered": "content_filter", "guardrail_intervened": "content_filter", "model_context_window_exceeded": "length",
+	} {
+		assert.Equal(t, want, FinishReason(stop), stop)
+	}
+}
+
+func TestParseError(t *testing.T) {
+	tests := []struct {
+		name   string
+		status int
+		header http.Header
+		body   string
+		want   provider.Error
+	}{
+		{"throttling", 429, http.Header{"X-Amzn-Errortype": {"ThrottlingException:http://internal.amazon.com/coral/com.amazon.bedrock/"}, "Retry-After": {"3"}},
+			`{"message":"Too many requests, please wait before trying again."}`,
+			provider.Error{Status: 429, Type: "rate_limit_error", Code: "ThrottlingException", Message: "Too many requests, please wait before trying again.", RetryAfter: 3 * time.Second}},
+		{"model not ready", 429, http.Header{"X-Amzn-Errortype": {"ModelNotReadyException"}}, `{"message":"Model is not ready"}`,
+			provider.Error{Status: 503, Type: "server_error", Code: "ModelNotReadyException", Message: "Model is not ready"}},
+		{"unavailable", 503, nil, `{"__type":"com.amazon.bedrock#ServiceUnavailableException","message":"Service unavailable"}`,
+			provider.Error{Status: 503, Type: "server_error", Code: "ServiceUnavailableException", Message: "Service unavailable"}},
+		{"validation", 400, http.Header{"X-Amzn-Errortype": {"ValidationException"}}, `{"message":"The model returned the following errors: messages: roles must alternate"}`,
+			provider.Error{Status: 400, Type: "invalid_request_error", Code: "ValidationException", Message: "The model returned the following errors: messages: roles must alternate"}},
+		{"access denied", 403, http.Header{"X-Amzn-Errortype": {"AccessDeniedException"}}, `{"Message":"You don't have access to the model with the specified model ID."}`,
+			provider.Error{Status: 403, Type: "permission_error", Code: "AccessDeniedException", Message: "You don't have access to the model with the specified model ID."}},
+		{"bad signature", 403, http.Header{"X-Amzn-Errortype": {"InvalidSignatureException"}}, `{"message":"The request signature we calculated does not match"}`,
+			provider.Error{Status: 401, Type: "authentication_error", Code: "InvalidSignatureException", Message: "The request signature we calculated does not match"}},
+		{"model timeout", 408, http.Header{"X-Amzn-Errortype": {"ModelTimeoutException"}}, `{"message":"Model has timed out"}`,
+			provider.Error{Status: 504, Type: "server_error", Code: "ModelTimeoutException", Message: "Model has timed out"}},
+		{"model error", 424, http.Header{"X-Amzn-Errortype": {"ModelErrorException"}}, `{"message":"boom"}`,
+			provider.Error{Status: 502, Type: "server_error", Code: "ModelErrorException", Message: "boom"}},
+		{"quota", 400, http.Header{"X-Amzn-Errortype": {"ServiceQuotaExceededException"}}, `{"message":"quota"}`,
+			provider.Error{Status: 429, Type: "rate_limit_error", Code: "insufficient_quota", Message: "quota"}},
+		{"not json", 502, nil, `<html>Bad Gateway</html>`,
+			provider.Error{Status: 502, Type: "server_error", Message: "<html>Bad Gateway</html>"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h := tt.header
+			if h == nil {
+				h = http.Header{}
+			}
+			got := Provider{Now: fixedNow}.ParseError(nil, tt.status, h, []byte(tt.body))
+			assert.Equal(t, tt.want, *got)
+		})
+	}
+}
+
+// encodeEvents writes the hand-written events of a testdata file as AWS event-stream frames.
+func encodeEvents(t testing.TB, name string) []byte {
+	return encodeEventsFile(t, filepath.Join("testdata", name))
+}
+
+func encodeEventsFile(t testing.TB, path string) []byte {
+	data, err := os.ReadFile(path)
+	require.NoError(t, err)
+	var events []struct {
+		Event     string          `json:"event"`
+		Exception string          `json:"exception"`
+		Payload   json.RawMessage `json:"payload"`
+	}
+	require.NoError(t, json.Unmarshal(data, &events))
+	var buf bytes.Buffer
+	enc := eventstream.NewEncoder()
+	for _, e := range events {
+		var m eventstream.Message
+		if e.Exception != "" {
+			m.Headers.Set(":message-type", eventstream.StringValue("exception"))
+			m.Headers.Set(":exception-type", eventstream.StringValue(e.Exception))
+		} else {
+			m.Headers.Set(":message-type", eventstream.StringValue("event"))
+			m.Headers.Set(":event-type", eventstream.StringValue(e.Event))
+		}
+		m.Headers.Set(":content-type", eventstream.StringValue("application/json"))
+		var compact bytes.Buffer
+		require.NoError(t, json.Compact(&compact, e.Payload))
+		m.Payload = compact.Bytes()
+		require.NoError(t, enc.Encode(&buf, m))
+	}
+	return buf.Bytes()
+}
+
+func TestStreamGolden(t *testing.T) {
+	tests := []struct {
+		name         string
+		includeUsage bool
+		usage        provider.Usage
+		wantErr      *provider.Error
+	}{
+		{"stream_text", true, provider.Usage{PromptTokens: 12, CompletionTokens: 3, TotalTokens: 15}, nil},
+		{"stream_tool", false, provider.Usage{PromptTokens: 50, CompletionTokens: 20, TotalTokens: 70}, nil},
+		{"stream_throttled", false, provider.Usage{}, &provider.Error{Status: 429, Type: "rate_limit_error", Code: "throttlingException",
+			Message: "Too many requests, please wait before trying again."}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body := `{"model":"claude","stream":true,"messages":[]}`
+			if tt.includeUsage {
+				body = `{"model":"claude","stream":true,"stream_options":{"include_usage":true},"messages":[]}`
+			}
+			r := chatReq([]byte(body), true)
+			raw := encodeEvents(t, tt.name+".events.json")
+			chunks, usage, err := xlatetest.Replay(t, raw, func(rd io.Reader) provider.Stream {
+				return Provider{}.NewStream(r, respHeader, rd)
+			})
+			xlatetest.JSONLinesEqual(t, xlatetest.Read(t, tt.name+".openai.jsonl"), chunks)
+			assert.Equal(t, tt.usage, usage)
+			if tt.wantErr == nil {
+				require.NoError(t, err)
+			} else {
+				var pe *provider.Error
+				require.ErrorAs(t, err, &pe)
+				assert.Equal(t, *tt.wantErr, *pe)
+			}
+		})
+	}
+}
+
+func TestStreamFrameLimits(t *testing.T) {
+	huge := []byte{0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0}
+	s := Provider{}.NewStream(chatReq(nil, true), http.Header{}, bytes.NewReader(huge))
+	_, err := s.Next()
+	assert.ErrorContains(t, err, "size limit")
+
+	bad := []byte{0, 0, 0, 20, 0, 0, 0, 9, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+	s = Provider{}.NewStream(chatReq(nil, true), http.Header{}, bytes.NewReader(bad))
+	_, err = s.Next()
+	assert.ErrorContains(t, err, "malformed")
+
+	raw := encodeEvents(t, "stream_text.events.json")
+	raw[len(raw)-1] ^= 0xff // corrupt the last frame's CRC
+	s = Provider{}.NewStream(chatReq(nil, true), http.Header{}, bytes.NewReader(raw))
+	chunks, err := xlatetest.Drain(s)
+	assert.Len(t, chunks, 4)
+	assert.Error(t, err)
+
+	s = Provider{}.NewStream(chatReq(nil, true), http.Header{}, bytes.NewReader(raw[:30]))
+	_, err = xlatetest.Drain(s)
+	assert.ErrorContains(t, err, "unexpected EOF")
+}
+
+func TestSign(t *testing.T) {
+	r := chatReq([]byte(`{"messages":[{"role":"user","content":"hi"}]}`), false)
+	req, err := Provider{}.NewRequest(context.Background(), r)
+	require.NoError(t, err)
+	body, _ := io.ReadAll(req.Body)
+	cred := provider.Credentials{AWSAccessKeyID: "AKIDEXAMPLE", AWSSecretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY", AWSSessionToken: "session"}
+	require.NoError(t, Provider{Now: fixedNow}.Sign(req, body, cred))
+
+	assert.Equal(t, "20250602T100000Z", req.Header.Get("X-Amz-Date"))
+	assert.Equal(t, "session", req.Header.Get("X-Amz-Security-Token"))
+	auth := req.Header.Get("Authorization")
+	require.True(t, strings.HasPrefix(auth, "AWS4-HMAC-SHA256 Credential=AKIDEXAMPLE/20250602/us-east-1/bedrock/aws4_request, SignedHeaders="), auth)
+
+	// Check the signature against the SigV4 specification, computed independently.
+	signedHeaders := between(auth, "SignedHeaders=", ",")
+	sig := auth[strings.Index(auth, "Signature=")+len("Signature="):]
+	assert.Equal(t, referenceSignature(t, req, body, signedHeaders, cred.AWSSecretAccessKey), sig)
+
+	// The payload hash covers the bytes sent, whatever body the caller passes.
+	req4, _ := Provider{}.NewRequest(context.Background(), r)
+	require.NoError(t, Provider{Now: fixedNow}.Sign(req4, []byte(`{"model":"the client's OpenAI body"}`), cred))
+	assert.Equal(t, auth, req4.Header.Get("Authorization"))
+
+	// Same clock, same input: the same signature.
+	req2, _ := Provider{}.NewRequest(context.Background(), r)
+	require.NoError(t, Provider{Now: fixedNow}.Sign(req2, body, cred))
+	assert.Equal(t, auth, req2.Header.Get("Authorization"))
+
+	// A region-less request on a custom host cannot be signed.
+	r.Model.Options.UpstreamURL = "http://localhost:9/converse"
+	r.Model.Options.Bedrock = nil
+	req3, err := Provider{}.NewRequest(context.Background(), r)
+	require.NoError(t, err)
+	assert.ErrorContains(t, Provider{Now: fixedNow}.Sign(req3, body, cred), "region")
+}
+
+func between(s, from, to string) string {
+	s = s[strings.Index(s, from)+len(from):]
+	return s[:strings.Index(s, to)]
+}
+
+// referenceSignature follows https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html.
+func referenceSignature(t *testing.T, req *http.Request, body []byte, signedHeaders, secret string) string {
+	names := strings.Split(signedHeaders, ";")
+	require.True(t, sort.StringsAreSorted(names))
+	var canonHeaders strings.Builder
+	for _, n := range names {
+		v := req.Header.Get(n)
+		switch n {
+		case "host":
+			v = req.URL.Host
+		case "content-length":
+			v = strconv.FormatInt(req.ContentLength, 10)
+		}
+		canonHeaders.WriteString(n + ":" + strings.TrimSpace(v) + "\n")
+	}
+	// Non-S3 services encode the already-escaped path once more.
+	uri := strings.ReplaceAll(req.URL.EscapedPath(), "%", "%25")
+	payload := sha256.Sum256(body)
+	canon := strings.Join([]string{req.Method, uri, "", canonHeaders.String(), signedHeaders, hex.EncodeToString(payload[:])}, "\n")
+	ch := sha256.Sum256([]byte(canon))
+	sts := "AWS4-HMAC-SHA256\n20250602T100000Z\n20250602/us-east-1/bedrock/aws4_request\n" + hex.EncodeToString(ch[:])
+	mac := func(key []byte, s string) []byte {
+		h := hmac.New(sha256.New, key)
+		h.Write([]byte(s))
+		return h.Sum(nil)
+	}
+	k := mac([]byte("AWS4"+secret), "20250602")
+	k = mac(k, "us-east-1")
+	k = mac(k, "bedrock")
+	k = mac(k, "aws4_request")
+	return hex.EncodeToString(mac(k, sts))
+}
+
+func FuzzStream(f *testing.F) {
+	for _, n := range []string{"stream_text", "stream_tool", "stream_throttled"} {
+		f.Add(encodeEvents(f, n+".events.json"))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		s := Provider{}.NewStream(chatReq([]byte(`{"stream_options":{"include_usage":true}}`), true), http.Header{}, bytes.NewReader(raw))
+		for range len(raw) + 2 {
+			if _, err := s.Next(); err != nil {
+				return
+			}
+		}
+		t.Fatal("stream yields more chunks than it has bytes")
+	})
+}
+
+func FuzzParseResponse(f *testing.F) {
+	f.Add(xlatetest.Read(f, "response_text.bedrock.json"))
+	f.Add(xlatetest.Read(f, "response_tool.bedrock.json"))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		resp, err := Provider{}.ParseResponse(chatReq(nil, false), http.Header{}, body)
+		if err == nil {
+			require.True(t, json.Valid(resp.Body))
+		}
+		_ = Provider{}.ParseError(nil, 400, http.Header{}, body)
+	})
+}
+
+func FuzzNewRequest(f *testing.F) {
+	f.Add(xlatetest.Read(f, "chat_basic.openai.json"))
+	f.Add(xlatetest.Read(f, "chat_tools.openai.json"))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		_, _ = Provider{}.NewRequest(context.Background(), chatReq(body, false))
+	})
+}
+
+func TestEmbeddings(t *testing.T) {
+	dims := 256
+	tests := []struct {
+		name, model, in, wantURL, wantBody string
+		opts                               provider.Options
+		header                             http.Header
+		resp, want                         string
+	}{
+		{name: "titan v2", model: "amazon.titan-embed-text-v2:0", in: `{"model":"e","input":"Hello world","dimensions":256}`,
+			opts:     provider.Options{Bedrock: &provider.BedrockOptions{AWSRegion: "eu-west-1", EmbeddingsNormalize: true}},
+			wantURL:  "https://bedrock-runtime.eu-west-1.amazonaws.com/model/amazon.titan-embed-text-v2%3A0/invoke",
+			wantBody: `{"inputText":"Hello world","dimensions":256,"normalize":true}`,
+			resp:     `{"embedding":[0.1,-0.2,0.3],"inputTextTokenCount":3}`,
+			want:     `{"object":"list","model":"amazon.titan-embed-text-v2:0","data":[{"object":"embedding","index":0,"embedding":[0.1,-0.2,0.3]}],"usage":{"prompt_tokens":3,"completion_tokens":0,"total_tokens":3}}`},
+		{name: "titan dims from options", model: "amazon.titan-embed-text-v2:0", in: `{"model":"e","input":["one"]}`,
+			opts:     provider.Options{EmbeddingsDimensions: &dims, Bedrock: &provider.BedrockOptions{AWSRegion: "eu-west-1"}},
+			wantURL:  "https://bedrock-runtime.eu-west-1.amazonaws.com/model/amazon.titan-embed-text-v2%3A0/invoke",
+			wantBody: `{"inputText":"one","dimensions":256}`,
+			resp:     `{"embedding":[1],"inputTextTokenCount":1}`,
+			want:     `{"object":"list","model":"amazon.titan-embed-text-v2:0","data":[{"object":"embedding","index":0,"embedding":[1]}],"usage":{"prompt_tokens":1,"completion_tokens":0,"total_tokens":1}}`},
+		{name: "cohere", model: "cohere.embed-english-v3", in: `{"model":"e","input":["a","b"]}`,
+			opts:     provider.Options{Bedrock: &provider.BedrockOptions{AWSRegion: "us-east-1"}, Cohere: &provider.CohereOptions{EmbeddingInputType: "search_query"}},
+			wantURL:  "https://bedrock-runtime.us-east-1.amazonaws.com/model/cohere.embed-english-v3/invoke",
+			wantBody: `{"texts":["a","b"],"input_type":"search_query"}`,
+			header:   http.Header{"X-Amzn-Bedrock-Input-Token-Count": {"4"}},
+			resp:     `{"embeddings":[[0.5,0.25],[-1,0]],"id":"e-1","response_type":"embeddings_floats","texts":["a","b"]}`,
+			want:     `{"object":"list","model":"cohere.embed-english-v3","data":[{"object":"embedding","index":0,"embedding":[0.5,0.25]},{"object":"embedding","index":1,"embedding":[-1,0]}],"usage":{"prompt_tokens":4,"completion_tokens":0,"total_tokens":4}}`},
+		{name: "cohere typed", model: "cohere.embed-multilingual-v3", in: `{"model":"e","input":"a"}`,
+			opts:     provider.Options{Bedrock: &provider.BedrockOptions{AWSRegion: "us-east-1"}},
+			wantURL:  "https://bedrock-runtime.us-east-1.amazonaws.com/model/cohere.embed-multilingual-v3/invoke",
+			wantBody: `{"texts":["a"],"input_type":"classification"}`,
+			resp:     `{"embeddings":{"float":[[0.5]]},"id":"e-1","response_type":"embeddings_by_type","texts":["a"]}`,
+			want:     `{"object":"list","model":"cohere.embed-multilingual-v3","data":[{"object":"embedding","index":0,"embedding":[0.5]}],"usage":{"prompt_tokens":0,"completion_tokens":0,"total_tokens":0}}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := &provider.Request{RouteType: provider.Embeddings, Body: []byte(tt.in),
+				Model: provider.Model{Provider: "bedrock", Name: tt.model, Options: tt.opts}}
+			req, err := Provider{}.NewRequest(context.Background(), r)
+			require.NoError(t, err)
+			assert.Equal(t, tt.wantURL, req.URL.String())
+			body, _ := io.ReadAll(req.Body)
+			assert.JSONEq(t, tt.wantBody, string(body))
+			h := tt.header
+			if h == nil {
+				h = http.Header{}
+			}
+			resp, err := Provider{}.ParseResponse(r, h, []byte(tt.resp))
+			require.NoError(t, err)
+			assert.JSONEq(t, tt.want, string(resp.Body))
+		})
+	}
+	r := &provider.Request{RouteType: provider.Embeddings, Body: []byte(`{"input":["a","b"]}`),
+		Model: provider.Model{Name: "amazon.titan-embed-text-v2:0", Options: provider.Options{Bedrock: &provider.BedrockOptions{AWSRegion: "us-east-1"}}}}
+	_, err := Provider{}.NewRequest(context.Background(), r)
+	assert.ErrorContains(t, err, "one input")
+	r.Model.Name = "meta.llama3"
+	_, err = Provider{}.NewRequest(context.Background(), r)
+	assert.ErrorContains(t, err, "not meta.llama3")
+}
+
+func TestStreamEnds(t *testing.T) {
+	r := chatReq([]byte(`{"stream":true,"stream_options":{"include_usage":true}}`), true)
+	// Without the metadata frame, include_usage still ends with a usage chunk.
+	var events []json.RawMessage
+	require.NoError(t, json.Unmarshal(xlatetest.Read(t, "stream_text.events.json"), &events))
+	noMeta, _ := json.Marshal(events[:len(events)-1])
+	path := t.TempDir() + "/x.json"
+	require.NoError(t, os.WriteFile(path, noMeta, 0o600))
+	chunks, err := xlatetest.Drain(Provider{}.NewStream(r, respHeader, bytes.NewReader(encodeEventsFile(t, path))))
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"id":"chatcmpl-req-1","object":"chat.completion.chunk","created":1748858400,"model":"anthropic.claude-3-5-sonnet-20240620-v1:0","choices":[],"usage":{"prompt_tokens":0,"completion_tokens":0,"total_tokens":0}}`, string(chunks[len(chunks)-1]))
+
+	// Cut before messageStop: an error, not a silent end.
+	noStop, _ := json.Marshal(events[:3])
+	require.NoError(t, os.WriteFile(path, noStop, 0o600))
+	_, err = xlatetest.Drain(Provider{}.NewStream(r, respHeader, bytes.NewReader(encodeEventsFile(t, path))))
+	assert.ErrorContains(t, err, "before messageStop")
+}

@@ -1,0 +1,420 @@
+// Package xlate holds what the native translators (bedrock, ollama, cohere, llama2) share:
+// an allocation-light writer of OpenAI chat.completion.chunk events, data: URL parsing,
+// deterministic ids, and the decoding of the OpenAI request.
+package xlate
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"hash/fnv"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/aiproxy/aiproxy/internal/jsonx"
+	"github.com/aiproxy/aiproxy/provider"
+)
+
+// Finish reasons of OpenAI.
+const (
+	Stop          = "stop"
+	Length        = "length"
+	ToolCalls     = "tool_calls"
+	ContentFilter = "content_filter"
+)
+
+// Chunker writes chat.completion.chunk events for one stream. Every method returns a slice
+// of an internal buffer that is valid until the next call.
+type Chunker struct {
+	ID      string
+	Model   string
+	Created int64
+	buf     []byte
+}
+
+func (c *Chunker) head() []byte {
+	b := append(c.buf[:0], `{"id":`...)
+	b = jsonx.AppendString(b, c.ID)
+	b = append(b, `,"object":"chat.completion.chunk","created":`...)
+	b = strconv.AppendInt(b, c.Created, 10)
+	b = append(b, `,"model":`...)
+	b = jsonx.AppendString(b, c.Model)
+	return append(b, `,"choices":[{"index":0,"delta":{`...)
+}
+
+func (c *Chunker) tail(b []byte, finish string) []byte {
+	b = append(b, `},"finish_reason":`...)
+	if finish == "" {
+		b = append(b, "null"...)
+	} else {
+		b = jsonx.AppendString(b, finish)
+	}
+	b = append(b, "}]}"...)
+	c.buf = b
+	return b
+}
+
+// Role is the first chunk: the assistant role with empty content, as OpenAI sends it.
+func (c *Chunker) Role() []byte {
+	b := append(c.head(), `"role":"assistant","content":""`...)
+	return c.tail(b, "")
+}
+
+// Content is a text delta.
+func (c *Chunker) Content(s string) []byte {
+	b := append(c.head(), `"content":`...)
+	b = jsonx.AppendString(b, s)
+	return c.tail(b, "")
+}
+
+// ToolStart opens tool call index with its id and function name.
+func (c *Chunker) ToolStart(index int, id, name string) []byte {
+	b := append(c.head(), `"tool_calls":[{"index":`...)
+	b = strconv.AppendInt(b, int64(index), 10)
+	b = append(b, `,"id":`...)
+	b = jsonx.AppendString(b, id)
+	b = append(b, `,"type":"function","function":{"name":`...)
+	b = jsonx.AppendString(b, name)
+	b = append(b, `,"arguments":""}}]`...)
+	return c.tail(b, "")
+}
+
+// ToolArgs is a fragment of tool call index's JSON arguments.
+func (c *Chunker) ToolArgs(index int, args string) []byte {
+	b := append(c.head(), `"tool_calls":[{"index":`...)
+	b = strconv.AppendInt(b, int64(index), 10)
+	b = append(b, `,"function":{"arguments":`...)
+	b = jsonx.AppendString(b, args)
+	b = append(b, `}}]`...)
+	return c.tail(b, "")
+}
+
+// Finish is the chunk with an empty delta and the finish reason.
+func (c *Chunker) Finish(reason string) []byte {
+	return c.tail(c.head(), reason)
+}
+
+// Usage is the extra last chunk of include_usage: no choices, the usage.
+func (c *Chunker) Usage(u provider.Usage) []byte {
+	b := append(c.buf[:0], `{"id":`...)
+	b = jsonx.AppendString(b, c.ID)
+	b = append(b, `,"object":"chat.completion.chunk","created":`...)
+	b = strconv.AppendInt(b, c.Created, 10)
+	b = append(b, `,"model":`...)
+	b = jsonx.AppendString(b, c.Model)
+	b = append(b, `,"choices":[],"usage":{"prompt_tokens":`...)
+	b = strconv.AppendInt(b, int64(u.PromptTokens), 10)
+	b = append(b, `,"completion_tokens":`...)
+	b = strconv.AppendInt(b, int64(u.CompletionTokens), 10)
+	b = append(b, `,"total_tokens":`...)
+	b = strconv.AppendInt(b, int64(u.TotalTokens), 10)
+	if u.CachedTokens > 0 {
+		b = append(b, `,"prompt_tokens_details":{"cached_tokens":`...)
+		b = strconv.AppendInt(b, int64(u.CachedTokens), 10)
+		b = append(b, '}')
+	}
+	b = append(b, "}}"...)
+	c.buf = b
+	return b
+}
+
+// IncludeUsage reports whether an OpenAI request body asks for stream_options.include_usage.
+func IncludeUsage(body []byte) bool {
+	var on bool
+	_ = jsonx.Object(body, func(m jsonx.Member) bool {
+		if string(m.Key) != "stream_options" {
+			return true
+		}
+		var so provider.StreamOptions
+		if json.Unmarshal(m.Value, &so) == nil {
+			on = so.IncludeUsage
+		}
+		return false
+	})
+	return on
+}
+
+// ID returns prefix + a short hash of parts: an id that is the same on every retry.
+func ID(prefix string, parts ...[]byte) string {
+	h := fnv.New64a()
+	for _, p := range parts {
+		_, _ = h.Write(p)
+	}
+	return prefix + strconv.FormatUint(h.Sum64(), 36)
+}
+
+// Created returns the Unix time of a response: its Date header if it has one, else now().
+func Created(h http.Header, now func() time.Time) int64 {
+	if d := h.Get("Date"); d != "" {
+		if t, err := http.ParseTime(d); err == nil {
+			return t.Unix()
+		}
+	}
+	if now == nil {
+		now = time.Now
+	}
+	return now().Unix()
+}
+
+// DataURL splits a data: URL with base64 data into its media type and decoded bytes.
+func DataURL(u string) (mediaType string, data []byte, ok bool) {
+	rest, found := strings.CutPrefix(u, "data:")
+	if !found {
+		return "", nil, false
+	}
+	meta, payload, found := strings.Cut(rest, ",")
+	if !found {
+		return "", nil, false
+	}
+	mediaType, isB64 := strings.CutSuffix(meta, ";base64")
+	if !isB64 {
+		return "", nil, false
+	}
+	data, err := base64.StdEncoding.DecodeString(payload)
+	if err != nil {
+		return "", nil, false
+	}
+	return mediaType, data, true
+}
+
+// DataURLBase64 is DataURL without decoding: the media type and the base64 payload.
+func DataURLBase64(u string) (mediaType, b64 string, ok bool) {
+	rest, found := strings.CutPrefix(u, "data:")
+	if !found {
+		return "", "", false
+	}
+	meta, payload, found := strings.Cut(rest, ",")
+	if !found {
+		return "", "", false
+	}
+	mediaType, isB64 := strings.CutSuffix(meta, ";base64")
+	return mediaType, payload, isB64
+}
+
+// BadRequest is a 400 error for a request the upstream cannot express.
+func BadRequest(param, msg string) *provider.Error {
+	return &provider.Error{Status: http.StatusBadRequest, Type: "invalid_request_error", Param: param, Message: msg}
+}
+
+// BadGateway is a 502 error for an upstream answer that cannot be translated.
+func BadGateway(msg string) *provider.Error {
+	return &provider.Error{Status: http.StatusBadGateway, Type: "server_error", Message: msg}
+}
+
+// DecodeChat decodes an OpenAI chat request.
+func DecodeChat(body []byte) (*provider.ChatRequest, error) {
+	var req provider.ChatRequest
+	if err := json.Unmarshal(body, &req); err != nil {
+		return nil, BadRequest("", "the request is not a valid chat completion request: "+err.Error())
+	}
+	return &req, nil
+}
+
+// EmbeddingInputs decodes an OpenAI embeddings request's input: a string or an array of
+// strings. Token arrays are refused.
+func EmbeddingInputs(raw json.RawMessage) ([]string, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) > 0 && raw[0] == '"' {
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return nil, BadRequest("input", "input must be a string or an array of strings")
+		}
+		return []string{s}, nil
+	}
+	var many []string
+	if err := json.Unmarshal(raw, &many); err != nil || len(many) == 0 {
+		return nil, BadRequest("input", "input must be a string or a non-empty array of strings")
+	}
+	return many, nil
+}
+
+// ToolChoice is an OpenAI tool_choice: Mode is "auto", "none", "required", or "function"
+// with Name set.
+type ToolChoice struct {
+	Mode string
+	Name string
+}
+
+// ParseToolChoice decodes tool_choice; an absent one is the zero value.
+func ParseToolChoice(raw json.RawMessage) (ToolChoice, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || string(raw) == "null" {
+		return ToolChoice{}, nil
+	}
+	if raw[0] == '"' {
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return ToolChoice{}, BadRequest("tool_choice", "invalid tool_choice")
+		}
+		return ToolChoice{Mode: s}, nil
+	}
+	var obj struct {
+		Type     string `json:"type"`
+		Function struct {
+			Name string `json:"name"`
+		} `json:"function"`
+	}
+	if err := json.Unmarshal(raw, &obj); err != nil || obj.Function.Name == "" {
+		return ToolChoice{}, BadRequest("tool_choice", "invalid tool_choice")
+	}
+	return ToolChoice{Mode: "function", Name: obj.Function.Name}, nil
+}
+
+// Args returns a tool call's arguments as a JSON object: "" becomes {}. Invalid JSON is an
+// error, since providers want an object.
+func Args(s string) (json.RawMessage, error) {
+	if strings.TrimSpace(s) == "" {
+		return json.RawMessage("{}"), nil
+	}
+	if !json.Valid([]byte(s)) {
+		return nil, BadRequest("messages", "tool call arguments are not valid JSON")
+	}
+	return json.RawMessage(s), nil
+}
+
+// Completion builds a one-choice chat.completion body.
+func Completion(id, model string, created int64, content *string, calls []provider.ToolCall, finish string, u provider.Usage) ([]byte, error) {
+	c := provider.ChatCompletion{
+		ID: id, Object: "chat.completion", Created: created, Model: model,
+		Choices: []provider.Choice{{Message: provider.ResponseMessage{Role: "assistant", Content: content, ToolCalls: calls}, FinishReason: finish}},
+		Usage:   &u,
+	}
+	return json.Marshal(c)
+}
+
+// Embeddings builds an OpenAI embeddings list.
+func Embeddings(model string, vecs [][]float32, u provider.Usage) ([]byte, error) {
+	r := provider.EmbeddingResponse{Object: "list", Model: model, Usage: u, Data: make([]provider.Embedding, len(vecs))}
+	for i, v := range vecs {
+		if v == nil {
+			v = []float32{}
+		}
+		r.Data[i] = provider.Embedding{Object: "embedding", Index: i, Embedding: v}
+	}
+	return json.Marshal(r)
+}
+
+// Limit caps what a translator reads from a stream line or frame.
+const Limit = 4 << 20
+
+// BodyModel returns the "model" member of a JSON request body.
+func BodyModel(body []byte) string {
+	var model string
+	_ = jsonx.Object(body, func(m jsonx.Member) bool {
+		if string(m.Key) == "model" {
+			var s string
+			if json.Unmarshal(m.Value, &s) == nil {
+				model = s
+			}
+			return false
+		}
+		return true
+	})
+	return model
+}
+
+// Model returns the target's model name, else the one in the request body.
+func Model(r *provider.Request) string {
+	if r == nil {
+		return ""
+	}
+	if r.Model.Name != "" {
+		return r.Model.Name
+	}
+	return BodyModel(r.Body)
+}
+
+// ToolCall is a whole tool call in one delta, for upstreams that do not stream arguments.
+func (c *Chunker) ToolCall(index int, id, name, args string) []byte {
+	b := append(c.head(), `"tool_calls":[{"index":`...)
+	b = strconv.AppendInt(b, int64(index), 10)
+	b = append(b, `,"id":`...)
+	b = jsonx.AppendString(b, id)
+	b = append(b, `,"type":"function","function":{"name":`...)
+	b = jsonx.AppendString(b, name)
+	b = append(b, `,"arguments":`...)
+	b = jsonx.AppendString(b, args)
+	b = append(b, `}}]`...)
+	return c.tail(b, "")
+}
+
+// ErrLineTooLong is returned by LineReader for a line above Limit.
+var ErrLineTooLong = errors.New("stream line exceeds the size limit")
+
+// LineReader reads newline-delimited records (ndjson), however the reads split them.
+type LineReader struct {
+	r    *bufio.Reader
+	line []byte
+}
+
+// NewLineReader returns a LineReader on r.
+func NewLineReader(r io.Reader) *LineReader {
+	return &LineReader{r: bufio.NewReaderSize(r, 4096)}
+}
+
+// Next returns the next non-blank line without its terminator, valid until the next call,
+// or io.EOF. A last line without a newline is returned too.
+func (l *LineReader) Next() ([]byte, error) {
+	for {
+		l.line = l.line[:0]
+		for {
+			frag, err := l.r.ReadSlice('\n')
+			if len(l.line)+len(frag) > Limit {
+				return nil, ErrLineTooLong
+			}
+			l.line = append(l.line, frag...)
+			if err == bufio.ErrBufferFull {
+				continue
+			}
+			if err != nil && err != io.EOF {
+				return nil, err
+			}
+			if err == io.EOF && len(bytes.TrimSpace(l.line)) == 0 {
+				return nil, io.EOF
+			}
+			break
+		}
+		if line := bytes.TrimSpace(l.line); len(line) > 0 {
+			return line, nil
+		}
+	}
+}
+
+// Lookup returns the raw value at the path of member names in the JSON object b, or nil if
+// there is none (or b is not valid JSON). It decodes nothing, for hot stream paths.
+func Lookup(b []byte, keys ...string) []byte {
+	for _, k := range keys {
+		var found []byte
+		if jsonx.Object(b, func(m jsonx.Member) bool {
+			if string(m.Key) == k {
+				found = m.Value
+				return false
+			}
+			return true
+		}) != nil || found == nil {
+			return nil
+		}
+		b = found
+	}
+	return b
+}
+
+// JSONString decodes a raw JSON string value. Without escapes it is one conversion.
+func JSONString(raw []byte) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return "", false
+	}
+	if bytes.IndexByte(raw, '\\') < 0 {
+		return string(raw[1 : len(raw)-1]), true
+	}
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		return "", false
+	}
+	return s, true
+}

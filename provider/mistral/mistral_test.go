@@ -1,0 +1,53 @@
+package mistral
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/aiproxy/aiproxy/provider"
+)
+
+func TestFormats(t *testing.T) {
+	body := []byte(`{"model":"mistral-large-latest","messages":[{"role":"user","content":"hi"}]}`)
+	r := &provider.Request{RouteType: provider.Chat, Body: body, Model: provider.Model{Provider: "mistral", Name: "mistral-large-latest"}}
+	hr, err := Provider{}.NewRequest(context.Background(), r)
+	require.NoError(t, err)
+	assert.Equal(t, "https://api.mistral.ai/v1/chat/completions", hr.URL.String())
+
+	r.RouteType = provider.Embeddings
+	hr, err = Provider{}.NewRequest(context.Background(), r)
+	require.NoError(t, err)
+	assert.Equal(t, "https://api.mistral.ai/v1/embeddings", hr.URL.String())
+
+	r.RouteType = provider.Chat
+	r.Model.Options.MistralFormat = "ollama"
+	_, err = Provider{}.NewRequest(context.Background(), r)
+	assert.ErrorContains(t, err, "upstream_url")
+	r.Model.Options.UpstreamURL = "http://ollama:11434/api/chat"
+	hr, err = Provider{}.NewRequest(context.Background(), r)
+	require.NoError(t, err)
+	got, _ := io.ReadAll(hr.Body)
+	assert.JSONEq(t, `{"model":"mistral-large-latest","messages":[{"role":"user","content":"hi"}],"stream":false}`, string(got))
+
+	s := Provider{}.NewStream(r, http.Header{}, strings.NewReader(`{"model":"mistral","created_at":"2024-01-01T00:00:00Z","message":{"role":"assistant","content":"yo"},"done":true,"done_reason":"stop","prompt_eval_count":1,"eval_count":1}`+"\n"))
+	n := 0
+	for {
+		if _, err := s.Next(); err != nil {
+			assert.Equal(t, io.EOF, err)
+			break
+		}
+		n++
+	}
+	assert.Equal(t, 3, n) // role, content, finish
+	assert.Equal(t, provider.Usage{PromptTokens: 1, CompletionTokens: 1, TotalTokens: 2}, s.Usage())
+
+	r.Model.Options.MistralFormat = "bogus"
+	_, err = Provider{}.NewRequest(context.Background(), r)
+	assert.ErrorContains(t, err, "unknown mistral_format")
+}

@@ -1,0 +1,148 @@
+package ollama
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/aiproxy/aiproxy/provider"
+	"github.com/aiproxy/aiproxy/provider/internal/xlate/xlatetest"
+)
+
+func chatReq(body []byte, stream bool) *provider.Request {
+	return &provider.Request{RouteType: provider.Chat, Body: body, Stream: stream,
+		Model: provider.Model{Provider: "ollama", Name: "llama3.2:3b"}}
+}
+
+func TestNewRequestGolden(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		stream bool
+	}{{"chat_basic", false}, {"chat_tools", true}} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := chatReq(xlatetest.Read(t, tt.name+".openai.json"), tt.stream)
+			req, err := Provider{}.NewRequest(context.Background(), r)
+			require.NoError(t, err)
+			assert.Equal(t, "http://localhost:11434/api/chat", req.URL.String())
+			got, _ := io.ReadAll(req.Body)
+			assert.JSONEq(t, string(xlatetest.Read(t, tt.name+".ollama.json")), string(got))
+		})
+	}
+	r := chatReq([]byte(`{"messages":[{"role":"user","content":"hi"}]}`), false)
+	r.Model.Options.UpstreamURL = "http://gpu-box:11434/api/chat"
+	req, err := Provider{}.NewRequest(context.Background(), r)
+	require.NoError(t, err)
+	assert.Equal(t, "http://gpu-box:11434/api/chat", req.URL.String())
+
+	r = chatReq([]byte(`{"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"https://x/y.png"}}]}]}`), false)
+	_, err = Provider{}.NewRequest(context.Background(), r)
+	var pe *provider.Error
+	require.ErrorAs(t, err, &pe)
+	assert.Equal(t, 400, pe.Status)
+}
+
+func TestParseResponseGolden(t *testing.T) {
+	for _, name := range []string{"response_text", "response_tool"} {
+		t.Run(name, func(t *testing.T) {
+			r := chatReq([]byte(`{"model":"llama3.2","messages":[]}`), false)
+			resp, err := Provider{}.ParseResponse(r, http.Header{}, xlatetest.Read(t, name+".ollama.json"))
+			require.NoError(t, err)
+			assert.JSONEq(t, string(xlatetest.Read(t, name+".openai.json")), string(xlatetest.MaskID(t, resp.Body)))
+			again, _ := Provider{}.ParseResponse(r, http.Header{}, xlatetest.Read(t, name+".ollama.json"))
+			assert.Equal(t, resp.Body, again.Body)
+		})
+	}
+	_, err := Provider{}.ParseResponse(chatReq(nil, false), nil, []byte(`nope`))
+	assert.Error(t, err)
+}
+
+func TestStreamGolden(t *testing.T) {
+	tests := []struct {
+		name    string
+		usage   provider.Usage
+		wantErr string
+	}{
+		{"stream_text", provider.Usage{PromptTokens: 26, CompletionTokens: 282, TotalTokens: 308}, ""},
+		{"stream_tool", provider.Usage{PromptTokens: 122, CompletionTokens: 33, TotalTokens: 155}, ""},
+		{"stream_error", provider.Usage{}, "an error was encountered while running the model: unexpected EOF"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			body := `{"model":"llama3.2","stream":true,"messages":[]}`
+			if tt.name == "stream_text" {
+				body = `{"model":"llama3.2","stream":true,"stream_options":{"include_usage":true},"messages":[]}`
+			}
+			r := chatReq([]byte(body), true)
+			chunks, usage, err := xlatetest.Replay(t, xlatetest.Read(t, tt.name+".ndjson"), func(rd io.Reader) provider.Stream {
+				return Provider{}.NewStream(r, http.Header{}, rd)
+			})
+			xlatetest.JSONLinesEqual(t, xlatetest.Read(t, tt.name+".openai.jsonl"), xlatetest.MaskIDs(t, chunks))
+			assert.Equal(t, tt.usage, usage)
+			if tt.wantErr == "" {
+				require.NoError(t, err)
+			} else {
+				var pe *provider.Error
+				require.ErrorAs(t, err, &pe)
+				assert.Equal(t, tt.wantErr, pe.Message)
+				assert.Equal(t, 502, pe.Status)
+			}
+		})
+	}
+	// A stream cut before its done record is an error, not a silent end.
+	raw := xlatetest.Read(t, "stream_text.ndjson")
+	cut := raw[:bytes.LastIndexByte(raw[:len(raw)-1], '\n')+1]
+	_, err := xlatetest.Drain(Provider{}.NewStream(chatReq(nil, true), nil, bytes.NewReader(cut)))
+	assert.ErrorContains(t, err, "before its done record")
+}
+
+func TestParseError(t *testing.T) {
+	e := Provider{}.ParseError(nil, 404, http.Header{}, []byte(`{"error":"model \"llama9\" not found, try pulling it first"}`))
+	assert.Equal(t, provider.Error{Status: 404, Type: "not_found_error", Message: `model "llama9" not found, try pulling it first`}, *e)
+	e = Provider{}.ParseError(nil, 503, http.Header{}, []byte(`{"error":"server busy, please try again.  maximum pending requests exceeded"}`))
+	assert.Equal(t, 503, e.Status)
+	assert.Equal(t, "server_error", e.Type)
+}
+
+func TestEmbeddings(t *testing.T) {
+	r := &provider.Request{RouteType: provider.Embeddings, Body: []byte(`{"model":"e","input":["Why is the sky blue?","Why is the grass green?"]}`),
+		Model: provider.Model{Provider: "ollama", Name: "all-minilm"}}
+	req, err := Provider{}.NewRequest(context.Background(), r)
+	require.NoError(t, err)
+	assert.Equal(t, "http://localhost:11434/api/embed", req.URL.String())
+	body, _ := io.ReadAll(req.Body)
+	assert.JSONEq(t, `{"model":"all-minilm","input":["Why is the sky blue?","Why is the grass green?"]}`, string(body))
+
+	resp, err := Provider{}.ParseResponse(r, http.Header{}, []byte(`{"model":"all-minilm","embeddings":[[0.010071029,-0.0017594862],[-0.0098027075,0.06042469]],"total_duration":14143917,"load_duration":1019500,"prompt_eval_count":8}`))
+	require.NoError(t, err)
+	assert.JSONEq(t, `{"object":"list","model":"all-minilm","data":[{"object":"embedding","index":0,"embedding":[0.010071029,-0.0017594862]},{"object":"embedding","index":1,"embedding":[-0.0098027075,0.06042469]}],"usage":{"prompt_tokens":8,"completion_tokens":0,"total_tokens":8}}`, string(resp.Body))
+}
+
+func FuzzStream(f *testing.F) {
+	for _, n := range []string{"stream_text", "stream_tool", "stream_error"} {
+		f.Add(xlatetest.Read(f, n+".ndjson"))
+	}
+	f.Fuzz(func(t *testing.T, raw []byte) {
+		s := Provider{}.NewStream(chatReq([]byte(`{"stream_options":{"include_usage":true}}`), true), nil, bytes.NewReader(raw))
+		chunks, _ := xlatetest.Drain(s)
+		for _, c := range chunks {
+			require.True(t, json.Valid(c), "%s", c)
+		}
+	})
+}
+
+func FuzzParseResponse(f *testing.F) {
+	f.Add(xlatetest.Read(f, "response_text.ollama.json"))
+	f.Add(xlatetest.Read(f, "response_tool.ollama.json"))
+	f.Fuzz(func(t *testing.T, body []byte) {
+		if resp, err := (Provider{}).ParseResponse(chatReq(nil, false), nil, body); err == nil {
+			require.True(t, json.Valid(resp.Body))
+		}
+		_, _ = Provider{}.NewRequest(context.Background(), chatReq(body, true))
+	})
+}
