@@ -77,6 +77,8 @@ type target struct {
 	signer provider.Signer // non-nil when prov signs requests
 	edits  []jsonx.Edit    // model name and model.options defaults, applied to each body
 	auth   auth
+	gcp    *gcpTokens   // set with auth.gcp_use_service_account
+	client *http.Client // the proxy's transport, for token requests
 
 	inflight atomic.Int64
 	health   breaker
@@ -127,6 +129,15 @@ func New(cfg Config) (*Proxy, error) {
 	connect := orDefault(b.ConnectTimeout, 60*time.Second)
 	p.sendTimeout = orDefault(b.WriteTimeout, 60*time.Second)
 	p.readTimeout = orDefault(b.ReadTimeout, 60*time.Second)
+	if cfg.Transport != nil {
+		p.transport = cfg.Transport
+	} else {
+		tr := http.DefaultTransport.(*http.Transport).Clone()
+		tr.DialContext = (&net.Dialer{Timeout: connect, KeepAlive: 30 * time.Second}).DialContext
+		tr.MaxIdleConnsPerHost = 64
+		tr.ForceAttemptHTTP2 = true
+		p.transport = tr
+	}
 	p.maxFails, p.failTimeout = b.MaxFails, orDefault(b.FailTimeout, 10*time.Second)
 	if b.MaxFails < 0 || b.MaxFails > 32767 {
 		fail("balancer.max_fails %d is out of range 0..32767", b.MaxFails)
@@ -230,15 +241,6 @@ func New(cfg Config) (*Proxy, error) {
 		}
 	}
 
-	if cfg.Transport != nil {
-		p.transport = cfg.Transport
-	} else {
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.DialContext = (&net.Dialer{Timeout: connect, KeepAlive: 30 * time.Second}).DialContext
-		tr.MaxIdleConnsPerHost = 64
-		tr.ForceAttemptHTTP2 = true
-		p.transport = tr
-	}
 	if len(errs) > 0 {
 		p.Close()
 		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, errors.Join(errs...))
@@ -272,7 +274,8 @@ func (p *Proxy) newTarget(cfg Target, extra map[string]provider.Provider) (*targ
 	if cfg.RouteType == "" {
 		cfg.RouteType = provider.Chat
 	}
-	t := &target{cfg: cfg, name: cfg.Name, weight: cmp.Or(cfg.Weight, 100)}
+	cfg.Model = withEnvDefaults(cfg.Model)
+	t := &target{cfg: cfg, name: cfg.Name, weight: cmp.Or(cfg.Weight, 100), client: &http.Client{Transport: p.transport}}
 	if t.name == "" {
 		t.name = cfg.displayName()
 	}
@@ -303,9 +306,12 @@ func (p *Proxy) newTarget(cfg Target, extra map[string]provider.Provider) (*targ
 	if o.TopK != nil {
 		t.edits = append(t.edits, jsonx.Edit{Key: "top_k", Value: strconv.AppendInt(nil, int64(*o.TopK), 10), OnlyIfAbsent: true})
 	}
-	var err error
-	if t.auth, err = newAuth(&cfg.Auth); err != nil {
-		return nil, err
+	t.auth = newAuth(&t.cfg.Auth)
+	if cfg.Auth.GCPUseServiceAccount {
+		t.gcp = &gcpTokens{}
+	}
+	if cfg.Auth.AzureUseManagedIdentity {
+		return nil, errors.New("auth.azure_use_managed_identity is not supported yet: set auth.header_name api-key or an Entra bearer token")
 	}
 	return t, nil
 }

@@ -2,10 +2,14 @@ package aiproxy
 
 import (
 	"context"
+	"errors"
 	"net/http"
+	"os"
+	"sync"
 
 	"github.com/aiproxy/aiproxy/internal/jsonx"
 	"github.com/aiproxy/aiproxy/provider"
+	"github.com/aiproxy/aiproxy/provider/gemini/gcpauth"
 )
 
 // auth is a target's Auth prepared for requests: literal values are kept as strings, and
@@ -20,7 +24,7 @@ type auth struct {
 // credential is one name/value pair, resolved.
 type credential struct{ name, value string }
 
-func newAuth(a *Auth) (auth, error) {
+func newAuth(a *Auth) auth {
 	au := auth{cfg: a, static: true}
 	for _, s := range a.secrets() {
 		if !s.IsLiteral() {
@@ -31,7 +35,7 @@ func newAuth(a *Auth) (auth, error) {
 		au.header = credential{string(a.HeaderName), string(a.HeaderValue)}
 		au.param = credential{string(a.ParamName), string(a.ParamValue)}
 	}
-	return au, nil
+	return au
 }
 
 // resolve returns the header and parameter credentials, resolving references.
@@ -74,12 +78,63 @@ func (a *auth) apply(req *http.Request, header, param credential) {
 	}
 }
 
-// credentials returns the resolved cloud credentials a signing provider needs.
+// credentials returns the resolved AWS credentials a signing provider needs: auth's
+// aws_access_key_id and aws_secret_access_key, or, as in Kong, AWS_ACCESS_KEY_ID,
+// AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN from the environment.
 func (a *auth) credentials(ctx context.Context, s *secrets) (provider.Credentials, error) {
+	if a.cfg.AWSAccessKeyID == "" && a.cfg.AWSSecretAccessKey == "" {
+		return provider.Credentials{AWSAccessKeyID: os.Getenv("AWS_ACCESS_KEY_ID"),
+			AWSSecretAccessKey: os.Getenv("AWS_SECRET_ACCESS_KEY"), AWSSessionToken: os.Getenv("AWS_SESSION_TOKEN")}, nil
+	}
 	id, err := s.resolve(ctx, a.cfg.AWSAccessKeyID)
 	if err != nil {
 		return provider.Credentials{}, err
 	}
 	key, err := s.resolve(ctx, a.cfg.AWSSecretAccessKey)
 	return provider.Credentials{AWSAccessKeyID: id, AWSSecretAccessKey: key}, err
+}
+
+// gcpTokens gives a target's GCP access tokens (auth.gcp_use_service_account): from the
+// service account of gcp_service_account_json or, as in Kong, GCP_SERVICE_ACCOUNT. The
+// token source is built on first use, since the key may be a reference resolved then.
+type gcpTokens struct {
+	mu  sync.Mutex
+	src *gcpauth.TokenSource
+}
+
+func (g *gcpTokens) token(ctx context.Context, a *Auth, s *secrets, client *http.Client) (string, error) {
+	g.mu.Lock()
+	src := g.src
+	if src == nil {
+		key, err := s.resolve(ctx, a.GCPServiceAccountJSON)
+		if err == nil && key == "" {
+			key = os.Getenv("GCP_SERVICE_ACCOUNT")
+		}
+		if err == nil && key == "" {
+			err = errors.New("auth.gcp_use_service_account is set but there is no gcp_service_account_json or GCP_SERVICE_ACCOUNT")
+		}
+		if err == nil {
+			src, err = gcpauth.New(gcpauth.Config{CredentialsJSON: []byte(key), HTTPClient: client})
+		}
+		if err != nil {
+			g.mu.Unlock()
+			return "", err
+		}
+		g.src = src
+	}
+	g.mu.Unlock()
+	return src.Token(ctx)
+}
+
+// authorize adds the bearer token of a target that authenticates with a GCP service account.
+func (p *Proxy) authorize(ctx context.Context, t *target, req *http.Request) error {
+	if t.gcp == nil {
+		return nil
+	}
+	tok, err := t.gcp.token(ctx, &t.cfg.Auth, p.secrets, t.client)
+	if err != nil {
+		return err
+	}
+	req.Header["Authorization"] = []string{"Bearer " + tok}
+	return nil
 }

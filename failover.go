@@ -284,14 +284,22 @@ func (p *Proxy) build(ctx context.Context, c *call, t *target) (*provider.Reques
 	preq := &provider.Request{RouteType: c.route, Model: t.cfg.Model, Body: body, Stream: c.stream}
 	req, err := t.prov.NewRequest(ctx, preq)
 	if err != nil {
-		return nil, nil, &failed{kind: 0, err: &provider.Error{Status: http.StatusBadRequest, Type: "invalid_request_error", Message: err.Error()}}
+		// The request cannot be translated for this provider: the client's to fix, not retried.
+		var pe *provider.Error
+		if !errors.As(err, &pe) {
+			pe = &provider.Error{Status: http.StatusBadRequest, Type: "invalid_request_error", Message: err.Error()}
+		}
+		return nil, nil, &failed{err: pe}
+	}
+	if err := p.authorize(ctx, t, req); err != nil {
+		return nil, nil, &failed{kind: onError, err: &provider.Error{Status: http.StatusBadGateway, Type: "server_error", Code: "credentials_unavailable", Message: err.Error()}}
 	}
 	copyRequestHeaders(req.Header, c.req.Header, header.name, t.cfg.Auth.AllowOverride)
 	t.auth.apply(req, header, param)
 	if t.signer != nil {
 		cred, err := t.auth.credentials(ctx, p.secrets)
 		if err == nil {
-			err = t.signer.Sign(req, preq.Body, cred)
+			err = t.signer.Sign(req, cred)
 		}
 		if err != nil {
 			return nil, nil, &failed{kind: onError, err: &provider.Error{Status: http.StatusBadGateway, Type: "server_error", Code: "signing_failed", Message: err.Error()}}

@@ -2,30 +2,77 @@ package aiproxy
 
 import (
 	"fmt"
+	"os"
+	"slices"
+	"strings"
 
 	"github.com/aiproxy/aiproxy/provider"
+	"github.com/aiproxy/aiproxy/provider/anthropic"
+	"github.com/aiproxy/aiproxy/provider/azure"
+	"github.com/aiproxy/aiproxy/provider/bedrock"
+	"github.com/aiproxy/aiproxy/provider/cohere"
+	"github.com/aiproxy/aiproxy/provider/compat"
+	"github.com/aiproxy/aiproxy/provider/gemini"
+	"github.com/aiproxy/aiproxy/provider/huggingface"
+	"github.com/aiproxy/aiproxy/provider/llama2"
+	"github.com/aiproxy/aiproxy/provider/mistral"
+	"github.com/aiproxy/aiproxy/provider/ollama"
 	"github.com/aiproxy/aiproxy/provider/openai"
 )
 
+// builtin are the providers model.provider can name without Config.Providers.
+var builtin = map[string]provider.Provider{
+	"openai":      openai.Provider{},
+	"azure":       azure.Provider{},
+	"anthropic":   anthropic.Provider{},
+	"gemini":      gemini.Provider{},
+	"bedrock":     bedrock.Provider{},
+	"cohere":      cohere.Provider{},
+	"mistral":     mistral.Provider{},
+	"llama2":      llama2.Provider{},
+	"ollama":      ollama.Provider{},
+	"huggingface": huggingface.Provider{},
+}
+
+func init() {
+	for _, name := range []string{"deepseek", "xai", "cerebras", "databricks", "dashscope", "vllm"} {
+		p, ok := compat.New(name)
+		if !ok {
+			panic("aiproxy: no compat provider " + name)
+		}
+		builtin[name] = p
+	}
+}
+
 // builtinProvider returns the built-in provider for a target's model.
 func builtinProvider(m provider.Model) (provider.Provider, error) {
-	switch m.Provider {
-	case "openai":
-		return openai.Provider{}, nil
-	case "mistral":
-		switch m.Options.MistralFormat {
-		case "openai", "":
-			return openai.Provider{BaseURL: "https://api.mistral.ai/v1"}, nil
-		}
-		return nil, fmt.Errorf("model.options.mistral_format %q is not supported", m.Options.MistralFormat)
-	case "llama2":
-		if m.Options.Llama2Format == "openai" {
-			if m.Options.UpstreamURL == "" {
-				return nil, fmt.Errorf("provider llama2 needs model.options.upstream_url")
-			}
-			return openai.Provider{}, nil
-		}
-		return nil, fmt.Errorf("model.options.llama2_format %q is not supported", m.Options.Llama2Format)
+	if p, ok := builtin[m.Provider]; ok {
+		return p, nil
 	}
-	return nil, fmt.Errorf("model.provider %q is not supported", m.Provider)
+	names := make([]string, 0, len(builtin))
+	for n := range builtin {
+		names = append(names, n)
+	}
+	slices.Sort(names)
+	return nil, fmt.Errorf("model.provider %q is not supported (built in: %s; others through Config.Providers)", m.Provider, strings.Join(names, ", "))
+}
+
+// withEnvDefaults fills in what Kong reads from the environment when the configuration
+// leaves it out: Bedrock's region from AWS_REGION or AWS_DEFAULT_REGION.
+func withEnvDefaults(m provider.Model) provider.Model {
+	if m.Provider == "bedrock" && (m.Options.Bedrock == nil || m.Options.Bedrock.AWSRegion == "") {
+		region := os.Getenv("AWS_REGION")
+		if region == "" {
+			region = os.Getenv("AWS_DEFAULT_REGION")
+		}
+		if region != "" {
+			b := provider.BedrockOptions{}
+			if m.Options.Bedrock != nil {
+				b = *m.Options.Bedrock
+			}
+			b.AWSRegion = region
+			m.Options.Bedrock = &b
+		}
+	}
+	return m
 }

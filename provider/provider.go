@@ -93,10 +93,12 @@ type Usage struct {
 }
 
 // Signer is implemented by providers whose requests must be signed (for example AWS SigV4)
-// rather than carry a header or parameter. The proxy calls Sign after NewRequest, on every
-// attempt, with the resolved credentials.
+// rather than carry a header or parameter. The proxy calls Sign on every attempt, after
+// NewRequest and after adding headers, with the resolved credentials. Sign reads the body
+// it signs through req.GetBody, which NewRequest must set (http.NewRequest does for
+// in-memory bodies).
 type Signer interface {
-	Sign(req *http.Request, body []byte, cred Credentials) error
+	Sign(req *http.Request, cred Credentials) error
 }
 
 // Credentials are the resolved secrets of a target's auth block that signing providers need.

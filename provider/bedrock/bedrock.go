@@ -172,7 +172,8 @@ func (p Provider) NewRequest(ctx context.Context, r *provider.Request) (*http.Re
 // The payload hash is computed from the bytes req will send (req.GetBody, which NewRequest
 // sets), not from body: the upstream body is the Converse translation, not the client's
 // OpenAI body. body is used only for a request without GetBody.
-func (p Provider) Sign(req *http.Request, body []byte, cred provider.Credentials) error {
+func (p Provider) Sign(req *http.Request, cred provider.Credentials) error {
+	var body []byte
 	if req.GetBody != nil {
 		rc, err := req.GetBody()
 		if err != nil {
