@@ -18,6 +18,7 @@ package aiproxy
 
 import (
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -54,8 +55,6 @@ type Proxy struct {
 	modelHeader bool
 	maxFails    int
 	failTimeout time.Duration
-	readTimeout time.Duration
-	sendTimeout time.Duration
 	// latencyStrategy and tokensStrategy say what lowest-latency and lowest-usage measure.
 	latencyStrategy string
 	tokensStrategy  string
@@ -77,8 +76,10 @@ type target struct {
 	signer provider.Signer // non-nil when prov signs requests
 	edits  []jsonx.Edit    // model name and model.options defaults, applied to each body
 	auth   auth
-	gcp    *gcpTokens   // set with auth.gcp_use_service_account
-	client *http.Client // the proxy's transport, for token requests
+	gcp    *gcpTokens // set with auth.gcp_use_service_account
+	// modelHeader is the X-Kong-LLM-Model value: "<provider>/<model>".
+	modelHeader []string
+	client      *http.Client // the proxy's transport, for token requests
 
 	inflight atomic.Int64
 	health   breaker
@@ -127,13 +128,19 @@ func New(cfg Config) (*Proxy, error) {
 		errs = append(errs, err)
 	}
 	connect := orDefault(b.ConnectTimeout, 60*time.Second)
-	p.sendTimeout = orDefault(b.WriteTimeout, 60*time.Second)
-	p.readTimeout = orDefault(b.ReadTimeout, 60*time.Second)
 	if cfg.Transport != nil {
 		p.transport = cfg.Transport
 	} else {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
-		tr.DialContext = (&net.Dialer{Timeout: connect, KeepAlive: 30 * time.Second}).DialContext
+		dialer := &net.Dialer{Timeout: connect, KeepAlive: 30 * time.Second}
+		read, write := orDefault(b.ReadTimeout, 60*time.Second), orDefault(b.WriteTimeout, 60*time.Second)
+		tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			conn, err := dialer.DialContext(ctx, network, addr)
+			if err != nil {
+				return nil, err
+			}
+			return &timeoutConn{Conn: conn, read: read, write: write}, nil
+		}
 		tr.MaxIdleConnsPerHost = 64
 		tr.ForceAttemptHTTP2 = true
 		p.transport = tr
@@ -279,6 +286,7 @@ func (p *Proxy) newTarget(cfg Target, extra map[string]provider.Provider) (*targ
 	if t.name == "" {
 		t.name = cfg.displayName()
 	}
+	t.modelHeader = []string{cfg.displayName()}
 	t.prov = cfg.Provider
 	if t.prov == nil {
 		t.prov = extra[cfg.Model.Provider]
@@ -374,42 +382,38 @@ func (p *Proxy) RoundTrip(r *http.Request) (*http.Response, error) {
 // serve runs one request through the proxy and returns the response to send.
 func (p *Proxy) serve(r *http.Request) *http.Response {
 	c := &call{ctx: r.Context(), req: r, start: p.now()}
-	resp, stats := p.handle(c)
+	resp := p.handle(c)
 	if _, streaming := resp.Body.(*streamBody); !streaming {
-		p.finish(c, stats, resp.StatusCode)
+		p.finish(c, resp.StatusCode) // a stream finishes when its body ends
 	}
 	return resp
 }
 
-// handle parses, routes and attempts the request. For a streaming response the stats are
-// finished when its body ends.
-func (p *Proxy) handle(c *call) (*http.Response, *Stats) {
+// handle parses, routes and attempts the request.
+func (p *Proxy) handle(c *call) *http.Response {
 	r := c.req
-	stats := &Stats{Stream: false}
-	defer func() {
-		if r.Body != nil {
-			r.Body.Close()
-		}
-	}()
+	if r.Body != nil {
+		defer r.Body.Close()
+	}
+	fail := func(e *RequestError) *http.Response {
+		c.stats.Err = e
+		return e.response(r)
+	}
 	if r.Method != http.MethodPost {
-		e := &RequestError{Status: http.StatusMethodNotAllowed, Type: "invalid_request_error", Code: "method_not_allowed",
-			Message: "use POST", Err: ErrBadRequest}
-		stats.Err = e
-		return e.response(r), stats
+		return fail(&RequestError{Status: http.StatusMethodNotAllowed, Type: "invalid_request_error", Code: "method_not_allowed",
+			Message: "use POST", Err: ErrBadRequest})
 	}
 	c.route = routeOf(r.URL.Path)
 	if p.route != "" {
 		if c.route != "" && c.route != p.route {
-			e := &RequestError{Status: http.StatusNotFound, Type: "invalid_request_error", Code: "unknown_url",
-				Message: "this proxy serves " + string(p.route) + ", not " + r.URL.Path, Err: ErrBadRequest}
-			stats.Err = e
-			return e.response(r), stats
+			return fail(&RequestError{Status: http.StatusNotFound, Type: "invalid_request_error", Code: "unknown_url",
+				Message: "this proxy serves " + string(p.route) + ", not " + r.URL.Path, Err: ErrBadRequest})
 		}
 		c.route = p.route
 	} else if c.route == "" {
 		c.route = provider.Chat
 	}
-	stats.Route = c.route
+	c.stats.Route = c.route
 	var rerr *RequestError
 	if c.body, rerr = readBody(r, p.limit); rerr == nil {
 		rerr = c.parse()
@@ -418,12 +422,11 @@ func (p *Proxy) handle(c *call) (*http.Response, *Stats) {
 		rerr = p.applyStreaming(c)
 	}
 	if rerr != nil {
-		stats.Err = rerr
-		return rerr.response(r), stats
+		return fail(rerr)
 	}
-	stats.Stream = c.stream
-	stats.RequestedModel = c.model
-	return p.attempts(c, stats)
+	c.stats.Stream = c.stream
+	c.stats.RequestedModel = c.model
+	return p.attempts(c)
 }
 
 // applyStreaming enforces response_streaming.

@@ -19,11 +19,11 @@ const (
 	Semantic          = "semantic"
 )
 
-// A picker chooses the next target of a pool for a request. skip reports targets that must
-// not be chosen (already tried in this request, or circuit-broken); ok is false when every
+// A picker chooses the next target of a pool for a request. It passes over the targets
+// c.skip reports (already tried in this request, or circuit-broken); ok is false when every
 // target is skipped.
 type picker interface {
-	pick(c *call, skip func(*target) bool) (t *target, ok bool)
+	pick(c *call) (t *target, ok bool)
 }
 
 // newPicker returns the picker of algorithm over ts.
@@ -56,12 +56,12 @@ func newRoundRobin(ts []*target) *roundRobin {
 	return &roundRobin{ts: ts, current: make([]int, len(ts))}
 }
 
-func (r *roundRobin) pick(_ *call, skip func(*target) bool) (*target, bool) {
+func (r *roundRobin) pick(c *call) (*target, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	best, total := -1, 0
 	for i, t := range r.ts {
-		if skip(t) {
+		if c.skip(t) {
 			continue
 		}
 		r.current[i] += t.weight
@@ -100,9 +100,9 @@ func newPriority(ts []*target) *priority {
 	return p
 }
 
-func (p *priority) pick(c *call, skip func(*target) bool) (*target, bool) {
+func (p *priority) pick(c *call) (*target, bool) {
 	for _, g := range p.groups {
-		if t, ok := g.pick(c, skip); ok {
+		if t, ok := g.pick(c); ok {
 			return t, true
 		}
 	}
@@ -117,14 +117,14 @@ type lowest struct {
 	next  atomic.Uint32
 }
 
-func (l *lowest) pick(_ *call, skip func(*target) bool) (*target, bool) {
+func (l *lowest) pick(c *call) (*target, bool) {
 	n := len(l.ts)
 	start := int(l.next.Add(1)) % n
 	var best *target
 	bestScore := math.Inf(1)
 	for k := range n {
 		t := l.ts[(start+k)%n]
-		if skip(t) {
+		if c.skip(t) {
 			continue
 		}
 		if s := l.score(t) / float64(t.weight); s < bestScore {
@@ -152,18 +152,18 @@ func newRing(ts []*target, slots int, header string) *ring {
 		r.keys[i] = fnv64(t.name)
 	}
 	for s := range r.wheel {
-		r.wheel[s] = r.best(uint64(s), func(*target) bool { return false })
+		r.wheel[s] = r.best(uint64(s), nil)
 	}
 	return r
 }
 
 // best returns the target with the highest score for slot among those not skipped: the
 // weighted rendezvous score −weight/ln(u), u uniform in (0,1) from the target and the slot.
-func (r *ring) best(slot uint64, skip func(*target) bool) *target {
+func (r *ring) best(slot uint64, c *call) *target {
 	var best *target
 	bestScore := math.Inf(-1)
 	for i, t := range r.ts {
-		if skip(t) {
+		if c.skip(t) {
 			continue
 		}
 		u := (float64(mix64(r.keys[i]^mix64(slot))>>11) + 0.5) / (1 << 53)
@@ -174,16 +174,16 @@ func (r *ring) best(slot uint64, skip func(*target) bool) *target {
 	return best
 }
 
-func (r *ring) pick(c *call, skip func(*target) bool) (*target, bool) {
+func (r *ring) pick(c *call) (*target, bool) {
 	key := c.req.Header.Get(r.header)
 	if key == "" {
-		return r.rr.pick(c, skip)
+		return r.rr.pick(c)
 	}
 	slot := fnv64(key) % uint64(len(r.wheel))
-	if t := r.wheel[slot]; !skip(t) {
+	if t := r.wheel[slot]; !c.skip(t) {
 		return t, true
 	}
-	t := r.best(slot, skip) // the slot's next choice, the same in every process
+	t := r.best(slot, c) // the slot's next choice, the same in every process
 	return t, t != nil
 }
 
@@ -243,7 +243,10 @@ type breaker struct {
 	windowStart time.Time
 }
 
-func (b *breaker) open(now time.Time) bool { return now.UnixNano() < b.openUntil.Load() }
+func (b *breaker) open(now time.Time) bool {
+	until := b.openUntil.Load()
+	return until != 0 && now.UnixNano() < until
+}
 
 // failure records a counted failure and opens the breaker when the count reaches max.
 func (b *breaker) failure(now time.Time, max int, window time.Duration) {

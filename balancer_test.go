@@ -18,13 +18,11 @@ func testTargets(weights ...int) []*target {
 	return ts
 }
 
-func noSkip(*target) bool { return false }
-
 func countPicks(t *testing.T, p picker, c *call, n int) map[string]int {
 	t.Helper()
 	got := map[string]int{}
 	for range n {
-		tg, ok := p.pick(c, noSkip)
+		tg, ok := p.pick(c)
 		require.True(t, ok)
 		got[tg.name]++
 	}
@@ -46,7 +44,7 @@ func TestWeightedDistribution(t *testing.T) {
 				if algo == ConsistentHashing {
 					c.req.Header.Set("X-Key", fmt.Sprintf("user-%d", i))
 				}
-				tg, ok := p.pick(c, noSkip)
+				tg, ok := p.pick(c)
 				require.True(t, ok)
 				got[tg.name]++
 				if algo == LeastConnections { // every request stays open
@@ -70,7 +68,7 @@ func TestRoundRobinIsSmooth(t *testing.T) {
 	p := newRoundRobin(ts)
 	var seq string
 	for range 7 {
-		tg, _ := p.pick(nil, noSkip)
+		tg, _ := p.pick(nil)
 		seq += tg.name[1:]
 	}
 	assert.Equal(t, "0010200", seq)
@@ -82,13 +80,11 @@ func TestPriority(t *testing.T) {
 	got := countPicks(t, p, nil, 100)
 	assert.Equal(t, map[string]int{"t0": 50, "t1": 50}, got, "only the highest group serves")
 
-	skip := func(tg *target) bool { return tg.name == "t0" }
-	tg, _ := p.pick(nil, skip)
+	tg, _ := p.pick(&call{tried: ts[:1]})
 	assert.Equal(t, "t1", tg.name, "the group's other member before the next group")
-	skip = func(tg *target) bool { return tg.name == "t0" || tg.name == "t1" }
-	tg, _ = p.pick(nil, skip)
+	tg, _ = p.pick(&call{tried: ts[:2]})
 	assert.Equal(t, "t2", tg.name, "the next group when the whole group failed")
-	_, ok := p.pick(nil, func(*target) bool { return true })
+	_, ok := p.pick(&call{tried: ts})
 	assert.False(t, ok)
 }
 
@@ -97,16 +93,16 @@ func TestLowestLatencyAndUsage(t *testing.T) {
 	ts[0].latency.observe(0.5)
 	ts[1].latency.observe(0.1)
 	ts[2].latency.observe(0.3)
-	tg, _ := newPicker(LowestLatency, ts, &BalancerConfig{}).pick(nil, noSkip)
+	tg, _ := newPicker(LowestLatency, ts, &BalancerConfig{}).pick(nil)
 	assert.Equal(t, "t1", tg.name)
 
 	fresh := testTargets(100, 100)
 	fresh[0].usage.observe(500)
-	tg, _ = newPicker(LowestUsage, fresh, &BalancerConfig{}).pick(nil, noSkip)
+	tg, _ = newPicker(LowestUsage, fresh, &BalancerConfig{}).pick(nil)
 	assert.Equal(t, "t1", tg.name, "an unmeasured target is tried")
 
 	ts[1].inflight.Add(3)
-	tg, _ = newPicker(LeastConnections, ts, &BalancerConfig{}).pick(nil, func(tg *target) bool { return tg.name == "t0" })
+	tg, _ = newPicker(LeastConnections, ts, &BalancerConfig{}).pick(&call{tried: ts[:1]})
 	assert.Equal(t, "t2", tg.name)
 }
 
@@ -119,7 +115,7 @@ func TestConsistentHashingStability(t *testing.T) {
 		for i := range keys {
 			k := fmt.Sprintf("session-%d", i)
 			c.req.Header.Set("X-Session", k)
-			tg, ok := p.pick(c, noSkip)
+			tg, ok := p.pick(c)
 			require.True(t, ok)
 			out[k] = tg.name
 		}
@@ -143,8 +139,9 @@ func TestConsistentHashingStability(t *testing.T) {
 	// Skipping the owner (a failed attempt) moves on along the ring, deterministically.
 	c.req.Header.Set("X-Session", "session-1")
 	p := newRing(all, 10000, "X-Session")
-	first, _ := p.pick(c, noSkip)
-	second, _ := p.pick(c, func(tg *target) bool { return tg == first })
+	first, _ := p.pick(c)
+	c.tried = []*target{first}
+	second, _ := p.pick(c)
 	assert.NotEqual(t, first, second)
 }
 

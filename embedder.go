@@ -55,8 +55,6 @@ func (e *providerEmbedder) Embed(ctx context.Context, texts []string) ([][]float
 	}
 	body = append(body, '}')
 	c := &call{ctx: ctx, req: &http.Request{Header: http.Header{}}, body: body, route: provider.Embeddings}
-	ctx, cancel := context.WithTimeout(ctx, e.p.sendTimeout+e.p.readTimeout)
-	defer cancel()
 	preq, req, f := e.p.build(ctx, c, e.t)
 	if f != nil {
 		return nil, f.err
@@ -66,7 +64,7 @@ func (e *providerEmbedder) Embed(ctx context.Context, texts []string) ([][]float
 		return nil, errors.New("embeddings request failed: " + errText(err))
 	}
 	defer resp.Body.Close()
-	raw, err := readLimited(resp.Body, 64<<20)
+	raw, err := readLimited(resp.Body, resp.ContentLength, 64<<20)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,7 @@
 package aiproxy
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -9,7 +10,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/aiproxy/aiproxy/internal/jsonx"
@@ -75,9 +75,6 @@ func statusCriterion(status int) criteria {
 	return 0
 }
 
-// errTimeout marks an attempt that ran out of connect_timeout, write_timeout or read_timeout.
-var errTimeout = errors.New("timed out")
-
 // failed is how one attempt failed.
 type failed struct {
 	kind criteria // onError, onTimeout, onInvalidHeader or a status criterion; 0: not retryable
@@ -88,54 +85,46 @@ type failed struct {
 // attempts runs the attempt loop: ask the balancer for a target, try it, and on a failure
 // that failover_criteria allow, try another, up to retries more times, never the same
 // target twice.
-func (p *Proxy) attempts(c *call, stats *Stats) (*http.Response, *Stats) {
+func (p *Proxy) attempts(c *call) *http.Response {
+	stats := &c.stats
 	pl, rerr := p.poolFor(c, stats)
 	if rerr != nil {
 		stats.Err = rerr
-		return rerr.response(c.req), stats
+		return rerr.response(c.req)
 	}
-	var tried []*target
-	now := p.now()
-	broken := false
-	skip := func(t *target) bool {
-		for _, u := range tried {
-			if u == t {
-				return true
-			}
-		}
-		if t.health.open(now) {
-			broken = true
-			return true
-		}
-		return false
-	}
+	c.tried = c.triedBuf[:0]
 	for n := 0; n <= p.retries; n++ {
-		t, ok := pl.picker.pick(c, skip)
+		c.now = p.now()
+		t, ok := pl.picker.pick(c)
 		if !ok {
 			break
 		}
-		tried = append(tried, t)
-		resp, f := p.try(c, t, stats)
+		c.tried = append(c.tried, t)
+		resp, f := p.try(c, t)
 		if f == nil {
-			return resp, stats
+			return resp
 		}
 		stats.Attempts = append(stats.Attempts, Attempt{Target: t.name, Status: statusOf(f), Err: f.err})
 		p.recordFailure(t, f)
 		if !p.retryable(f) {
 			e := f.err
+			c.served = t
 			stats.Target, stats.Provider = t.name, t.cfg.Model.Provider
 			rerr := &RequestError{Status: e.Status, Type: e.Type, Code: e.Code, Message: e.Message, Err: ErrUpstream, Attempts: stats.Attempts}
 			if f.kind&(onError|onTimeout|onInvalidHeader) != 0 || e.Status < 400 {
 				rerr = failure(stats.Attempts, false)
 			}
 			stats.Err = rerr
-			return p.errorResponse(c, t, rerr, e), stats
+			resp := rerr.response(c.req)
+			if p.modelHeader {
+				resp.Header["X-Kong-Llm-Model"] = t.modelHeader
+			}
+			return resp
 		}
-		now = p.now()
 	}
-	rerr = failure(stats.Attempts, broken)
+	rerr = failure(stats.Attempts, c.broken)
 	stats.Err = rerr
-	return rerr.response(c.req), stats
+	return rerr.response(c.req)
 }
 
 // retryable reports whether failover_criteria allow trying another target after f.
@@ -169,86 +158,65 @@ func statusOf(f *failed) int {
 	return f.err.Status
 }
 
-// errorResponse answers with an upstream error that is not retried: the provider's error,
-// translated to OpenAI's format, with the upstream's status.
-func (p *Proxy) errorResponse(c *call, t *target, rerr *RequestError, _ *provider.Error) *http.Response {
-	resp := rerr.response(c.req)
-	if p.modelHeader {
-		resp.Header["X-Kong-Llm-Model"] = []string{t.cfg.displayName()}
-	}
-	return resp
-}
-
-// try makes one attempt on t. On success it returns the response for the client; the
-// streaming response's body finishes the stats when it ends.
-func (p *Proxy) try(c *call, t *target, stats *Stats) (*http.Response, *failed) {
-	ctx, cancel := context.WithCancelCause(c.ctx)
-	timer := time.AfterFunc(p.sendTimeout+p.readTimeout, func() { cancel(errTimeout) })
-	done := func() { timer.Stop(); cancel(nil) }
-
+// try makes one attempt on t. On success it returns the response for the client; a
+// streaming response's body finishes the request's stats when it ends.
+func (p *Proxy) try(c *call, t *target) (*http.Response, *failed) {
+	stats := &c.stats
 	t.inflight.Add(1)
-	sent := time.Now()
-	preq, upReq, f := p.build(ctx, c, t)
+	sent := p.now()
+	preq, upReq, f := p.build(c.ctx, c, t)
 	if f != nil {
 		t.inflight.Add(-1)
-		done()
 		return nil, f
 	}
 	resp, err := p.transport.RoundTrip(upReq)
 	if err != nil {
 		t.inflight.Add(-1)
-		done()
-		return nil, transportFailure(ctx, err)
+		return nil, transportFailure(err)
 	}
-	timer.Reset(p.readTimeout)
-	body := &idleBody{rc: resp.Body, timer: timer, timeout: p.readTimeout}
-
 	if resp.StatusCode >= 400 {
-		raw, _ := readLimited(body, 1<<20)
-		body.Close()
+		raw, _ := readLimited(resp.Body, resp.ContentLength, 1<<20)
+		resp.Body.Close()
 		t.inflight.Add(-1)
-		done()
 		e := t.prov.ParseError(preq, resp.StatusCode, resp.Header, raw)
 		return nil, &failed{kind: statusCriterion(e.Status), sent: true, err: e}
 	}
 	h := responseHeader(resp.Header)
 	if p.modelHeader {
-		h["X-Kong-Llm-Model"] = []string{t.cfg.displayName()}
+		h["X-Kong-Llm-Model"] = t.modelHeader
 	}
+	c.served = t
 	stats.Target, stats.Provider, stats.Model = t.name, t.cfg.Model.Provider, t.cfg.Model.Name
 
 	if !c.stream {
-		raw, err := readLimited(body, 64<<20)
-		body.Close()
+		raw, err := readLimited(resp.Body, resp.ContentLength, 64<<20)
+		resp.Body.Close()
 		t.inflight.Add(-1)
-		done()
 		if err != nil {
-			return nil, readFailure(ctx, err)
+			return nil, readFailure(err)
 		}
 		out, err := t.prov.ParseResponse(preq, resp.Header, raw)
 		if err != nil {
 			return nil, invalidResponse(err)
 		}
-		p.succeeded(t, stats, out.Usage, out.Model, time.Since(sent))
+		p.succeeded(t, stats, out.Usage, out.Model, p.now().Sub(sent))
 		return jsonResponse(c.req, http.StatusOK, h, out.Body), nil
 	}
 
-	s := t.prov.NewStream(preq, resp.Header, body)
+	s := t.prov.NewStream(preq, resp.Header, resp.Body)
 	first, err := s.Next()
 	if err != nil {
-		body.Close()
+		resp.Body.Close()
 		t.inflight.Add(-1)
-		done()
 		if errors.Is(err, io.EOF) {
 			return nil, invalidResponse(errors.New("the upstream ended the stream before its first event"))
 		}
-		return nil, streamFailure(ctx, err)
+		return nil, streamFailure(err)
 	}
 	stats.TimeToFirstToken = p.now().Sub(c.start)
 	h["Content-Type"] = []string{"text/event-stream"}
 	h["Cache-Control"] = []string{"no-cache"}
-	delete(h, "Content-Length")
-	sb := &streamBody{p: p, c: c, t: t, s: s, upstream: body, stats: stats, sentAt: sent, release: done}
+	sb := &streamBody{p: p, c: c, t: t, s: s, upstream: resp.Body, sentAt: sent}
 	sb.frame(first)
 	return &http.Response{
 		Status: "200 OK", StatusCode: http.StatusOK, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
@@ -309,29 +277,29 @@ func (p *Proxy) build(ctx context.Context, c *call, t *target) (*provider.Reques
 }
 
 // transportFailure classifies an error from sending a request.
-func transportFailure(ctx context.Context, err error) *failed {
+func transportFailure(err error) *failed {
 	var op *net.OpError
 	sent := !(errors.As(err, &op) && op.Op == "dial") && !isDNSError(err)
-	if errors.Is(context.Cause(ctx), errTimeout) || isTimeout(err) {
-		return &failed{kind: onTimeout, sent: sent, err: &provider.Error{Status: http.StatusGatewayTimeout, Type: "server_error", Code: "timeout", Message: "the upstream " + errTimeout.Error()}}
+	if isTimeout(err) {
+		return &failed{kind: onTimeout, sent: sent, err: &provider.Error{Status: http.StatusGatewayTimeout, Type: "server_error", Code: "timeout", Message: "the upstream timed out"}}
 	}
 	return &failed{kind: onError, sent: sent, err: &provider.Error{Status: http.StatusBadGateway, Type: "server_error", Code: "upstream_error", Message: "the upstream could not be reached: " + errText(err)}}
 }
 
 // readFailure classifies an error reading a response body.
-func readFailure(ctx context.Context, err error) *failed {
-	f := transportFailure(ctx, err)
+func readFailure(err error) *failed {
+	f := transportFailure(err)
 	f.sent = true
 	return f
 }
 
 // streamFailure classifies an error before a stream's first event.
-func streamFailure(ctx context.Context, err error) *failed {
+func streamFailure(err error) *failed {
 	var pe *provider.Error
 	if errors.As(err, &pe) {
 		return &failed{kind: statusCriterion(pe.Status), sent: true, err: pe}
 	}
-	return readFailure(ctx, err)
+	return readFailure(err)
 }
 
 func invalidResponse(err error) *failed {
@@ -391,31 +359,38 @@ func (p *Proxy) succeeded(t *target, stats *Stats, usage provider.Usage, model s
 	}
 }
 
-// readLimited reads r to the end, failing past max bytes.
-func readLimited(r io.Reader, max int64) ([]byte, error) {
-	b, err := io.ReadAll(io.LimitReader(r, max+1))
-	if err == nil && int64(len(b)) > max {
+// readLimited reads r to the end, failing past max bytes. size, when not negative, is the
+// expected length.
+func readLimited(r io.Reader, size, max int64) ([]byte, error) {
+	if size < 0 || size > max {
+		size = 512
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, size+1))
+	_, err := buf.ReadFrom(io.LimitReader(r, max+1))
+	if err == nil && int64(buf.Len()) > max {
 		err = errors.New("the upstream response is larger than " + strconv.FormatInt(max, 10) + " bytes")
 	}
-	return b, err
+	return buf.Bytes(), err
 }
 
-// idleBody is an upstream body whose every read must start within timeout (Kong's
-// read_timeout between two reads); the timer cancels the attempt's context.
-type idleBody struct {
-	rc      io.ReadCloser
-	timer   *time.Timer
-	timeout time.Duration
-	once    sync.Once
+// timeoutConn applies Kong's write_timeout to each write and read_timeout to each read of
+// an upstream connection: the longest a write may block, and the longest wait for the next
+// bytes of a response, from its first byte to its last.
+type timeoutConn struct {
+	net.Conn
+	read, write time.Duration
 }
 
-func (b *idleBody) Read(p []byte) (int, error) {
-	b.timer.Reset(b.timeout)
-	return b.rc.Read(p)
+func (c *timeoutConn) Read(b []byte) (int, error) {
+	if err := c.SetReadDeadline(time.Now().Add(c.read)); err != nil {
+		return 0, err
+	}
+	return c.Conn.Read(b)
 }
 
-func (b *idleBody) Close() error {
-	var err error
-	b.once.Do(func() { err = b.rc.Close() })
-	return err
+func (c *timeoutConn) Write(b []byte) (int, error) {
+	if err := c.SetWriteDeadline(time.Now().Add(c.write)); err != nil {
+		return 0, err
+	}
+	return c.Conn.Write(b)
 }

@@ -33,6 +33,31 @@ type call struct {
 	lastUser []byte
 	// forceStream: response_streaming "always" turned a non-streaming request into a stream.
 	forceStream bool
+
+	// The attempt loop's state.
+	now      time.Time  // when the current pick happens, for the circuit breaker
+	tried    []*target  // targets tried, never picked again
+	triedBuf [4]*target // backs tried for up to four attempts
+	broken   bool       // a target was skipped because its breaker is open
+	served   *target    // the target whose response is sent
+	stats    Stats
+}
+
+// skip reports whether a picker must pass over t: tried already, or circuit-broken.
+func (c *call) skip(t *target) bool {
+	if c == nil {
+		return false
+	}
+	for _, u := range c.tried {
+		if u == t {
+			return true
+		}
+	}
+	if t.health.open(c.now) {
+		c.broken = true
+		return true
+	}
+	return false
 }
 
 // sampling flags the request fields that model.options supply defaults for.
@@ -55,11 +80,15 @@ func readBody(r *http.Request, limit int64) ([]byte, *RequestError) {
 	if limit >= 0 && r.ContentLength > limit {
 		return nil, tooLarge
 	}
-	size := r.ContentLength
-	if size < 0 || size > 1<<20 {
-		size = 512
+	if r.ContentLength >= 0 && r.ContentLength <= 1<<20 { // the usual case: read exactly the declared length
+		body := make([]byte, r.ContentLength)
+		if _, err := io.ReadFull(r.Body, body); err != nil {
+			return nil, &RequestError{Status: http.StatusBadRequest, Type: "invalid_request_error", Code: "body_read_failed",
+				Message: "reading the request body failed: " + err.Error(), Err: ErrBadRequest}
+		}
+		return body, nil
 	}
-	buf := bytes.NewBuffer(make([]byte, 0, size+1))
+	buf := bytes.NewBuffer(make([]byte, 0, 512))
 	src := io.Reader(r.Body)
 	if limit >= 0 {
 		src = io.LimitReader(r.Body, limit+1)

@@ -44,19 +44,14 @@ type Stats struct {
 }
 
 // finish completes the stats of a request and reports them.
-func (p *Proxy) finish(c *call, s *Stats, status int) {
+func (p *Proxy) finish(c *call, status int) {
+	s := &c.stats
 	s.Status = status
 	s.Latency = p.now().Sub(c.start)
 	if p.onStats != nil {
 		p.onStats(*s)
 	}
-	var t *target
-	for _, u := range p.targets {
-		if u.name == s.Target {
-			t = u
-			break
-		}
-	}
+	t := c.served
 	if t == nil || !t.cfg.Logging.LogStatistics {
 		return
 	}

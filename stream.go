@@ -3,6 +3,7 @@ package aiproxy
 import (
 	"errors"
 	"io"
+	"net/http"
 	"sync"
 	"time"
 
@@ -19,9 +20,7 @@ type streamBody struct {
 	t        *target
 	s        provider.Stream
 	upstream io.Closer
-	stats    *Stats
 	sentAt   time.Time
-	release  func() // stops the attempt's timer and context
 
 	buf  []byte // framed events not yet read
 	off  int
@@ -71,15 +70,15 @@ var errStreamAbandoned = errors.New("the client closed the stream before it ende
 func (b *streamBody) finish(err error) {
 	b.once.Do(func() {
 		b.upstream.Close()
-		b.release()
 		b.t.inflight.Add(-1)
+		stats := &b.c.stats
 		if err == nil {
-			b.p.succeeded(b.t, b.stats, b.s.Usage(), "", time.Since(b.sentAt))
+			b.p.succeeded(b.t, stats, b.s.Usage(), "", b.p.now().Sub(b.sentAt))
 		} else {
-			b.stats.Usage = b.s.Usage()
-			b.stats.Err = err
+			stats.Usage = b.s.Usage()
+			stats.Err = err
 		}
-		b.p.finish(b.c, b.stats, 200)
+		b.p.finish(b.c, http.StatusOK)
 	})
 }
 

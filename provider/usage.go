@@ -1,6 +1,11 @@
 package provider
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"errors"
+
+	"github.com/aiproxy/aiproxy/internal/jsonx"
+)
 
 type usageJSON struct {
 	PromptTokens        int           `json:"prompt_tokens"`
@@ -22,15 +27,50 @@ func (u Usage) MarshalJSON() ([]byte, error) {
 	return json.Marshal(j)
 }
 
-// UnmarshalJSON reads OpenAI's usage object.
+// UnmarshalJSON reads OpenAI's usage object without allocating; it is on the path of every
+// response. Fields it does not know are skipped.
 func (u *Usage) UnmarshalJSON(b []byte) error {
-	var j usageJSON
-	if err := json.Unmarshal(b, &j); err != nil {
-		return err
+	*u = Usage{}
+	var bad bool
+	err := jsonx.Object(b, func(m jsonx.Member) bool {
+		switch string(m.Key) {
+		case "prompt_tokens":
+			u.PromptTokens, bad = count(m.Value)
+		case "completion_tokens":
+			u.CompletionTokens, bad = count(m.Value)
+		case "total_tokens":
+			u.TotalTokens, bad = count(m.Value)
+		case "prompt_tokens_details":
+			if string(m.Value) != "null" {
+				_ = jsonx.Object(m.Value, func(d jsonx.Member) bool {
+					if string(d.Key) == "cached_tokens" {
+						u.CachedTokens, bad = count(d.Value)
+					}
+					return !bad
+				})
+			}
+		}
+		return !bad
+	})
+	if err == nil && bad {
+		err = errors.New("usage: token counts must be non-negative integers")
 	}
-	*u = Usage{PromptTokens: j.PromptTokens, CompletionTokens: j.CompletionTokens, TotalTokens: j.TotalTokens}
-	if j.PromptTokensDetails != nil {
-		u.CachedTokens = j.PromptTokensDetails.CachedTokens
+	return err
+}
+
+// count parses a non-negative JSON integer (null counts as zero); bad reports anything else.
+func count(v []byte) (n int, bad bool) {
+	if string(v) == "null" {
+		return 0, false
 	}
-	return nil
+	if len(v) == 0 || len(v) > 18 {
+		return 0, true
+	}
+	for _, c := range v {
+		if c < '0' || c > '9' {
+			return 0, true
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n, false
 }

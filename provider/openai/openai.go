@@ -90,7 +90,9 @@ func (Provider) ParseResponse(_ *provider.Request, _ http.Header, body []byte) (
 		case "model":
 			resp.Model, _ = jsonx.String(m.Value)
 		case "usage":
-			_ = json.Unmarshal(m.Value, &resp.Usage)
+			if string(m.Value) != "null" {
+				_ = resp.Usage.UnmarshalJSON(m.Value)
+			}
 		}
 		return true
 	})
@@ -217,7 +219,7 @@ func (s *stream) inspect(data []byte) *provider.Error {
 		switch string(m.Key) {
 		case "usage":
 			if string(m.Value) != "null" {
-				_ = json.Unmarshal(m.Value, &s.usage)
+				_ = s.usage.UnmarshalJSON(m.Value)
 			}
 		case "error":
 			e = ParseErrorBody(http.StatusBadGateway, nil, data)
