@@ -87,8 +87,9 @@ type Options struct {
 	// server has them and the metric is cosine, else a hash searched client-side.
 	Mode Mode `json:"mode,omitempty"`
 	// Approximate, with Vector Sets, searches the HNSW graph instead of scanning every vector
-	// (VSIM without TRUTH). The default, an exact scan, suits the few vectors a semantic
-	// balancer keeps and returns the same matches as the other stores.
+	// (VSIM without TRUTH) on a worker thread. The default, an exact scan on Redis's main
+	// thread (TRUTH NOTHREAD), suits the few vectors a semantic balancer keeps and returns the
+	// same matches as the other stores; with thousands of vectors, set Approximate.
 	Approximate bool `json:"approximate,omitempty"`
 
 	// Client, when set, is used instead of connecting with the fields above; Close does not
