@@ -25,16 +25,16 @@ aiproxy_begin() {
 aiproxy_on_exit() {
 	if [ "$1" != 0 ]; then
 		{
-			echo "aiproxy services: $AIPROXY_NAME FAILED (exit $1). Last lines of $AIPROXY_LOG:"
-			tail -n 40 "$AIPROXY_LOG" | sed 's/^/    /'
+			echo "aiproxy services: $AIPROXY_NAME FAILED${AIPROXY_WHY:+: $AIPROXY_WHY}"
+			echo "  last lines of $AIPROXY_LOG:"
+			tail -n 30 "$AIPROXY_LOG" | sed 's/^/    /'
 		} >&2
 	fi
 }
 
-# aiproxy_die MESSAGE: fails the service with MESSAGE.
+# aiproxy_die MESSAGE: fails the service with MESSAGE (printed with the log's tail on exit).
 aiproxy_die() {
-	echo "aiproxy services: $AIPROXY_NAME: $*" >>"$AIPROXY_LOG"
-	echo "aiproxy services: $AIPROXY_NAME: $*" >&2
+	AIPROXY_WHY="$*"
 	exit 1
 }
 

@@ -91,7 +91,7 @@ if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
 					aiproxy_die "redis-server 8 did not start: $(tail -n 5 "$d/run/redis.log")"
 			fi
 			aiproxy_wait 10 redis_probe "$port" ||
-				aiproxy_die "redis-server $major is not answering on 127.0.0.1:$port: $(tail -n 5 "$d/run/redis.log")"
+				aiproxy_die "redis-server $major is not answering on 127.0.0.1:$port; its log $d/run/redis.log ends: $(tail -n 2 "$d/run/redis.log")"
 			probe=$(redis_probe "$port")
 		fi
 		local version=${probe% *} vsets=${probe#* }
