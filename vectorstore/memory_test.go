@@ -1,6 +1,7 @@
 package vectorstore_test
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/aiproxy/aiproxy/vectorstore"
@@ -13,10 +14,14 @@ func TestMemoryConformance(t *testing.T) {
 	})
 }
 
+// BenchmarkMemorySearch: 16 targets, at OpenAI's 1536 dimensions and at a small local
+// embedder's 128.
 func BenchmarkMemorySearch(b *testing.B) {
 	for _, metric := range vectortest.Metrics {
-		b.Run(string(metric), func(b *testing.B) {
-			vectortest.Benchmark(b, vectorstore.NewMemory(metric, 1536), metric, 16, 1536)
-		})
+		for _, dims := range []int{1536, 128} {
+			b.Run(fmt.Sprintf("%s/16x%d", metric, dims), func(b *testing.B) {
+				vectortest.Benchmark(b, vectorstore.NewMemory(metric, dims), metric, 16, dims)
+			})
+		}
 	}
 }
