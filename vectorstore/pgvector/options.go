@@ -23,57 +23,57 @@ import (
 // defaults, stated on each field.
 type Options struct {
 	// Host is the server's host. Zero means "127.0.0.1".
-	Host string `json:"host,omitempty"`
+	Host string `json:"host,omitempty" yaml:"host,omitempty"`
 	// Port is the server's port. Zero means 5432.
-	Port int `json:"port,omitempty"`
+	Port int `json:"port,omitempty" yaml:"port,omitempty"`
 	// Database is the database name. Zero means "kong-pgvector" (Kong's default).
-	Database string `json:"database,omitempty"`
+	Database string `json:"database,omitempty" yaml:"database,omitempty"`
 	// User is the role to connect as. Zero means "postgres".
-	User string `json:"user,omitempty"`
+	User string `json:"user,omitempty" yaml:"user,omitempty"`
 	// Password is the role's password. Empty means none (e.g. trust authentication).
-	Password string `json:"password,omitempty"`
+	Password string `json:"password,omitempty" yaml:"password,omitempty"`
 
 	// SSL asks the server for TLS. Without SSLRequired, a server that refuses TLS is used
 	// without it (libpq's sslmode=prefer); with SSLRequired the connection fails instead.
-	SSL         bool `json:"ssl,omitempty"`
-	SSLRequired bool `json:"ssl_required,omitempty"`
+	SSL         bool `json:"ssl,omitempty" yaml:"ssl,omitempty"`
+	SSLRequired bool `json:"ssl_required,omitempty" yaml:"ssl_required,omitempty"`
 	// SSLVerify verifies the server's certificate (system roots, host name). As in Kong it is
 	// off unless set: with SSL and without SSLVerify the connection is encrypted but the
 	// server is not authenticated. Set it (or TLSConfig) in production.
-	SSLVerify bool `json:"ssl_verify,omitempty"`
+	SSLVerify bool `json:"ssl_verify,omitempty" yaml:"ssl_verify,omitempty"`
 	// SSLVersion is the lowest TLS version accepted: "tlsv1_2" (the default), "tlsv1_3" or
 	// "any" (Go's default minimum, TLS 1.2). Kong pins the version; Go negotiates the best
 	// one the server offers above this floor.
-	SSLVersion string `json:"ssl_version,omitempty"`
+	SSLVersion string `json:"ssl_version,omitempty" yaml:"ssl_version,omitempty"`
 	// SSLCert and SSLCertKey are a client certificate and its key, as PEM text or as the
 	// paths of PEM files.
-	SSLCert    string `json:"ssl_cert,omitempty"`
-	SSLCertKey string `json:"ssl_cert_key,omitempty"`
+	SSLCert    string `json:"ssl_cert,omitempty" yaml:"ssl_cert,omitempty"`
+	SSLCertKey string `json:"ssl_cert_key,omitempty" yaml:"ssl_cert_key,omitempty"`
 
 	// Timeout, in milliseconds, bounds connecting and each operation (when the caller's
 	// context allows longer). Zero means 5000 (Kong's default).
-	Timeout int `json:"timeout,omitempty"`
+	Timeout int `json:"timeout,omitempty" yaml:"timeout,omitempty"`
 
 	// The fields below are aiproxy's, not part of Kong's vectordb.pgvector.
 
 	// Dimensions is the length of every vector (Kong's vectordb.dimensions). Required.
-	Dimensions int `json:"dimensions,omitempty"`
+	Dimensions int `json:"dimensions,omitempty" yaml:"dimensions,omitempty"`
 	// Metric is the distance metric (Kong's vectordb.distance_metric). Empty means cosine.
-	Metric vectorstore.Metric `json:"distance_metric,omitempty"`
+	Metric vectorstore.Metric `json:"distance_metric,omitempty" yaml:"distance_metric,omitempty"`
 	// Table is the base name of the table. Empty means "aiproxy_vectors". The table New
 	// creates is "[<Namespace>_]<Table>_<Dimensions>", e.g. aiproxy_vectors_1536, so that
 	// a change of embedding model starts a fresh table. Stores with the same table name share
 	// their vectors, e.g. replicas of a service.
-	Table string `json:"table,omitempty"`
+	Table string `json:"table,omitempty" yaml:"table,omitempty"`
 	// Namespace, when set, prefixes the table name.
-	Namespace string `json:"namespace,omitempty"`
+	Namespace string `json:"namespace,omitempty" yaml:"namespace,omitempty"`
 
 	// Pool, when set, is used instead of connecting with the fields above; Close does not
 	// close it.
-	Pool *pgxpool.Pool `json:"-"`
+	Pool *pgxpool.Pool `json:"-" yaml:"-"`
 	// TLSConfig, when set, replaces the TLS settings derived from the SSL fields (and turns
 	// TLS on, required).
-	TLSConfig *tls.Config `json:"-"`
+	TLSConfig *tls.Config `json:"-" yaml:"-"`
 }
 
 var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
