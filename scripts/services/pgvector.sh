@@ -10,8 +10,8 @@
 # and make are installed with apt-get when missing. The server keeps its data in
 # .../pgvector/data, or, when run as root and the postgres user cannot enter the cache (root's
 # home is usually private), in ${TMPDIR:-/tmp}/aiproxy-pgvector-PORT with a linked copy of the
-# tree. A server already answering on the port with pgvector available is reused. A variable that
-# is already set is kept as it is (point it at your own server). Port: AIPROXY_PGVECTOR_PORT.
+# tree. A server already answering on the port with pgvector available is reused. A variable set
+# to another URL is kept as it is (point it at your own server). Port: AIPROXY_PGVECTOR_PORT.
 #
 # Also runnable on its own: `bash scripts/services/pgvector.sh` prints URL<TAB>STATUS.
 
@@ -110,8 +110,10 @@ if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
 	exit 0
 fi
 
-# Sourced: start it, export its URL, print one line.
-if [ -z "${AIPROXY_PGVECTOR_URL:-}" ]; then
+# Sourced: start it (or check that it still runs, when an earlier source set the variable),
+# export its URL, print one line.
+if [ -z "${AIPROXY_PGVECTOR_URL:-}" ] ||
+	[ "$AIPROXY_PGVECTOR_URL" = "postgres://postgres@127.0.0.1:${AIPROXY_PGVECTOR_PORT:-15433}/postgres?sslmode=disable" ]; then
 	_aiproxy_out=$(bash "${BASH_SOURCE[0]}") || return 1
 	export AIPROXY_PGVECTOR_URL=${_aiproxy_out%%$'\t'*}
 	echo "${_aiproxy_out#*$'\t'}"

@@ -9,7 +9,8 @@
 # Both are unpacked from their .debs (apt-get download + dpkg-deb -x: no maintainer scripts, no
 # systemd unit) into ${XDG_CACHE_HOME:-$HOME/.cache}/aiproxy/redis{7,8}/, and run without
 # persistence. A server already answering on the port is reused when it is the right major
-# version. A variable that is already set is kept as it is (point it at your own server).
+# version. A variable already set to another address is kept as it is (point it at your own
+# server); set to the default address (an earlier source), the server is checked again.
 # Ports: AIPROXY_REDIS7_PORT, AIPROXY_REDIS8_PORT.
 #
 # Also runnable on its own: `bash scripts/services/redis.sh 7` (or 8) prints ADDR<TAB>STATUS.
@@ -117,19 +118,20 @@ if [[ "${BASH_SOURCE[0]}" == "$0" ]]; then
 	exit 0
 fi
 
-# Sourced: start both, export their addresses, print one line each.
-if [ -z "${AIPROXY_REDIS7_ADDR:-}" ]; then
-	_aiproxy_out=$(bash "${BASH_SOURCE[0]}" 7) || return 1
-	export AIPROXY_REDIS7_ADDR=${_aiproxy_out%%$'\t'*}
-	echo "${_aiproxy_out#*$'\t'}"
-else
-	echo "redis7: $AIPROXY_REDIS7_ADDR (AIPROXY_REDIS7_ADDR was set: not started)"
-fi
-if [ -z "${AIPROXY_REDIS8_ADDR:-}" ]; then
-	_aiproxy_out=$(bash "${BASH_SOURCE[0]}" 8) || return 1
-	export AIPROXY_REDIS8_ADDR=${_aiproxy_out%%$'\t'*}
-	echo "${_aiproxy_out#*$'\t'}"
-else
-	echo "redis8: $AIPROXY_REDIS8_ADDR (AIPROXY_REDIS8_ADDR was set: not started)"
-fi
-unset _aiproxy_out
+# Sourced: start both (or check that they still run, when an earlier source set the
+# variables), export their addresses, print one line each.
+for _aiproxy_major in 7 8; do
+	_aiproxy_var=AIPROXY_REDIS${_aiproxy_major}_ADDR
+	_aiproxy_port_var=AIPROXY_REDIS${_aiproxy_major}_PORT
+	_aiproxy_default=16379
+	[ "$_aiproxy_major" = 7 ] || _aiproxy_default=16380
+	_aiproxy_default=127.0.0.1:${!_aiproxy_port_var:-$_aiproxy_default}
+	if [ -z "${!_aiproxy_var:-}" ] || [ "${!_aiproxy_var}" = "$_aiproxy_default" ]; then
+		_aiproxy_out=$(bash "${BASH_SOURCE[0]}" "$_aiproxy_major") || return 1
+		export "$_aiproxy_var=${_aiproxy_out%%$'\t'*}"
+		echo "${_aiproxy_out#*$'\t'}"
+	else
+		echo "redis$_aiproxy_major: ${!_aiproxy_var} ($_aiproxy_var was set: not started)"
+	fi
+done
+unset _aiproxy_major _aiproxy_var _aiproxy_port_var _aiproxy_default _aiproxy_out
