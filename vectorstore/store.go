@@ -38,7 +38,8 @@ type Match struct {
 type Store interface {
 	// Upsert stores vectors, replacing any stored under the same ID.
 	Upsert(ctx context.Context, vectors ...Vector) error
-	// Search returns up to k stored vectors nearest to query, nearest first.
+	// Search returns up to k stored vectors nearest to query, nearest first. k == 0 returns
+	// nothing; k < 0 means no limit.
 	Search(ctx context.Context, query []float32, k int) ([]Match, error)
 }
 
