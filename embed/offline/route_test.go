@@ -139,7 +139,7 @@ func readDevSet(t testing.TB) []devCase {
 
 // devFloor is the accuracy each part of the development set must keep (the figures reported
 // in README.md, rounded down).
-var devFloor = map[string]float64{"kong": 0.92, "domains": 0.97, "seed002": 0}
+var devFloor = map[string]float64{"kong": 0.96, "domains": 0.97, "seed002": 0}
 
 func TestDevSet(t *testing.T) {
 	e := New()

@@ -21,6 +21,7 @@ type packFlags struct {
 	oov     float64 // weight of an unknown word
 	unit    bool    // normalise word vectors before weighting
 	sample  int     // every sample-th corpus line is used to find the common directions
+	dims    int     // keep this many principal axes of the word vectors (0: all)
 }
 
 func pack(args []string) error {
@@ -32,6 +33,7 @@ func pack(args []string) error {
 	fs.IntVar(&pf.buckets, "buckets", 10000, "n-gram buckets")
 	fs.Float64Var(&pf.oov, "oov", 1, "unknown word weight")
 	fs.BoolVar(&pf.unit, "unit", false, "unit word vectors")
+	fs.IntVar(&pf.dims, "dims", 64, "principal axes kept (0: all)")
 	fs.IntVar(&pf.sample, "sample", 10, "corpus line sampling period for the common directions")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -74,6 +76,7 @@ func pack(args []string) error {
 	for j := range mean {
 		mean[j] /= wsum
 	}
+	var row []float32
 	centred := make([][]float32, len(words))
 	for i, v := range vecs {
 		c := make([]float32, dim)
@@ -83,9 +86,15 @@ func pack(args []string) error {
 		centred[i] = c
 	}
 
+	if pf.dims > 0 && pf.dims < dim {
+		centred = project(centred, pf.dims)
+		dim = pf.dims
+		row = nil
+	}
+
 	m := &core.Model{Dim: dim, OOVWeight: float32(pf.oov)}
 	keep := min(pf.vocab, len(words))
-	row := make([]float32, dim)
+	row = make([]float32, dim)
 	for i := 0; i < len(words); i++ {
 		w := words[i]
 		if i >= keep && !stopWords[w] {
@@ -294,4 +303,102 @@ func topEigen(a []float64, n, k int) [][]float64 {
 		}
 	}
 	return out
+}
+
+// project maps the vectors onto their k principal axes (eigenvectors of their covariance,
+// found with the cyclic Jacobi method, which is deterministic).
+func project(vs [][]float32, k int) [][]float32 {
+	n := len(vs[0])
+	cov := make([]float64, n*n)
+	for _, v := range vs {
+		for a := 0; a < n; a++ {
+			for b := a; b < n; b++ {
+				cov[a*n+b] += float64(v[a]) * float64(v[b])
+			}
+		}
+	}
+	for a := 0; a < n; a++ {
+		for b := 0; b < a; b++ {
+			cov[a*n+b] = cov[b*n+a]
+		}
+	}
+	vals, vecs := jacobi(cov, n)
+	order := make([]int, n)
+	for i := range order {
+		order[i] = i
+	}
+	for i := 1; i < n; i++ { // insertion sort by eigenvalue, descending
+		for j := i; j > 0 && vals[order[j]] > vals[order[j-1]]; j-- {
+			order[j], order[j-1] = order[j-1], order[j]
+		}
+	}
+	out := make([][]float32, len(vs))
+	for i, v := range vs {
+		p := make([]float32, k)
+		for c := 0; c < k; c++ {
+			col := order[c]
+			var s float64
+			for a := 0; a < n; a++ {
+				s += float64(v[a]) * vecs[a*n+col]
+			}
+			p[c] = float32(s)
+		}
+		out[i] = p
+	}
+	return out
+}
+
+// jacobi returns the eigenvalues and eigenvectors (columns) of the symmetric n×n matrix a.
+func jacobi(a []float64, n int) ([]float64, []float64) {
+	a = append([]float64(nil), a...)
+	v := make([]float64, n*n)
+	for i := 0; i < n; i++ {
+		v[i*n+i] = 1
+	}
+	for sweep := 0; sweep < 100; sweep++ {
+		var off float64
+		for p := 0; p < n; p++ {
+			for q := p + 1; q < n; q++ {
+				off += a[p*n+q] * a[p*n+q]
+			}
+		}
+		if off < 1e-22 {
+			break
+		}
+		for p := 0; p < n; p++ {
+			for q := p + 1; q < n; q++ {
+				apq := a[p*n+q]
+				if math.Abs(apq) < 1e-300 {
+					continue
+				}
+				theta := (a[q*n+q] - a[p*n+p]) / (2 * apq)
+				t := 1 / (math.Abs(theta) + math.Sqrt(theta*theta+1))
+				if theta < 0 {
+					t = -t
+				}
+				c := 1 / math.Sqrt(t*t+1)
+				s := t * c
+				for k := 0; k < n; k++ {
+					akp, akq := a[k*n+p], a[k*n+q]
+					a[k*n+p] = c*akp - s*akq
+					a[k*n+q] = s*akp + c*akq
+				}
+				for k := 0; k < n; k++ {
+					apk, aqk := a[p*n+k], a[q*n+k]
+					a[p*n+k] = c*apk - s*aqk
+					a[q*n+k] = s*apk + c*aqk
+				}
+				for k := 0; k < n; k++ {
+					vkp, vkq := v[k*n+p], v[k*n+q]
+					v[k*n+p] = c*vkp - s*vkq
+					v[k*n+q] = s*vkp + c*vkq
+				}
+			}
+		}
+	}
+	vals := make([]float64, n)
+	for i := range vals {
+		vals[i] = a[i*n+i]
+	}
+	return vals, v
 }

@@ -20,6 +20,8 @@ please thanks thank hello hi hey ok okay
 explain describe tell give show say know want need like let get got make tell
 anything something everything thing things someone somebody anyone way ways
 one two many much may might must shall us via etc eg ie
+specialist specialists expert experts topic topics question questions problem problems issue issues
+query queries request requests task tasks prompt prompts related regarding concerning general assistant
 `) {
 		m[w] = true
 	}
