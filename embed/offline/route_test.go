@@ -139,7 +139,7 @@ func readDevSet(t testing.TB) []devCase {
 
 // devFloor is the accuracy each part of the development set must keep (the figures reported
 // in README.md, rounded down).
-var devFloor = map[string]float64{"kong": 0.96, "domains": 0.97, "seed002": 0}
+var devFloor = map[string]float64{"kong": 0.96, "domains": 0.97, "seed002": 0.18}
 
 func TestDevSet(t *testing.T) {
 	e := New()
@@ -185,3 +185,60 @@ func TestDevSet(t *testing.T) {
 		}
 	}
 }
+
+// Seed 002 has no CATCHALL and a threshold of 0.7 (similarity ≥ 0.3). Its descriptions are
+// roles ("Specialist in real life topics") rather than topics, which this embedder reads
+// poorly: the nearest description is usually the right one, but everyday prompts stay below
+// similarity 0.3 to "real life", so with the seed's threshold they would find no target.
+// This test measures both (on these prompts and the dev set's seed002 part) and asserts the
+// figures README.md reports, so a regression shows.
+func TestSeed002(t *testing.T) {
+	e := New()
+	cases := []devCase{
+		{"seed002", "programming", "How do I fix a bug in my Python code?"},
+		{"seed002", "programming", "Why does my JavaScript function return undefined?"},
+		{"seed002", "programming", "How do I write a SQL query that joins two tables?"},
+		{"seed002", "programming", "How do I compile a C program with gcc?"},
+		{"seed002", "real life", "How can I plan a family holiday on a budget?"},
+		{"seed002", "real life", "What should I wear to a wedding?"},
+		{"seed002", "real life", "How do I talk to my neighbour about the noise?"},
+		{"seed002", "real life", "How can I keep my kitchen clean?"},
+	}
+	for _, c := range readDevSet(t) {
+		if c.set == "seed002" {
+			cases = append(cases, c)
+		}
+	}
+	nearest, within := map[string]int{}, map[string]int{}
+	n := map[string]int{}
+	for _, c := range cases {
+		vs, err := e.Embed(context.Background(), append([]string{c.prompt}, seed002Set.descs...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		best, bestSim := "", -2.0
+		for i := range seed002Set.descs {
+			if s := cosine(vs[0], vs[i+1]); s > bestSim {
+				best, bestSim = seed002Set.names[i], s
+			}
+		}
+		n[c.want]++
+		if best == c.want {
+			nearest[c.want]++
+			if 1-bestSim <= seed002Set.threshold {
+				within[c.want]++
+			}
+		}
+		t.Logf("want %-11s nearest %-11s sim %.3f %s", c.want, best, bestSim, c.prompt)
+	}
+	for _, k := range []string{"programming", "real life"} {
+		t.Logf("%-11s nearest right %2d/%2d, right and within 0.7: %2d/%2d", k, nearest[k], n[k], within[k], n[k])
+	}
+	if nearest["programming"] < seed002Floor.progNearest || within["programming"] < seed002Floor.progWithin ||
+		nearest["real life"] < seed002Floor.lifeNearest {
+		t.Errorf("seed 002 below its floor %+v", seed002Floor)
+	}
+}
+
+// seed002Floor: the figures reported in README.md.
+var seed002Floor = struct{ progNearest, progWithin, lifeNearest int }{12, 5, 10}
