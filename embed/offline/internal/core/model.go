@@ -244,9 +244,7 @@ func (m *Model) addUnknown(tok []byte, acc []float32) {
 		return
 	}
 	d := m.Dim
-	var cnt int
-	Ngrams(tok, nb, func(b uint32) { cnt++ })
-	w := m.OOVWeight / float32(cnt)
+	w := m.OOVWeight / float32(NgramCount(len(tok)))
 	Ngrams(tok, nb, func(b uint32) {
 		s := w * m.BScales[b]
 		if s == 0 {

@@ -144,3 +144,15 @@ func Ngrams(word []byte, buckets uint32, fn func(bucket uint32)) {
 		}
 	}
 }
+
+// NgramCount is the number of n-grams Ngrams yields for a word of n bytes.
+func NgramCount(n int) int {
+	n += 2
+	c := 0
+	for l := MinN; l <= MaxN; l++ {
+		if l < n {
+			c += n - l + 1
+		}
+	}
+	return c
+}
