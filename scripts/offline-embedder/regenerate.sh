@@ -10,6 +10,7 @@ set -euo pipefail
 repo="$(cd "$(dirname "$0")/../.." && pwd)"
 work="${1:-$(mktemp -d)}"
 mkdir -p "$work"
+work="$(cd "$work" && pwd)"
 cd "$work"
 
 # Pinned inputs. The fastText version matters for bit-exact output; the data packages only
@@ -27,6 +28,7 @@ rm -rf root && mkdir root
 for deb in ./*.deb; do dpkg-deb -x "$deb" root; done
 
 gen() { (cd "$repo" && go run ./embed/offline/internal/gen "$@"); }
+start=$SECONDS
 
 gen corpus "$work/root" "$work/corpus.txt"
 # One thread and a fixed seed: fastText's training is then deterministic.
@@ -34,3 +36,4 @@ fasttext skipgram -input corpus.txt -output vectors -dim 100 -epoch 5 -minCount 
 	-thread 1 -seed 1 -verbose 1
 gen pack "$work/vectors.vec" "$work/corpus.txt" "$repo/embed/offline/model.bin"
 sha256sum "$repo/embed/offline/model.bin"
+echo "regenerated in $((SECONDS - start)) s"
