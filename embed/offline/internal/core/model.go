@@ -187,21 +187,22 @@ func (m *Model) Embed(text string, out []float32) {
 	d := m.Dim
 	acc := out[:d]
 	clear(out)
-	var tokBuf, scratch [64]byte
-	ForEachToken(text, tokBuf[:0], func(tok []byte) {
+	var scratch [64]byte
+	toks := Tokens{Text: text}
+	for tok, ok := toks.Next(); ok; tok, ok = toks.Next() {
 		if id, ok := m.lookup(tok, scratch[:0]); ok {
 			s := m.Scales[id]
 			if s == 0 {
-				return
+				continue
 			}
 			row := m.Rows[int(id)*d : int(id)*d+d]
 			for i, q := range row {
 				acc[i] += s * float32(q)
 			}
-			return
+			continue
 		}
 		m.addUnknown(tok, acc)
-	})
+	}
 	for k := 0; k+d <= len(m.PCs); k += d {
 		pc := m.PCs[k : k+d]
 		var dot float32

@@ -14,67 +14,82 @@ const maxTokenBytes = 40
 // Tokenize splits text into the lower-case tokens the embedder looks up: maximal runs of
 // letters and digits, with Latin accents folded away ("Gödel" → "godel") and everything else
 // (punctuation, symbols, spaces, apostrophes) a separator, so "What's" gives "what", "s" and
-// "sin(x)" gives "sin", "x". The data generator uses the same function on its corpus, so
-// training and lookup agree. It never fails: invalid UTF-8 bytes are separators.
+// "sin(x)" gives "sin", "x". Tokens longer than 40 bytes are cut. The data generator uses the
+// same code on its corpus, so training and lookup agree. Invalid UTF-8 bytes are separators.
 func Tokenize(text string) []string {
 	var out []string
-	ForEachToken(text, make([]byte, 0, 64), func(tok []byte) { out = append(out, string(tok)) })
+	t := Tokens{Text: text}
+	for tok, ok := t.Next(); ok; tok, ok = t.Next() {
+		out = append(out, string(tok))
+	}
 	return out
 }
 
-// ForEachToken calls fn with each token of text, built in buf (reused: fn must copy what it
-// keeps). It allocates nothing when buf is large enough.
-func ForEachToken(text string, buf []byte, fn func([]byte)) {
-	buf = buf[:0]
-	flush := func() {
-		if len(buf) > 0 {
-			fn(buf)
-			buf = buf[:0]
-		}
-	}
-	for i := 0; i < len(text); {
-		c := text[i]
+// Tokens iterates over the tokens of Text without allocating.
+type Tokens struct {
+	Text string
+	i    int
+	buf  [maxTokenBytes + 4]byte
+}
+
+// Next returns the next token, valid until the following call, or false at the end.
+func (t *Tokens) Next() ([]byte, bool) {
+	n := 0
+	text := t.Text
+	for t.i < len(text) {
+		c := text[t.i]
 		if c < utf8.RuneSelf {
-			i++
+			t.i++
 			switch {
 			case c >= 'a' && c <= 'z', c >= '0' && c <= '9':
-				if len(buf) < maxTokenBytes {
-					buf = append(buf, c)
+				if n < maxTokenBytes {
+					t.buf[n] = c
+					n++
 				}
 			case c >= 'A' && c <= 'Z':
-				if len(buf) < maxTokenBytes {
-					buf = append(buf, c+('a'-'A'))
+				if n < maxTokenBytes {
+					t.buf[n] = c + ('a' - 'A')
+					n++
 				}
 			default:
-				flush()
+				if n > 0 {
+					return t.buf[:n], true
+				}
 			}
 			continue
 		}
-		r, size := utf8.DecodeRuneInString(text[i:])
-		i += size
+		r, size := utf8.DecodeRuneInString(text[t.i:])
+		t.i += size
 		if r == utf8.RuneError && size == 1 {
-			flush()
+			if n > 0 {
+				return t.buf[:n], true
+			}
 			continue
 		}
 		if f, ok := fold[r]; ok {
-			if len(buf)+len(f) <= maxTokenBytes {
-				buf = append(buf, f...)
+			if n+len(f) <= maxTokenBytes {
+				n += copy(t.buf[n:], f)
 			}
 			continue
 		}
 		if unicode.IsLetter(r) || unicode.IsDigit(r) {
 			r = unicode.ToLower(r)
-			if len(buf)+utf8.RuneLen(r) <= maxTokenBytes {
-				buf = utf8.AppendRune(buf, r)
+			if l := utf8.RuneLen(r); l > 0 && n+l <= maxTokenBytes {
+				n += utf8.EncodeRune(t.buf[n:], r)
 			}
 			continue
 		}
 		if unicode.Is(unicode.Mn, r) { // a combining accent: "o" + U+0308 reads as "o"
 			continue
 		}
-		flush()
+		if n > 0 {
+			return t.buf[:n], true
+		}
 	}
-	flush()
+	if n > 0 {
+		return t.buf[:n], true
+	}
+	return nil, false
 }
 
 // fold maps accented Latin letters (both cases) to plain ASCII.
