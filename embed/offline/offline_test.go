@@ -2,6 +2,9 @@ package offline
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
 	"math"
 	"strings"
 	"sync"
@@ -172,5 +175,25 @@ func BenchmarkNew(b *testing.B) {
 		if err != nil || m == nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// goldenSum pins the exact output (model.bin and the arithmetic): a change of either, or a
+// platform that computes differently, shows here. Update it only together with model.bin.
+const goldenSum = "6ae7da5cfbee670d6d2a3270f546c9c6bb73d63f9776667125f280748e82ae54"
+
+func TestGolden(t *testing.T) {
+	e := New()
+	h := sha256.New()
+	v := make([]float32, e.Dimensions())
+	for _, text := range []string{"How can I build a REST API using Flask?", "Explain me Gödel`s incompleteness theorem.",
+		"What is Wulfila Bible?", "goroutines GraphQL kubernetes", prompt200} {
+		e.EmbedInto(v, text)
+		for _, x := range v {
+			_ = binary.Write(h, binary.LittleEndian, math.Float32bits(x))
+		}
+	}
+	if got := hex.EncodeToString(h.Sum(nil)); got != goldenSum {
+		t.Errorf("embeddings changed: sum %s, want %s", got, goldenSum)
 	}
 }

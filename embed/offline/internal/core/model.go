@@ -197,7 +197,7 @@ func (m *Model) Embed(text string, out []float32) {
 			}
 			row := m.Rows[int(id)*d : int(id)*d+d]
 			for i, q := range row {
-				acc[i] += s * float32(q)
+				acc[i] += float32(s * float32(q)) // the conversion forbids fused multiply-add: same bits on every CPU
 			}
 			continue
 		}
@@ -207,15 +207,15 @@ func (m *Model) Embed(text string, out []float32) {
 		pc := m.PCs[k : k+d]
 		var dot float32
 		for i, x := range acc {
-			dot += x * pc[i]
+			dot += float32(x * pc[i])
 		}
 		for i := range acc {
-			acc[i] -= dot * pc[i]
+			acc[i] -= float32(dot * pc[i])
 		}
 	}
 	var norm float64
 	for _, x := range acc {
-		norm += float64(x) * float64(x)
+		norm += float64(float64(x) * float64(x))
 	}
 	if norm < 1e-12 || math.IsNaN(norm) || math.IsInf(norm, 0) {
 		clear(acc)
@@ -253,7 +253,7 @@ func (m *Model) addUnknown(tok []byte, acc []float32) {
 		}
 		row := m.BRows[int(b)*d : int(b)*d+d]
 		for i, q := range row {
-			acc[i] += s * float32(q)
+			acc[i] += float32(s * float32(q))
 		}
 	})
 }
