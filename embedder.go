@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"slices"
 
+	"github.com/aiproxy/aiproxy/embed/offline"
 	"github.com/aiproxy/aiproxy/provider"
 )
 
@@ -15,6 +16,9 @@ import (
 func (p *Proxy) newEmbedder(cfg *Config) (Embedder, string, error) {
 	switch {
 	case cfg.Embedder != nil:
+		if n, ok := cfg.Embedder.(interface{ Name() string }); ok {
+			return cfg.Embedder, n.Name(), nil
+		}
 		return cfg.Embedder, fmt.Sprintf("%T", cfg.Embedder), nil
 	case cfg.Embeddings != nil && cfg.Embeddings.Model.Provider != "offline":
 		m := cfg.Embeddings.Model
@@ -32,7 +36,8 @@ func (p *Proxy) newEmbedder(cfg *Config) (Embedder, string, error) {
 		}
 		return &providerEmbedder{p: p, t: t}, id, nil
 	}
-	return nil, "", errors.New("the semantic balancer needs an embedder: set embeddings or Config.Embedder")
+	e := offline.New()
+	return e, e.Name(), nil
 }
 
 // providerEmbedder embeds through a provider's embeddings API, with the same request

@@ -35,7 +35,9 @@ package offline
 
 import (
 	"context"
+	"crypto/sha256"
 	_ "embed"
+	"encoding/hex"
 	"sync"
 
 	"github.com/aiproxy/aiproxy/embed/offline/internal/core"
@@ -57,6 +59,11 @@ func load() (*core.Model, error) {
 
 func parseModel() (*core.Model, error) { return core.Parse(modelData) }
 
+var name = func() string {
+	sum := sha256.Sum256(modelData)
+	return "offline/" + hex.EncodeToString(sum[:6])
+}()
+
 // Embedder embeds texts with the built-in model. The zero value is not usable; call New.
 // It is safe for concurrent use.
 type Embedder struct {
@@ -73,6 +80,10 @@ func New() *Embedder {
 	}
 	return &Embedder{m: m}
 }
+
+// Name identifies the embedding space: "offline/" and a digest of the embedded model, so vectors
+// stored by one version of the model are never compared with another's.
+func (e *Embedder) Name() string { return name }
 
 // Dimensions is the length of every vector Embed returns.
 func (e *Embedder) Dimensions() int { return e.m.Dim + 1 }
