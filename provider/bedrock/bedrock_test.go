@@ -23,6 +23,7 @@ import (
 
 	"github.com/aiproxy/aiproxy/provider"
 	"github.com/aiproxy/aiproxy/provider/internal/xlate/xlatetest"
+	"github.com/aiproxy/aiproxy/provider/providertest"
 )
 
 const testModel = "anthropic.claude-3-5-sonnet-20240620-v1:0"
@@ -200,12 +201,22 @@ func encodeEvents(t testing.TB, name string) []byte {
 func encodeEventsFile(t testing.TB, path string) []byte {
 	data, err := os.ReadFile(path)
 	require.NoError(t, err)
+	raw, err := encodeEventsJSON(data)
+	require.NoError(t, err)
+	return raw
+}
+
+// encodeEventsJSON encodes a JSON list of {"event"|"exception", "payload"} as AWS
+// event-stream frames: the upstream-stream sections of the goldens are written this way.
+func encodeEventsJSON(data []byte) ([]byte, error) {
 	var events []struct {
 		Event     string          `json:"event"`
 		Exception string          `json:"exception"`
 		Payload   json.RawMessage `json:"payload"`
 	}
-	require.NoError(t, json.Unmarshal(data, &events))
+	if err := json.Unmarshal(data, &events); err != nil {
+		return nil, err
+	}
 	var buf bytes.Buffer
 	enc := eventstream.NewEncoder()
 	for _, e := range events {
@@ -219,11 +230,15 @@ func encodeEventsFile(t testing.TB, path string) []byte {
 		}
 		m.Headers.Set(":content-type", eventstream.StringValue("application/json"))
 		var compact bytes.Buffer
-		require.NoError(t, json.Compact(&compact, e.Payload))
+		if err := json.Compact(&compact, e.Payload); err != nil {
+			return nil, err
+		}
 		m.Payload = compact.Bytes()
-		require.NoError(t, enc.Encode(&buf, m))
+		if err := enc.Encode(&buf, m); err != nil {
+			return nil, err
+		}
 	}
-	return buf.Bytes()
+	return buf.Bytes(), nil
 }
 
 func TestStreamGolden(t *testing.T) {
@@ -354,32 +369,19 @@ func referenceSignature(t *testing.T, req *http.Request, body []byte, signedHead
 	return hex.EncodeToString(mac(k, sts))
 }
 
-func FuzzStream(f *testing.F) {
-	for _, n := range []string{"stream_text", "stream_tool", "stream_throttled"} {
-		f.Add(encodeEvents(f, n+".events.json"))
-	}
-	f.Fuzz(func(t *testing.T, raw []byte) {
-		s := Provider{}.NewStream(chatReq([]byte(`{"stream_options":{"include_usage":true}}`), true), http.Header{}, bytes.NewReader(raw))
-		for range len(raw) + 2 {
-			if _, err := s.Next(); err != nil {
-				return
-			}
-		}
-		t.Fatal("stream yields more chunks than it has bytes")
-	})
+var testCase = providertest.Case{
+	Provider: Provider{},
+	Model: provider.Model{Provider: "bedrock", Name: testModel,
+		Options: provider.Options{Bedrock: &provider.BedrockOptions{AWSRegion: "us-east-1"}}},
+	EncodeStream: encodeEventsJSON,
 }
 
-func FuzzParseResponse(f *testing.F) {
-	f.Add(xlatetest.Read(f, "response_text.bedrock.json"))
-	f.Add(xlatetest.Read(f, "response_tool.bedrock.json"))
-	f.Fuzz(func(t *testing.T, body []byte) {
-		resp, err := Provider{}.ParseResponse(chatReq(nil, false), http.Header{}, body)
-		if err == nil {
-			require.True(t, json.Valid(resp.Body))
-		}
-		_ = Provider{}.ParseError(nil, 400, http.Header{}, body)
-	})
-}
+// TestConformance runs the providertest suite on the *.txtar goldens.
+func TestConformance(t *testing.T) { providertest.Run(t, testCase) }
+
+func FuzzStream(f *testing.F) { providertest.FuzzStream(f, testCase) }
+
+func FuzzResponse(f *testing.F) { providertest.FuzzResponse(f, testCase) }
 
 func FuzzNewRequest(f *testing.F) {
 	f.Add(xlatetest.Read(f, "chat_basic.openai.json"))

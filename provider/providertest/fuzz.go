@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/aiproxy/aiproxy/provider"
@@ -36,7 +37,11 @@ func (c Case) goldens(f *testing.F) []*Golden {
 func FuzzStream(f *testing.F, c Case) {
 	for _, g := range c.goldens(f) {
 		if b, ok := g.Sections["upstream-stream"]; ok {
-			f.Add(b)
+			raw, err := c.streamBytes(b)
+			if err != nil {
+				f.Fatal(err)
+			}
+			f.Add(raw)
 		}
 	}
 	r := &provider.Request{RouteType: provider.Chat, Model: c.Model, Stream: true,
@@ -72,11 +77,12 @@ func FuzzStream(f *testing.F, c Case) {
 // bodies, seeded with the goldens' upstream-response and upstream-error sections.
 func FuzzResponse(f *testing.F, c Case) {
 	for _, g := range c.goldens(f) {
+		emb := strings.TrimSpace(string(g.Sections["route"])) == string(provider.Embeddings)
 		if b, ok := g.Sections["upstream-response"]; ok {
-			f.Add(b, false)
+			f.Add(b, emb)
 		}
 		if b, ok := g.Sections["upstream-error"]; ok {
-			f.Add(b, false)
+			f.Add(b, emb)
 		}
 	}
 	f.Fuzz(func(t *testing.T, body []byte, embeddings bool) {

@@ -83,6 +83,18 @@ type Case struct {
 	Dir string
 	// Require lists the checks at least one golden must exercise; nil means AllChecks.
 	Require []Check
+	// EncodeStream, if set, turns a golden's upstream-stream section into the bytes the
+	// upstream sends, for binary framings that cannot be written by hand (Bedrock's AWS event
+	// stream is written as a JSON list of events). Nil means the section is the bytes.
+	EncodeStream func(section []byte) ([]byte, error)
+}
+
+// streamBytes returns the upstream bytes of a golden's upstream-stream section.
+func (c Case) streamBytes(section []byte) ([]byte, error) {
+	if c.EncodeStream == nil {
+		return section, nil
+	}
+	return c.EncodeStream(section)
 }
 
 // Run runs every golden in c.Dir against c.Provider as subtests.
@@ -149,6 +161,12 @@ func (c Case) Request(t testing.TB, g *Golden) *provider.Request {
 	t.Helper()
 	m := c.Model
 	if b, ok := g.Sections["model.json"]; ok {
+		// Merge into a deep copy: Case.Model's option pointers must not see one golden's
+		// options leak into the next.
+		base, err := json.Marshal(c.Model)
+		require.NoError(t, err)
+		m = provider.Model{}
+		require.NoError(t, json.Unmarshal(base, &m))
 		require.NoError(t, json.Unmarshal(b, &m), "model.json")
 	}
 	r := &provider.Request{RouteType: provider.Chat, Model: m}
@@ -315,7 +333,9 @@ func (c Case) checkResponse(t *testing.T, g *Golden, r *provider.Request) bool {
 		require.NoError(t, json.Unmarshal(wantUsage, &u))
 		assert.Equal(t, u, resp.Usage, "Response.Usage")
 	}
-	if doc.Model != "" {
+	// Response.Model is what the upstream said served the request, empty if it did not say
+	// (Bedrock, Cohere); when set, the body must name the same model.
+	if resp.Model != "" {
 		assert.Equal(t, doc.Model, resp.Model, "Response.Model")
 	}
 
@@ -455,7 +475,8 @@ func (c Case) checkStream(t *testing.T, g *Golden, r *provider.Request) {
 	rs := *r
 	rs.Stream = true
 	h := c.header(t, g)
-	raw := g.Sections["upstream-stream"]
+	raw, err := c.streamBytes(g.Sections["upstream-stream"])
+	require.NoError(t, err, "EncodeStream")
 
 	evs, usage, serr := Drain(c.Provider.NewStream(&rs, h, bytes.NewReader(raw)))
 	base := joinNormalized(t, evs)
