@@ -3,7 +3,6 @@ package cohere
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"net/http"
 	"testing"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/aiproxy/aiproxy/provider"
 	"github.com/aiproxy/aiproxy/provider/internal/xlate/xlatetest"
+	"github.com/aiproxy/aiproxy/provider/providertest"
 )
 
 var date = http.Header{"Date": {"Mon, 02 Jun 2025 10:00:00 GMT"}}
@@ -105,24 +105,18 @@ func TestEmbeddings(t *testing.T) {
 	assert.JSONEq(t, `{"object":"list","model":"embed-v4.0","data":[{"object":"embedding","index":0,"embedding":[0.016296387,-0.008354187]},{"object":"embedding","index":1,"embedding":[-0.04888916,0.0234375]}],"usage":{"prompt_tokens":2,"completion_tokens":0,"total_tokens":2}}`, string(resp.Body))
 }
 
-func FuzzStream(f *testing.F) {
-	f.Add(xlatetest.Read(f, "stream_text.sse"))
-	f.Add(xlatetest.Read(f, "stream_tool.sse"))
-	f.Fuzz(func(t *testing.T, raw []byte) {
-		chunks, _ := xlatetest.Drain(Provider{}.NewStream(chatReq([]byte(`{"stream_options":{"include_usage":true}}`), true), nil, bytes.NewReader(raw)))
-		for _, c := range chunks {
-			require.True(t, json.Valid(c), "%s", c)
-		}
-	})
-}
+var testCase = providertest.Case{Provider: Provider{}, Model: provider.Model{Provider: "cohere", Name: "command-a-03-2025"}}
 
-func FuzzParseResponse(f *testing.F) {
-	f.Add(xlatetest.Read(f, "response_text.cohere.json"))
-	f.Add(xlatetest.Read(f, "response_tool.cohere.json"))
+// TestConformance runs the providertest suite on the *.txtar goldens.
+func TestConformance(t *testing.T) { providertest.Run(t, testCase) }
+
+func FuzzStream(f *testing.F) { providertest.FuzzStream(f, testCase) }
+
+func FuzzResponse(f *testing.F) { providertest.FuzzResponse(f, testCase) }
+
+func FuzzNewRequest(f *testing.F) {
+	f.Add(xlatetest.Read(f, "chat.openai.json"))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		if resp, err := (Provider{}).ParseResponse(chatReq(nil, false), nil, body); err == nil {
-			require.True(t, json.Valid(resp.Body))
-		}
 		_, _ = Provider{}.NewRequest(context.Background(), chatReq(body, true))
 	})
 }
