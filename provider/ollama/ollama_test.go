@@ -3,7 +3,6 @@ package ollama
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"io"
 	"net/http"
 	"testing"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/aiproxy/aiproxy/provider"
 	"github.com/aiproxy/aiproxy/provider/internal/xlate/xlatetest"
+	"github.com/aiproxy/aiproxy/provider/providertest"
 )
 
 func chatReq(body []byte, stream bool) *provider.Request {
@@ -123,26 +123,19 @@ func TestEmbeddings(t *testing.T) {
 	assert.JSONEq(t, `{"object":"list","model":"all-minilm","data":[{"object":"embedding","index":0,"embedding":[0.010071029,-0.0017594862]},{"object":"embedding","index":1,"embedding":[-0.0098027075,0.06042469]}],"usage":{"prompt_tokens":8,"completion_tokens":0,"total_tokens":8}}`, string(resp.Body))
 }
 
-func FuzzStream(f *testing.F) {
-	for _, n := range []string{"stream_text", "stream_tool", "stream_error"} {
-		f.Add(xlatetest.Read(f, n+".ndjson"))
-	}
-	f.Fuzz(func(t *testing.T, raw []byte) {
-		s := Provider{}.NewStream(chatReq([]byte(`{"stream_options":{"include_usage":true}}`), true), nil, bytes.NewReader(raw))
-		chunks, _ := xlatetest.Drain(s)
-		for _, c := range chunks {
-			require.True(t, json.Valid(c), "%s", c)
-		}
-	})
-}
+var testCase = providertest.Case{Provider: Provider{}, Model: provider.Model{Provider: "ollama", Name: "llama3.2:3b"}}
 
-func FuzzParseResponse(f *testing.F) {
-	f.Add(xlatetest.Read(f, "response_text.ollama.json"))
-	f.Add(xlatetest.Read(f, "response_tool.ollama.json"))
+// TestConformance runs the providertest suite on the *.txtar goldens.
+func TestConformance(t *testing.T) { providertest.Run(t, testCase) }
+
+func FuzzStream(f *testing.F) { providertest.FuzzStream(f, testCase) }
+
+func FuzzResponse(f *testing.F) { providertest.FuzzResponse(f, testCase) }
+
+func FuzzNewRequest(f *testing.F) {
+	f.Add(xlatetest.Read(f, "chat_basic.openai.json"))
+	f.Add(xlatetest.Read(f, "chat_tools.openai.json"))
 	f.Fuzz(func(t *testing.T, body []byte) {
-		if resp, err := (Provider{}).ParseResponse(chatReq(nil, false), nil, body); err == nil {
-			require.True(t, json.Valid(resp.Body))
-		}
 		_, _ = Provider{}.NewRequest(context.Background(), chatReq(body, true))
 	})
 }
