@@ -13,6 +13,7 @@ import (
 
 	"github.com/aiproxy/aiproxy/provider"
 	"github.com/aiproxy/aiproxy/provider/internal/xlate/xlatetest"
+	"github.com/aiproxy/aiproxy/provider/providertest"
 )
 
 func req(format string, body []byte, stream bool) *provider.Request {
@@ -132,3 +133,13 @@ func FuzzRaw(f *testing.F) {
 		_, _ = Provider{}.NewRequest(context.Background(), req("raw", body, false))
 	})
 }
+
+var testCase = providertest.Case{Provider: Provider{}, Model: provider.Model{Provider: "llama2", Name: "llama2-7b-chat",
+	Options: provider.Options{UpstreamURL: "http://tgi:8080/generate"}}}
+
+// TestConformance runs the providertest suite on the *.txtar goldens (raw, ollama and openai formats).
+func TestConformance(t *testing.T) { providertest.Run(t, testCase) }
+
+func FuzzStream(f *testing.F) { providertest.FuzzStream(f, testCase) }
+
+func FuzzResponse(f *testing.F) { providertest.FuzzResponse(f, testCase) }
