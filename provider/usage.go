@@ -32,6 +32,7 @@ func (u Usage) MarshalJSON() ([]byte, error) {
 func (u *Usage) UnmarshalJSON(b []byte) error {
 	*u = Usage{}
 	var bad bool
+	cacheHit := -1 // DeepSeek's prompt_cache_hit_tokens, used when prompt_tokens_details is absent
 	err := jsonx.Object(b, func(m jsonx.Member) bool {
 		switch string(m.Key) {
 		case "prompt_tokens":
@@ -40,6 +41,8 @@ func (u *Usage) UnmarshalJSON(b []byte) error {
 			u.CompletionTokens, bad = count(m.Value)
 		case "total_tokens":
 			u.TotalTokens, bad = count(m.Value)
+		case "prompt_cache_hit_tokens":
+			cacheHit, bad = count(m.Value)
 		case "prompt_tokens_details":
 			if string(m.Value) != "null" {
 				_ = jsonx.Object(m.Value, func(d jsonx.Member) bool {
@@ -52,6 +55,9 @@ func (u *Usage) UnmarshalJSON(b []byte) error {
 		}
 		return !bad
 	})
+	if u.CachedTokens == 0 && cacheHit > 0 {
+		u.CachedTokens = cacheHit
+	}
 	if err == nil && bad {
 		err = errors.New("usage: token counts must be non-negative integers")
 	}

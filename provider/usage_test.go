@@ -21,6 +21,9 @@ func TestUsageJSON(t *testing.T) {
 	for _, bad := range []string{`{"prompt_tokens":-1}`, `{"total_tokens":"3"}`, `{"total_tokens":1.5}`, `[]`, `{"prompt_tokens_details":{"cached_tokens":true}}`} {
 		assert.Error(t, json.Unmarshal([]byte(bad), &u), bad)
 	}
+	// DeepSeek reports cache hits as prompt_cache_hit_tokens.
+	require.NoError(t, json.Unmarshal([]byte(`{"prompt_tokens":16,"completion_tokens":11,"total_tokens":27,"prompt_cache_hit_tokens":8,"prompt_cache_miss_tokens":8}`), &u))
+	assert.Equal(t, Usage{PromptTokens: 16, CompletionTokens: 11, TotalTokens: 27, CachedTokens: 8}, u)
 	raw := []byte(`{"prompt_tokens":19,"completion_tokens":10,"total_tokens":29}`)
 	assert.LessOrEqual(t, testing.AllocsPerRun(100, func() { _ = u.UnmarshalJSON(raw) }), 1.0, "one closure at most")
 }

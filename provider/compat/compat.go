@@ -73,3 +73,17 @@ func New(name string) (Provider, bool) {
 	}
 	return Provider{}, false
 }
+
+// ParseError reads the OpenAI-format error body, keeping the upstream's status, except that
+// 402 (DeepSeek's "Insufficient Balance", a payment-required answer) becomes OpenAI's 429
+// insufficient_quota, so that failover on 429 moves on to the next target.
+func (p Provider) ParseError(r *provider.Request, status int, h http.Header, body []byte) *provider.Error {
+	e := p.Provider.ParseError(r, status, h, body)
+	if status == http.StatusPaymentRequired {
+		e.Status, e.Type = http.StatusTooManyRequests, "insufficient_quota"
+		if e.Code == "" || e.Code == "invalid_request_error" {
+			e.Code = "insufficient_quota"
+		}
+	}
+	return e
+}

@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/aiproxy/aiproxy/provider"
+	"github.com/aiproxy/aiproxy/provider/providertest"
 )
 
 func TestEndpoints(t *testing.T) {
@@ -71,3 +72,21 @@ func TestPassThrough(t *testing.T) {
 	assert.Equal(t, 429, e.Status)
 	assert.Equal(t, "Too many requests", e.Message)
 }
+
+// TestConformance runs the providertest suite on testdata/<name>/*.txtar for every provider.
+func TestConformance(t *testing.T) {
+	for _, name := range names {
+		t.Run(name, func(t *testing.T) { providertest.Run(t, testCase(name)) })
+	}
+}
+
+var names = []string{"cerebras", "dashscope", "databricks", "deepseek", "vllm", "xai"}
+
+func testCase(name string) providertest.Case {
+	p, _ := New(name)
+	return providertest.Case{Provider: p, Model: provider.Model{Provider: name, Name: "m"}, Dir: "testdata/" + name}
+}
+
+func FuzzStream(f *testing.F) { providertest.FuzzStream(f, testCase("deepseek")) }
+
+func FuzzResponse(f *testing.F) { providertest.FuzzResponse(f, testCase("deepseek")) }
