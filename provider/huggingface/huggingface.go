@@ -9,6 +9,7 @@
 package huggingface
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -123,7 +124,12 @@ func (p Provider) embedRequest(ctx context.Context, r *provider.Request) (*http.
 // feature-extraction answer (one pooled vector per input) into an embeddings list.
 func (p Provider) ParseResponse(r *provider.Request, h http.Header, body []byte) (*provider.Response, error) {
 	if r == nil || r.RouteType != provider.Embeddings {
-		return p.chat().ParseResponse(r, h, body)
+		resp, err := p.chat().ParseResponse(r, h, body)
+		if err != nil {
+			return nil, err
+		}
+		resp.Body = fillID(resp.Body, func() string { return xlate.ID("chatcmpl-", reqBody(r), body) })
+		return resp, nil
 	}
 	var vecs [][]float32
 	if err := json.Unmarshal(body, &vecs); err != nil {
@@ -154,5 +160,59 @@ func (Provider) ParseError(_ *provider.Request, status int, h http.Header, body 
 
 // NewStream passes the router's OpenAI-format chunks through.
 func (p Provider) NewStream(r *provider.Request, h http.Header, body io.Reader) provider.Stream {
-	return p.chat().NewStream(r, h, body)
+	return &stream{Stream: p.chat().NewStream(r, h, body), r: r}
+}
+
+// stream gives the chunks of servers that send "id":"" (TGI's Messages API does) one id,
+// derived from the request, the same on every chunk and every retry.
+type stream struct {
+	provider.Stream
+	r  *provider.Request
+	id string
+}
+
+func (s *stream) Next() ([]byte, error) {
+	b, err := s.Stream.Next()
+	if err != nil {
+		return b, err
+	}
+	return fillID(b, func() string {
+		if s.id == "" {
+			s.id = xlate.ID("chatcmpl-", reqBody(s.r))
+		}
+		return s.id
+	}), nil
+}
+
+func reqBody(r *provider.Request) []byte {
+	if r == nil {
+		return nil
+	}
+	return r.Body
+}
+
+var (
+	emptyID       = []byte(`"id":""`)
+	emptyIDSpaced = []byte(`"id": ""`)
+)
+
+// fillID sets the top-level "id" of a JSON object when it is empty (or missing), as OpenAI's
+// clients expect one; other bodies are returned unchanged.
+func fillID(b []byte, id func() string) []byte {
+	if !bytes.Contains(b, emptyID) && !bytes.Contains(b, emptyIDSpaced) && bytes.Contains(b, []byte(`"id"`)) {
+		return b
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(b, &m) != nil {
+		return b
+	}
+	if v, ok := m["id"]; ok && string(v) != `""` && string(v) != "null" {
+		return b
+	}
+	m["id"], _ = json.Marshal(id())
+	out, err := json.Marshal(m)
+	if err != nil {
+		return b
+	}
+	return out
 }

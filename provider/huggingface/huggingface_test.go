@@ -12,6 +12,7 @@ import (
 
 	"github.com/aiproxy/aiproxy/provider"
 	"github.com/aiproxy/aiproxy/provider/internal/xlate/xlatetest"
+	"github.com/aiproxy/aiproxy/provider/providertest"
 )
 
 func TestChat(t *testing.T) {
@@ -84,3 +85,12 @@ func FuzzParseResponse(f *testing.F) {
 		_ = Provider{}.ParseError(r, 503, http.Header{}, body)
 	})
 }
+
+var testCase = providertest.Case{Provider: Provider{}, Model: provider.Model{Provider: "huggingface", Name: "meta-llama/Llama-3.1-8B-Instruct"}}
+
+// TestConformance runs the providertest suite on the *.txtar goldens.
+func TestConformance(t *testing.T) { providertest.Run(t, testCase) }
+
+func FuzzStream(f *testing.F) { providertest.FuzzStream(f, testCase) }
+
+func FuzzResponse(f *testing.F) { providertest.FuzzResponse(f, testCase) }
