@@ -4,7 +4,9 @@
 package mistral
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"time"
@@ -49,7 +51,11 @@ func (p Provider) NewRequest(ctx context.Context, r *provider.Request) (*http.Re
 
 // ParseResponse translates the configured format's response.
 func (p Provider) ParseResponse(r *provider.Request, h http.Header, body []byte) (*provider.Response, error) {
-	return p.target(r).ParseResponse(r, h, body)
+	resp, err := p.target(r).ParseResponse(r, h, body)
+	if err == nil && (r == nil || r.Model.Options.MistralFormat != "ollama") && bytes.Contains(resp.Body, modelLength) {
+		resp.Body = bytes.ReplaceAll(resp.Body, modelLength, []byte(`"finish_reason":"length"`))
+	}
+	return resp, err
 }
 
 // ParseError translates the configured format's error.
@@ -59,5 +65,73 @@ func (p Provider) ParseError(r *provider.Request, status int, h http.Header, bod
 
 // NewStream translates the configured format's stream.
 func (p Provider) NewStream(r *provider.Request, h http.Header, body io.Reader) provider.Stream {
-	return p.target(r).NewStream(r, h, body)
+	s := p.target(r).NewStream(r, h, body)
+	if r != nil && r.Model.Options.MistralFormat == "ollama" {
+		return s
+	}
+	return &stream{Stream: s, includeUsage: xlate.IncludeUsage(r.Body)}
 }
+
+// stream puts Mistral's chunks in OpenAI's order: Mistral sends usage in the chunk that
+// carries finish_reason (and whether or not the client asked), OpenAI in a chunk of its own,
+// with no choices, last, and only with stream_options.include_usage. Mistral's
+// finish_reason "model_length" (the context is full) is OpenAI's "length".
+type stream struct {
+	provider.Stream
+	includeUsage bool
+	pending      []byte // the usage chunk, sent after the last chunk
+	done         bool
+}
+
+func (s *stream) Next() ([]byte, error) {
+	if s.done {
+		return nil, io.EOF
+	}
+	b, err := s.Stream.Next()
+	if err == io.EOF && s.pending != nil {
+		out := s.pending
+		s.pending, s.done = nil, true
+		return out, nil
+	}
+	if err != nil {
+		return b, err
+	}
+	if !bytes.Contains(b, usageKey) && !bytes.Contains(b, modelLength) {
+		return b, nil
+	}
+	var m map[string]json.RawMessage
+	if json.Unmarshal(b, &m) != nil {
+		return b, nil
+	}
+	changed := false
+	if c, ok := m["choices"]; ok && bytes.Contains(c, modelLength) {
+		m["choices"] = bytes.ReplaceAll(c, modelLength, []byte(`"finish_reason":"length"`))
+		changed = true
+	}
+	if u, ok := m["usage"]; ok && string(u) != "null" && string(m["choices"]) != "[]" {
+		delete(m, "usage")
+		changed = true
+		if s.includeUsage {
+			um := map[string]json.RawMessage{"usage": u, "choices": json.RawMessage("[]")}
+			for _, k := range []string{"id", "object", "created", "model"} {
+				if v, ok := m[k]; ok {
+					um[k] = v
+				}
+			}
+			s.pending, _ = json.Marshal(um)
+		}
+	}
+	if !changed {
+		return b, nil
+	}
+	out, err := json.Marshal(m)
+	if err != nil {
+		return b, nil
+	}
+	return out, nil
+}
+
+var (
+	usageKey    = []byte(`"usage"`)
+	modelLength = []byte(`"finish_reason":"model_length"`)
+)

@@ -11,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/aiproxy/aiproxy/provider"
+	"github.com/aiproxy/aiproxy/provider/providertest"
 )
 
 func TestFormats(t *testing.T) {
@@ -51,3 +52,12 @@ func TestFormats(t *testing.T) {
 	_, err = Provider{}.NewRequest(context.Background(), r)
 	assert.ErrorContains(t, err, "unknown mistral_format")
 }
+
+var testCase = providertest.Case{Provider: Provider{}, Model: provider.Model{Provider: "mistral", Name: "mistral-large-latest"}}
+
+// TestConformance runs the providertest suite on the *.txtar goldens (openai and ollama formats).
+func TestConformance(t *testing.T) { providertest.Run(t, testCase) }
+
+func FuzzStream(f *testing.F) { providertest.FuzzStream(f, testCase) }
+
+func FuzzResponse(f *testing.F) { providertest.FuzzResponse(f, testCase) }
