@@ -3,6 +3,7 @@ package bedrock
 import (
 	"encoding/json"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/aiproxy/aiproxy/provider"
@@ -65,6 +66,9 @@ func newError(status int, exception, message string) *provider.Error {
 	}
 	if e.Message == "" {
 		e.Message = http.StatusText(e.Status)
+	}
+	if e.Message == "" { // a status without a standard text, e.g. 529
+		e.Message = "upstream status " + strconv.Itoa(status)
 	}
 	return e
 }

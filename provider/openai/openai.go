@@ -203,6 +203,10 @@ func (s *stream) Next() ([]byte, error) {
 		if len(data) == 0 {
 			continue
 		}
+		if data[0] != '{' || !json.Valid(data) {
+			return nil, &provider.Error{Status: http.StatusBadGateway, Type: "server_error",
+				Message: "the upstream stream sent an event that is not a JSON object: " + Snippet(data)}
+		}
 		if bytes.Contains(data, usageKey) || bytes.Contains(data, errorKey) {
 			if e := s.inspect(data); e != nil {
 				return nil, e
