@@ -65,6 +65,9 @@ type Proxy struct {
 	onStats   func(Stats)
 	now       func() time.Time
 	closers   []io.Closer
+
+	// secretFields are the configuration's fields that hold references (ValidateSecrets).
+	secretFields []configSecret
 }
 
 // target is a Target with what New derived from it and its runtime measurements.
@@ -244,6 +247,13 @@ func New(cfg Config) (*Proxy, error) {
 
 	if algorithm == Semantic && len(p.targets) > 0 {
 		if p.semantic, err = newSemanticRouter(&cfg, p); err != nil {
+			errs = append(errs, err)
+		}
+	}
+
+	p.secretFields = configSecrets(&cfg)
+	if cfg.StrictSecrets && len(errs) == 0 {
+		if err := p.validateStrict(); err != nil {
 			errs = append(errs, err)
 		}
 	}
