@@ -148,6 +148,30 @@ func TestNoSecretInAFullRun(t *testing.T) {
 	assert.Equal(t, map[string]int{"ok": 200, "whole": 200, "param": 200, "echo": 401, "fail": 500, "missing": 502}, statuses)
 	require.Contains(t, string(openai.Requests()[2].Body), `"api_key":"`+paramKey+`"`, "the body parameter reached the upstream")
 
+	// The semantic balancer's embeddings request, with the key from Vault, to the echoing upstream.
+	sem, err := aiproxy.New(aiproxy.Config{
+		Vaults: map[string]aiproxy.SecretResolver{"hcv": hcv},
+		Targets: []aiproxy.Target{
+			{Model: provider.Model{Provider: "openai", Name: "ok", Options: provider.Options{UpstreamURL: openai.ChatURL()}},
+				Auth: bearer, Logging: logging, Description: aiproxy.Catchall},
+			{Model: provider.Model{Provider: "openai", Name: "code", Options: provider.Options{UpstreamURL: openai.ChatURL()}},
+				Auth: bearer, Logging: logging, Description: "programming, coding"},
+		},
+		Balancer: aiproxy.BalancerConfig{Algorithm: aiproxy.Semantic},
+		Embeddings: &aiproxy.EmbeddingsConfig{Auth: bearer, Model: aiproxy.EmbeddingModel{Provider: "openai",
+			Name: "text-embedding-3-small", Options: provider.Options{UpstreamURL: echo.URL + "/v1/embeddings"}}},
+		Logger: logger, OnStats: cfg.OnStats,
+	})
+	require.NoError(t, err)
+	semSrv := httptest.NewServer(sem)
+	defer semSrv.Close()
+	resp, err := http.Post(semSrv.URL, "application/json", strings.NewReader(`{"messages":[{"role":"user","content":"hello"}]}`))
+	require.NoError(t, err)
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	resp.Body.Close()
+	out.Printf("semantic response %d %v %s", resp.StatusCode, resp.Header, b)
+
 	// Strict start-up and on-demand validation with the missing key.
 	strict := cfg
 	strict.StrictSecrets = true
@@ -159,7 +183,7 @@ func TestNoSecretInAFullRun(t *testing.T) {
 	out.Printf("ValidateSecrets: %v", err)
 
 	// Every rendering of the configuration, the resolvers and the proxy.
-	b, err := json.Marshal(cfg)
+	b, err = json.Marshal(cfg)
 	require.NoError(t, err)
 	out.Printf("config %v | %+v | %#v | %s", cfg, cfg, cfg, b)
 	out.Printf("resolver %v | %+v | %#v | %s | %d | %x", hcv, hcv, hcv, hcv, hcv, hcv)
@@ -168,6 +192,7 @@ func TestNoSecretInAFullRun(t *testing.T) {
 
 	all := out.String()
 	for _, want := range []string{`"msg":"aiproxy request"`, `"msg":"vault: authenticated"`, "Incorrect API key provided",
+		"embedding the target descriptions: upstream 401",
 		"{vault://hcv/" + path + "/missing}", "secret not found", "The server had an error", "StrictSecrets", "[redacted]"} {
 		require.Contains(t, all, want, "the run produced the output that is checked")
 	}
