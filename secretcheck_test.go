@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"sync"
 	"testing"
 
@@ -131,4 +132,35 @@ func TestLazySecrets(t *testing.T) {
 	status, _ = ask("inside")
 	require.Equal(t, http.StatusOK, status)
 	assert.Equal(t, "Bearer sk-inside", up.Requests()[2].Header.Get("Authorization"))
+}
+
+// AWS credentials in auth may be references too: the signature is made with the resolved keys.
+func TestSigningCredentialReferences(t *testing.T) {
+	var mu sync.Mutex
+	var authz []string
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		authz = append(authz, r.Header.Get("Authorization"))
+		mu.Unlock()
+		http.Error(w, `{"message":"stop here"}`, http.StatusBadRequest)
+	}))
+	defer up.Close()
+	v := &memVault{values: map[string]string{"aws/id": "AKIDFROMVAULT", "aws/secret": "secret-from-vault"}}
+	bedrock := func(secret Secret) Target {
+		return Target{
+			Model: provider.Model{Provider: "bedrock", Name: "anthropic.claude-3-haiku", Options: provider.Options{Bedrock: &provider.BedrockOptions{AWSRegion: "us-east-1"}, UpstreamURL: up.URL}},
+			Auth:  Auth{AWSAccessKeyID: "{vault://mem/aws/id}", AWSSecretAccessKey: secret},
+		}
+	}
+	p := newProxy(t, Config{Vaults: map[string]SecretResolver{"mem": v}, Targets: []Target{bedrock("{vault://mem/aws/secret}")}})
+	post(t, p, `{"messages":[{"role":"user","content":"hi"}]}`)
+	require.Len(t, authz, 1)
+	assert.Contains(t, authz[0], "Credential=AKIDFROMVAULT/")
+
+	p = newProxy(t, Config{Vaults: map[string]SecretResolver{"mem": v}, Targets: []Target{bedrock("{vault://mem/aws/missing}")}})
+	rec := post(t, p, `{"messages":[{"role":"user","content":"hi"}]}`)
+	assert.Equal(t, http.StatusBadGateway, rec.Code)
+	msg, _, _ := openaiError(t, rec.Body.Bytes())
+	assert.Contains(t, msg, "{vault://mem/aws/missing}")
+	assert.Len(t, authz, 1, "nothing is sent without the secret")
 }
