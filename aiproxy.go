@@ -199,9 +199,8 @@ func New(cfg Config) (*Proxy, error) {
 		fail("genai_category %q is not supported (text/generation, text/embeddings)", cfg.GenAICategory)
 	}
 
-	p.secrets = &secrets{vaults: map[string]SecretResolver{"env": EnvResolver{}}}
-	for name, v := range cfg.Vaults {
-		p.secrets.vaults[name] = v
+	p.secrets = newSecrets(cfg.Vaults)
+	for _, v := range cfg.Vaults {
 		p.own(v)
 	}
 
