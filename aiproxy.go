@@ -65,6 +65,9 @@ type Proxy struct {
 	onStats   func(Stats)
 	now       func() time.Time
 	closers   []io.Closer
+
+	// secretFields are the configuration's fields that hold references (ValidateSecrets).
+	secretFields []configSecret
 }
 
 // target is a Target with what New derived from it and its runtime measurements.
@@ -196,9 +199,8 @@ func New(cfg Config) (*Proxy, error) {
 		fail("genai_category %q is not supported (text/generation, text/embeddings)", cfg.GenAICategory)
 	}
 
-	p.secrets = &secrets{vaults: map[string]SecretResolver{"env": EnvResolver{}}}
-	for name, v := range cfg.Vaults {
-		p.secrets.vaults[name] = v
+	p.secrets = newSecrets(cfg.Vaults)
+	for _, v := range cfg.Vaults {
 		p.own(v)
 	}
 
@@ -244,6 +246,13 @@ func New(cfg Config) (*Proxy, error) {
 
 	if algorithm == Semantic && len(p.targets) > 0 {
 		if p.semantic, err = newSemanticRouter(&cfg, p); err != nil {
+			errs = append(errs, err)
+		}
+	}
+
+	p.secretFields = configSecrets(&cfg)
+	if cfg.StrictSecrets && len(errs) == 0 {
+		if err := p.validateStrict(); err != nil {
 			errs = append(errs, err)
 		}
 	}

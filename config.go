@@ -44,6 +44,15 @@ type Config struct {
 	// Vaults resolves {vault://<name>/...} references, keyed by vault name (Kong's vault
 	// prefix). "env" is built in (environment variables) unless replaced here.
 	Vaults map[string]SecretResolver `json:"-"`
+	// StrictSecrets makes New resolve every {vault://...} reference of the configuration
+	// once (every target's and the embeddings' auth fields, the vector database's
+	// credentials), within 30 s in all, and fail with an error that names each field and
+	// reference that does not resolve, never a value. The zero value is lazy: New does no
+	// I/O, references are resolved when a request needs them (through the resolvers'
+	// caches), and one that cannot be resolved fails that attempt with a 502
+	// secret_unavailable error naming the reference; the request fails over to other
+	// targets as for any error. Proxy.ValidateSecrets does the strict check on demand.
+	StrictSecrets bool `json:"-"`
 	// Embedder replaces the embedder that Embeddings would configure.
 	Embedder Embedder `json:"-"`
 	// VectorStore replaces the store that VectorDB would configure. Required when

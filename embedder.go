@@ -74,7 +74,9 @@ func (e *providerEmbedder) Embed(ctx context.Context, texts []string) ([][]float
 		return nil, err
 	}
 	if resp.StatusCode >= 400 {
-		return nil, e.t.prov.ParseError(preq, resp.StatusCode, resp.Header, raw)
+		pe := e.t.prov.ParseError(preq, resp.StatusCode, resp.Header, raw)
+		pe.Message = scrub(pe.Message, c.creds[:])
+		return nil, pe
 	}
 	out, err := e.t.prov.ParseResponse(preq, resp.Header, raw)
 	if err != nil {

@@ -179,6 +179,7 @@ func (p *Proxy) try(c *call, t *target) (*http.Response, *failed) {
 		resp.Body.Close()
 		t.inflight.Add(-1)
 		e := t.prov.ParseError(preq, resp.StatusCode, resp.Header, raw)
+		e.Message = scrub(e.Message, c.creds[:])
 		return nil, &failed{kind: statusCriterion(e.Status), sent: true, err: e}
 	}
 	h := responseHeader(resp.Header)
@@ -264,6 +265,7 @@ func (p *Proxy) build(ctx context.Context, c *call, t *target) (*provider.Reques
 	}
 	copyRequestHeaders(req.Header, c.req.Header, header.name, t.cfg.Auth.AllowOverride)
 	t.auth.apply(req, header, param)
+	c.creds = [3]string{header.value, param.value, req.Header.Get("Authorization")}
 	if t.signer != nil {
 		cred, err := t.auth.credentials(ctx, p.secrets)
 		if err == nil {

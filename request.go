@@ -41,6 +41,8 @@ type call struct {
 	broken   bool       // a target was skipped because its breaker is open
 	served   *target    // the target whose response is sent
 	stats    Stats
+	// creds are the credentials the current attempt sent, scrubbed from upstream errors.
+	creds [3]string
 }
 
 // skip reports whether a picker must pass over t: tried already, or circuit-broken.

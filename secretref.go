@@ -246,6 +246,24 @@ type secrets struct {
 	vaults map[string]SecretResolver
 }
 
+// newSecrets returns the resolution of references through vaults, with the built-in "env"
+// vault unless vaults replaces it.
+func newSecrets(vaults map[string]SecretResolver) *secrets {
+	s := &secrets{vaults: map[string]SecretResolver{"env": EnvResolver{}}}
+	for name, v := range vaults {
+		s.vaults[name] = v
+	}
+	return s
+}
+
+// ResolveSecret returns the value of s, its references resolved through vaults (as
+// Config.Vaults: keyed by vault name, "env" built in). It is for code that builds what a
+// configuration names outside the proxy, such as a vector store whose password is a
+// reference. Errors name the reference, never a value.
+func ResolveSecret(ctx context.Context, vaults map[string]SecretResolver, s Secret) (string, error) {
+	return newSecrets(vaults).resolve(ctx, s)
+}
+
 // resolve returns the value of s with every reference replaced by its resolved value.
 func (r *secrets) resolve(ctx context.Context, s Secret) (string, error) {
 	start, end, ok := nextRef(string(s))

@@ -32,6 +32,10 @@ type OpenAI struct {
 	Reply func(req *provider.ChatRequest) string
 	// Created is the timestamp put in responses; zero means 1700000000.
 	Created int64
+	// Embed computes the embeddings of inputs, with the dimensions the request asked for (0
+	// when it did not); nil means BagOfWords with 64 dimensions by default. Set it before the
+	// first request.
+	Embed func(inputs []string, dims int) [][]float32
 
 	mu       sync.Mutex
 	requests []Request
@@ -272,13 +276,21 @@ func (f *OpenAI) embeddings(w http.ResponseWriter, body []byte) {
 		}
 		inputs = []string{one}
 	}
-	dims := req.Dimensions
-	if dims == 0 {
-		dims = 64
+	var vecs [][]float32
+	if f.Embed != nil {
+		vecs = f.Embed(inputs, req.Dimensions)
+	} else {
+		dims := req.Dimensions
+		if dims == 0 {
+			dims = 64
+		}
+		for _, in := range inputs {
+			vecs = append(vecs, BagOfWords(in, dims))
+		}
 	}
 	resp := provider.EmbeddingResponse{Object: "list", Model: req.Model}
 	for i, in := range inputs {
-		resp.Data = append(resp.Data, provider.Embedding{Object: "embedding", Index: i, Embedding: BagOfWords(in, dims)})
+		resp.Data = append(resp.Data, provider.Embedding{Object: "embedding", Index: i, Embedding: vecs[i]})
 		resp.Usage.PromptTokens += tokens(in)
 	}
 	resp.Usage.TotalTokens = resp.Usage.PromptTokens

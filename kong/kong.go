@@ -32,6 +32,8 @@ type File struct {
 	Plugins []Plugin
 	// Vaults are decK vault entities (prefix, kind and config), for Load.
 	Vaults []Vault
+
+	built []map[string]aiproxy.SecretResolver // by Load, for Close
 }
 
 // Plugin is one ai-proxy-advanced plugin.

@@ -60,6 +60,7 @@ func TestNoSecretInOutput(t *testing.T) {
 	if err := r.Validate(ctx, ref(t, base+"/key}"), ref(t, base+"/nope}")); err != nil {
 		out = append(out, err.Error())
 	}
+	out = append(out, fmt.Sprintf("%v|%+v|%#v|%s|%d|%x", r, r, r, r, r, r), r.String())
 	putV2(t, path, map[string]any{"key": rotated, "other": other})
 	clock.Advance(11 * time.Second)
 	if err := r.Refresh(ctx); err != nil {

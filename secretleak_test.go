@@ -1,0 +1,204 @@
+package aiproxy_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/hashicorp/vault/api"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/aiproxy/aiproxy"
+	"github.com/aiproxy/aiproxy/aiproxytest"
+	"github.com/aiproxy/aiproxy/provider"
+	"github.com/aiproxy/aiproxy/vault"
+)
+
+// syncBuffer collects the output of a run from several goroutines.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) Printf(format string, args ...any) { fmt.Fprintf(b, format+"\n", args...) }
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// echoUpstream answers every request with OpenAI's 401 error, quoting the credentials it was
+// sent, as an upstream that echoes a bad key back would.
+func echoUpstream() *httptest.Server {
+	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		msg := "Incorrect API key provided: " + r.Header.Get("Authorization") + " (token " +
+			strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ") + ")"
+		_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{
+			"message": msg, "type": "invalid_request_error", "code": "invalid_api_key"}})
+	}))
+}
+
+// TestNoSecretInAFullRun runs the proxy over the real Vault through success, streaming, an
+// upstream failure, an upstream that echoes the key, a missing key and strict start-up, with
+// log_statistics and log_payloads on and a debug logger on the Vault resolver, and captures
+// all it outputs: log lines, the responses clients get, the Stats hook's values, and every
+// rendering of the Config, the resolvers and the proxy. No secret value appears in any.
+func TestNoSecretInAFullRun(t *testing.T) {
+	ctx := context.Background()
+	path := "aiproxy-test/leak-" + randHex(4)
+	openaiKey, mistralKey, paramKey := "sk-leak-openai-"+randHex(12), "leak-mistral-"+randHex(12), "leak-param-"+randHex(12)
+	putVault(t, "secret", path, map[string]any{"openai": openaiKey, "mistral": "Bearer " + mistralKey})
+	t.Setenv("AIPROXY_LEAK_TEST_PARAM", paramKey)
+
+	// A token of its own for the resolver, so that the Vault token is a secret of the run too.
+	root, err := api.NewClient(&api.Config{Address: requireEnv(t, "VAULT_ADDR")})
+	require.NoError(t, err)
+	root.SetToken(requireEnv(t, "VAULT_TOKEN"))
+	policy := "aiproxy-leak-" + randHex(4)
+	require.NoError(t, root.Sys().PutPolicy(policy, `path "secret/data/`+path+`" { capabilities = ["read"] }`))
+	t.Cleanup(func() { _ = root.Sys().DeletePolicy(policy) })
+	tok, err := root.Auth().Token().Create(&api.TokenCreateRequest{Policies: []string{policy}, TTL: "1h"})
+	require.NoError(t, err)
+	vaultToken := tok.Auth.ClientToken
+	secrets := []string{openaiKey, mistralKey, paramKey, vaultToken}
+
+	var out syncBuffer
+	logger := slog.New(slog.NewJSONHandler(&out, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	hcv, err := vault.New(vault.Config{Address: requireEnv(t, "VAULT_ADDR"), Mount: "secret", KV: "v2",
+		Token: aiproxy.Secret(vaultToken), NegTTL: 60, Logger: logger})
+	require.NoError(t, err)
+
+	openai, mistral, echo := aiproxytest.NewOpenAI(), aiproxytest.NewOpenAI(), echoUpstream()
+	defer openai.Close()
+	defer mistral.Close()
+	defer echo.Close()
+	openai.APIKey, mistral.APIKey = openaiKey, mistralKey
+	logging := aiproxy.Logging{LogStatistics: true, LogPayloads: true}
+	ref := func(key string) aiproxy.Secret { return aiproxy.Secret("{vault://hcv/" + path + "/" + key + "}") }
+	target := func(name, url string, auth aiproxy.Auth) aiproxy.Target {
+		return aiproxy.Target{Model: provider.Model{Provider: "openai", Name: name, Options: provider.Options{UpstreamURL: url}},
+			Auth: auth, Logging: logging}
+	}
+	bearer := aiproxy.Auth{HeaderName: "Authorization", HeaderValue: "Bearer " + ref("openai")}
+	cfg := aiproxy.Config{
+		Vaults: map[string]aiproxy.SecretResolver{"hcv": hcv},
+		Targets: []aiproxy.Target{
+			target("ok", openai.ChatURL(), bearer),
+			target("whole", mistral.ChatURL(), aiproxy.Auth{HeaderName: "Authorization", HeaderValue: ref("mistral")}),
+			target("param", openai.ChatURL(), aiproxy.Auth{HeaderName: "Authorization", HeaderValue: "Bearer " + ref("openai"),
+				ParamName: "api_key", ParamValue: "{vault://env/aiproxy-leak-test-param}", ParamLocation: "body"}),
+			target("echo", echo.URL+"/v1/chat/completions", bearer),
+			target("fail", openai.ChatURL(), bearer),
+			target("missing", openai.ChatURL(), aiproxy.Auth{HeaderName: "Authorization", HeaderValue: ref("missing")}),
+		},
+		Balancer: aiproxy.BalancerConfig{Retries: -1},
+		Logger:   logger,
+		OnStats: func(s aiproxy.Stats) {
+			b, err := json.Marshal(s)
+			out.Printf("stats %v | %+v | %#v | %s | %v", s, s, s, b, err)
+			if s.Err != nil {
+				out.Printf("stats error %v | %+v", s.Err, s.Err)
+			}
+		},
+	}
+	p, err := aiproxy.New(cfg)
+	require.NoError(t, err)
+	defer p.Close()
+	srv := httptest.NewServer(p)
+	defer srv.Close()
+
+	statuses := map[string]int{}
+	ask := func(model, extra string) {
+		body := `{"model":"` + model + `","messages":[{"role":"user","content":"hello"}]` + extra + `}`
+		resp, err := http.Post(srv.URL+"/v1/chat/completions", "application/json", strings.NewReader(body))
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		b, err := io.ReadAll(resp.Body)
+		require.NoError(t, err)
+		statuses[model] = resp.StatusCode
+		out.Printf("response %s %d %v %s", model, resp.StatusCode, resp.Header, b)
+	}
+	ask("ok", "")
+	ask("ok", `,"stream":true`)
+	ask("whole", "")
+	ask("param", `,"temperature":0`)
+	ask("echo", "")
+	openai.Fail(http.StatusInternalServerError, 1, "")
+	ask("fail", "")
+	ask("missing", "")
+	ask("missing", "") // negatively cached
+	assert.Equal(t, map[string]int{"ok": 200, "whole": 200, "param": 200, "echo": 401, "fail": 500, "missing": 502}, statuses)
+	require.Contains(t, string(openai.Requests()[2].Body), `"api_key":"`+paramKey+`"`, "the body parameter reached the upstream")
+
+	// The semantic balancer's embeddings request, with the key from Vault, to the echoing upstream.
+	sem, err := aiproxy.New(aiproxy.Config{
+		Vaults: map[string]aiproxy.SecretResolver{"hcv": hcv},
+		Targets: []aiproxy.Target{
+			{Model: provider.Model{Provider: "openai", Name: "ok", Options: provider.Options{UpstreamURL: openai.ChatURL()}},
+				Auth: bearer, Logging: logging, Description: aiproxy.Catchall},
+			{Model: provider.Model{Provider: "openai", Name: "code", Options: provider.Options{UpstreamURL: openai.ChatURL()}},
+				Auth: bearer, Logging: logging, Description: "programming, coding"},
+		},
+		Balancer: aiproxy.BalancerConfig{Algorithm: aiproxy.Semantic},
+		Embeddings: &aiproxy.EmbeddingsConfig{Auth: bearer, Model: aiproxy.EmbeddingModel{Provider: "openai",
+			Name: "text-embedding-3-small", Options: provider.Options{UpstreamURL: echo.URL + "/v1/embeddings"}}},
+		Logger: logger, OnStats: cfg.OnStats,
+	})
+	require.NoError(t, err)
+	semSrv := httptest.NewServer(sem)
+	defer semSrv.Close()
+	resp, err := http.Post(semSrv.URL, "application/json", strings.NewReader(`{"messages":[{"role":"user","content":"hello"}]}`))
+	require.NoError(t, err)
+	b, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	resp.Body.Close()
+	out.Printf("semantic response %d %v %s", resp.StatusCode, resp.Header, b)
+
+	// Strict start-up and on-demand validation with the missing key.
+	strict := cfg
+	strict.StrictSecrets = true
+	_, err = aiproxy.New(strict)
+	require.Error(t, err)
+	out.Printf("strict New: %v | %+v", err, err)
+	err = p.ValidateSecrets(ctx)
+	require.Error(t, err)
+	out.Printf("ValidateSecrets: %v", err)
+
+	// Every rendering of the configuration, the resolvers and the proxy.
+	b, err = json.Marshal(cfg)
+	require.NoError(t, err)
+	out.Printf("config %v | %+v | %#v | %s", cfg, cfg, cfg, b)
+	out.Printf("resolver %v | %+v | %#v | %s | %d | %x", hcv, hcv, hcv, hcv, hcv, hcv)
+	logger.Info("resolver", "vault", hcv, "config", cfg.Targets[0].Auth)
+	out.Printf("proxy %v | %+v", p, p)
+
+	all := out.String()
+	for _, want := range []string{`"msg":"aiproxy request"`, `"msg":"vault: authenticated"`, "Incorrect API key provided",
+		"embedding the target descriptions: upstream 401",
+		"{vault://hcv/" + path + "/missing}", "secret not found", "The server had an error", "StrictSecrets", "[redacted]"} {
+		require.Contains(t, all, want, "the run produced the output that is checked")
+	}
+	for _, s := range secrets {
+		if i := strings.Index(all, s); i >= 0 {
+			t.Errorf("a secret reached the output: …%s…", all[max(0, i-200):i])
+		}
+	}
+}
