@@ -177,7 +177,7 @@ func TestParseError(t *testing.T) {
 		{"model error", 424, http.Header{"X-Amzn-Errortype": {"ModelErrorException"}}, `{"message":"boom"}`,
 			provider.Error{Status: 502, Type: "server_error", Code: "ModelErrorException", Message: "boom"}},
 		{"quota", 400, http.Header{"X-Amzn-Errortype": {"ServiceQuotaExceededException"}}, `{"message":"quota"}`,
-			provider.Error{Status: 429, Type: "rate_limit_error", Code: "insufficient_quota", Message: "quota"}},
+			provider.Error{Status: 429, Type: "insufficient_quota", Code: "insufficient_quota", Message: "quota"}},
 		{"not json", 502, nil, `<html>Bad Gateway</html>`,
 			provider.Error{Status: 502, Type: "server_error", Message: "<html>Bad Gateway</html>"}},
 	}

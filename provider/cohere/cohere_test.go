@@ -83,7 +83,7 @@ func TestParseError(t *testing.T) {
 		{429, `{"id":"1","message":"You are using a Trial key, which is limited to 10 API calls / minute."}`,
 			provider.Error{Status: 429, Type: "rate_limit_error", Message: "You are using a Trial key, which is limited to 10 API calls / minute."}},
 		{498, `{"message":"invalid api token"}`, provider.Error{Status: 401, Type: "authentication_error", Message: "invalid api token"}},
-		{402, `{"message":"Please add a payment method"}`, provider.Error{Status: 429, Type: "rate_limit_error", Code: "insufficient_quota", Message: "Please add a payment method"}},
+		{402, `{"message":"Please add a payment method"}`, provider.Error{Status: 429, Type: "insufficient_quota", Code: "insufficient_quota", Message: "Please add a payment method"}},
 		{503, `{"message":"service unavailable"}`, provider.Error{Status: 503, Type: "server_error", Message: "service unavailable"}},
 		{400, `{"message":"invalid request: message must be at least 1 token long"}`, provider.Error{Status: 400, Type: "invalid_request_error", Message: "invalid request: message must be at least 1 token long"}},
 	} {
