@@ -79,7 +79,8 @@ type target struct {
 	signer provider.Signer // non-nil when prov signs requests
 	edits  []jsonx.Edit    // model name and model.options defaults, applied to each body
 	auth   auth
-	gcp    *gcpTokens // set with auth.gcp_use_service_account
+	gcp    *gcpTokens   // set with auth.gcp_use_service_account
+	role   *assumedRole // set with model.options.bedrock.aws_assume_role_arn
 	// modelHeader is the X-Kong-LLM-Model value: "<provider>/<model>".
 	modelHeader []string
 	client      *http.Client // the proxy's transport, for token requests
@@ -327,6 +328,7 @@ func (p *Proxy) newTarget(cfg Target, extra map[string]provider.Provider) (*targ
 	if cfg.Auth.GCPUseServiceAccount {
 		t.gcp = &gcpTokens{}
 	}
+	t.role = newAssumedRole(p, t)
 	if cfg.Auth.AzureUseManagedIdentity {
 		return nil, errors.New("auth.azure_use_managed_identity is not supported yet: set auth.header_name api-key or an Entra bearer token")
 	}

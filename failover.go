@@ -267,11 +267,16 @@ func (p *Proxy) build(ctx context.Context, c *call, t *target) (*provider.Reques
 	t.auth.apply(req, header, param)
 	c.creds = [3]string{header.value, param.value, req.Header.Get("Authorization")}
 	if t.signer != nil {
-		cred, err := t.auth.credentials(ctx, p.secrets)
-		if err == nil {
-			err = t.signer.Sign(req, cred)
+		var cred provider.Credentials
+		if t.role != nil {
+			cred, err = t.role.credentials(ctx)
+		} else {
+			cred, err = t.auth.credentials(ctx, p.secrets)
 		}
 		if err != nil {
+			return nil, nil, &failed{kind: onError, err: &provider.Error{Status: http.StatusBadGateway, Type: "server_error", Code: "credentials_unavailable", Message: err.Error()}}
+		}
+		if err := t.signer.Sign(req, cred); err != nil {
 			return nil, nil, &failed{kind: onError, err: &provider.Error{Status: http.StatusBadGateway, Type: "server_error", Code: "signing_failed", Message: err.Error()}}
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/aiproxy/aiproxy/provider"
+	"github.com/aiproxy/aiproxy/provider/internal/xlate"
 	"github.com/aiproxy/aiproxy/provider/openai"
 )
 
@@ -144,7 +145,7 @@ func statusOf(errType string, status int) (int, string) {
 	case "rate_limit_error":
 		return http.StatusTooManyRequests, "rate_limit_error"
 	case "billing_error":
-		return http.StatusTooManyRequests, "insufficient_quota" // OpenAI's status and type for quota
+		return http.StatusTooManyRequests, "insufficient_quota" // OpenAI's status and type for quota; parseError sets the code
 	case "api_error":
 		return http.StatusInternalServerError, "server_error"
 	case "overloaded_error":
@@ -155,6 +156,8 @@ func statusOf(errType string, status int) (int, string) {
 	switch {
 	case status == 529:
 		return http.StatusServiceUnavailable, "server_error"
+	case status == http.StatusPaymentRequired:
+		return http.StatusTooManyRequests, "insufficient_quota"
 	case status < 400:
 		return http.StatusBadGateway, "server_error"
 	}
@@ -177,6 +180,9 @@ func parseError(status int, h http.Header, body []byte) *provider.Error {
 		if status == 529 {
 			e.Code = "overloaded_error"
 		}
+		if e.Type == "insufficient_quota" {
+			xlate.InsufficientQuota(e)
+		}
 		if e.Message == "" {
 			e.Message = "anthropic: upstream status " + strconv.Itoa(status)
 		}
@@ -186,6 +192,9 @@ func parseError(status int, h http.Header, body []byte) *provider.Error {
 	e := &provider.Error{Status: st, Type: typ, Message: doc.Error.Message, RetryAfter: provider.RetryAfter(h, time.Now())}
 	if doc.Error.Type != typ {
 		e.Code = doc.Error.Type
+	}
+	if typ == "insufficient_quota" {
+		xlate.InsufficientQuota(e)
 	}
 	if e.Message == "" {
 		e.Message = doc.Error.Type

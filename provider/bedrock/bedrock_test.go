@@ -9,8 +9,6 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
-	"os"
-	"path/filepath"
 	"sort"
 	"strconv"
 	"strings"
@@ -39,35 +37,6 @@ func chatReq(body []byte, stream bool) *provider.Request {
 }
 
 var respHeader = http.Header{"X-Amzn-Requestid": {"req-1"}, "Date": {"Mon, 02 Jun 2025 10:00:00 GMT"}}
-
-func TestNewRequestGolden(t *testing.T) {
-	for _, name := range []string{"chat_basic", "chat_tools"} {
-		t.Run(name, func(t *testing.T) {
-			for _, stream := range []bool{false, true} {
-				r := chatReq(xlatetest.Read(t, name+".openai.json"), stream)
-				req, err := Provider{}.NewRequest(context.Background(), r)
-				require.NoError(t, err)
-				op, accept := "converse", "application/json"
-				if stream {
-					op, accept = "converse-stream", "application/vnd.amazon.eventstream"
-				}
-				assert.Equal(t, "https://bedrock-runtime.us-east-1.amazonaws.com/model/anthropic.claude-3-5-sonnet-20240620-v1%3A0/"+op, req.URL.String())
-				assert.Equal(t, http.MethodPost, req.Method)
-				assert.Equal(t, "application/json", req.Header.Get("Content-Type"))
-				assert.Equal(t, accept, req.Header.Get("Accept"))
-				got, err := io.ReadAll(req.Body)
-				require.NoError(t, err)
-				assert.JSONEq(t, string(xlatetest.Read(t, name+".bedrock.json")), string(got))
-
-				// Pure: the same input gives the same bytes.
-				again, err := Provider{}.NewRequest(context.Background(), r)
-				require.NoError(t, err)
-				b2, _ := io.ReadAll(again.Body)
-				assert.Equal(t, got, b2)
-			}
-		})
-	}
-}
 
 func TestNewRequestOptions(t *testing.T) {
 	body := []byte(`{"model":"m","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":{"type":"function","function":{"name":"f"}}}`)
@@ -122,20 +91,8 @@ func TestNewRequestRefuses(t *testing.T) {
 	assert.ErrorContains(t, err, "aws_region")
 }
 
-func TestParseResponseGolden(t *testing.T) {
-	for _, name := range []string{"response_text", "response_tool"} {
-		t.Run(name, func(t *testing.T) {
-			r := chatReq([]byte(`{"model":"claude","messages":[]}`), false)
-			resp, err := Provider{}.ParseResponse(r, respHeader, xlatetest.Read(t, name+".bedrock.json"))
-			require.NoError(t, err)
-			assert.JSONEq(t, string(xlatetest.Read(t, name+".openai.json")), string(resp.Body))
-			var want struct {
-				Usage provider.Usage `json:"usage"`
-			}
-			require.NoError(t, json.Unmarshal(xlatetest.Read(t, name+".openai.json"), &want))
-			assert.Equal(t, want.Usage, resp.Usage)
-		})
-	}
+// The golden responses are the conformance suite's (chat.txtar, tools.txtar).
+func TestParseResponseNotJSON(t *testing.T) {
 	_, err := Provider{}.ParseResponse(chatReq(nil, false), nil, []byte(`<html>`))
 	var pe *provider.Error
 	require.ErrorAs(t, err, &pe)
@@ -177,7 +134,7 @@ func TestParseError(t *testing.T) {
 		{"model error", 424, http.Header{"X-Amzn-Errortype": {"ModelErrorException"}}, `{"message":"boom"}`,
 			provider.Error{Status: 502, Type: "server_error", Code: "ModelErrorException", Message: "boom"}},
 		{"quota", 400, http.Header{"X-Amzn-Errortype": {"ServiceQuotaExceededException"}}, `{"message":"quota"}`,
-			provider.Error{Status: 429, Type: "rate_limit_error", Code: "insufficient_quota", Message: "quota"}},
+			provider.Error{Status: 429, Type: "insufficient_quota", Code: "insufficient_quota", Message: "quota"}},
 		{"not json", 502, nil, `<html>Bad Gateway</html>`,
 			provider.Error{Status: 502, Type: "server_error", Message: "<html>Bad Gateway</html>"}},
 	}
@@ -193,15 +150,14 @@ func TestParseError(t *testing.T) {
 	}
 }
 
-// encodeEvents writes the hand-written events of a testdata file as AWS event-stream frames.
-func encodeEvents(t testing.TB, name string) []byte {
-	return encodeEventsFile(t, filepath.Join("testdata", name))
+// goldenEvents returns the upstream-stream events (JSON) of a conformance golden.
+func goldenEvents(t testing.TB, file string) []byte {
+	return xlatetest.Section(t, file, "upstream-stream")
 }
 
-func encodeEventsFile(t testing.TB, path string) []byte {
-	data, err := os.ReadFile(path)
-	require.NoError(t, err)
-	raw, err := encodeEventsJSON(data)
+// encodeEvents encodes JSON events (see encodeEventsJSON) as AWS event-stream frames.
+func encodeEvents(t testing.TB, events []byte) []byte {
+	raw, err := encodeEventsJSON(events)
 	require.NoError(t, err)
 	return raw
 }
@@ -241,42 +197,6 @@ func encodeEventsJSON(data []byte) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-func TestStreamGolden(t *testing.T) {
-	tests := []struct {
-		name         string
-		includeUsage bool
-		usage        provider.Usage
-		wantErr      *provider.Error
-	}{
-		{"stream_text", true, provider.Usage{PromptTokens: 12, CompletionTokens: 3, TotalTokens: 15}, nil},
-		{"stream_tool", false, provider.Usage{PromptTokens: 50, CompletionTokens: 20, TotalTokens: 70}, nil},
-		{"stream_throttled", false, provider.Usage{}, &provider.Error{Status: 429, Type: "rate_limit_error", Code: "throttlingException",
-			Message: "Too many requests, please wait before trying again."}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			body := `{"model":"claude","stream":true,"messages":[]}`
-			if tt.includeUsage {
-				body = `{"model":"claude","stream":true,"stream_options":{"include_usage":true},"messages":[]}`
-			}
-			r := chatReq([]byte(body), true)
-			raw := encodeEvents(t, tt.name+".events.json")
-			chunks, usage, err := xlatetest.Replay(t, raw, func(rd io.Reader) provider.Stream {
-				return Provider{}.NewStream(r, respHeader, rd)
-			})
-			xlatetest.JSONLinesEqual(t, xlatetest.Read(t, tt.name+".openai.jsonl"), chunks)
-			assert.Equal(t, tt.usage, usage)
-			if tt.wantErr == nil {
-				require.NoError(t, err)
-			} else {
-				var pe *provider.Error
-				require.ErrorAs(t, err, &pe)
-				assert.Equal(t, *tt.wantErr, *pe)
-			}
-		})
-	}
-}
-
 func TestStreamFrameLimits(t *testing.T) {
 	huge := []byte{0x7f, 0xff, 0xff, 0xff, 0, 0, 0, 0, 0, 0, 0, 0}
 	s := Provider{}.NewStream(chatReq(nil, true), http.Header{}, bytes.NewReader(huge))
@@ -288,7 +208,7 @@ func TestStreamFrameLimits(t *testing.T) {
 	_, err = s.Next()
 	assert.ErrorContains(t, err, "malformed")
 
-	raw := encodeEvents(t, "stream_text.events.json")
+	raw := encodeEvents(t, goldenEvents(t, "stream_text.txtar"))
 	raw[len(raw)-1] ^= 0xff // corrupt the last frame's CRC
 	s = Provider{}.NewStream(chatReq(nil, true), http.Header{}, bytes.NewReader(raw))
 	chunks, err := xlatetest.Drain(s)
@@ -384,8 +304,8 @@ func FuzzStream(f *testing.F) { providertest.FuzzStream(f, testCase) }
 func FuzzResponse(f *testing.F) { providertest.FuzzResponse(f, testCase) }
 
 func FuzzNewRequest(f *testing.F) {
-	f.Add(xlatetest.Read(f, "chat_basic.openai.json"))
-	f.Add(xlatetest.Read(f, "chat_tools.openai.json"))
+	f.Add(xlatetest.Section(f, "chat.txtar", "request.json"))
+	f.Add(xlatetest.Section(f, "tools.txtar", "request.json"))
 	f.Fuzz(func(t *testing.T, body []byte) {
 		_, _ = Provider{}.NewRequest(context.Background(), chatReq(body, false))
 	})
@@ -456,17 +376,14 @@ func TestStreamEnds(t *testing.T) {
 	r := chatReq([]byte(`{"stream":true,"stream_options":{"include_usage":true}}`), true)
 	// Without the metadata frame, include_usage still ends with a usage chunk.
 	var events []json.RawMessage
-	require.NoError(t, json.Unmarshal(xlatetest.Read(t, "stream_text.events.json"), &events))
+	require.NoError(t, json.Unmarshal(goldenEvents(t, "stream_text.txtar"), &events))
 	noMeta, _ := json.Marshal(events[:len(events)-1])
-	path := t.TempDir() + "/x.json"
-	require.NoError(t, os.WriteFile(path, noMeta, 0o600))
-	chunks, err := xlatetest.Drain(Provider{}.NewStream(r, respHeader, bytes.NewReader(encodeEventsFile(t, path))))
+	chunks, err := xlatetest.Drain(Provider{}.NewStream(r, respHeader, bytes.NewReader(encodeEvents(t, noMeta))))
 	require.NoError(t, err)
 	assert.JSONEq(t, `{"id":"chatcmpl-req-1","object":"chat.completion.chunk","created":1748858400,"model":"anthropic.claude-3-5-sonnet-20240620-v1:0","choices":[],"usage":{"prompt_tokens":0,"completion_tokens":0,"total_tokens":0}}`, string(chunks[len(chunks)-1]))
 
 	// Cut before messageStop: an error, not a silent end.
 	noStop, _ := json.Marshal(events[:3])
-	require.NoError(t, os.WriteFile(path, noStop, 0o600))
-	_, err = xlatetest.Drain(Provider{}.NewStream(r, respHeader, bytes.NewReader(encodeEventsFile(t, path))))
+	_, err = xlatetest.Drain(Provider{}.NewStream(r, respHeader, bytes.NewReader(encodeEvents(t, noStop))))
 	assert.ErrorContains(t, err, "before messageStop")
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/aiproxy/aiproxy/provider"
+	"github.com/aiproxy/aiproxy/provider/internal/xlate"
 	"github.com/aiproxy/aiproxy/provider/openai"
 )
 
@@ -59,7 +60,7 @@ func newError(status int, exception, message string) *provider.Error {
 	e := &provider.Error{Status: Status(exception, status), Code: exception, Message: message}
 	e.Type = provider.ErrorType(e.Status)
 	if e.Status == http.StatusTooManyRequests && strings.HasPrefix(strings.ToLower(exception), "servicequota") {
-		e.Code = "insufficient_quota"
+		xlate.InsufficientQuota(e)
 	}
 	if e.Message == "" {
 		e.Message = exception

@@ -310,7 +310,7 @@ func (p Provider) ParseError(_ *provider.Request, status int, h http.Header, bod
 	e := openai.ParseErrorBody(Status(status), h, body)
 	e.Type = provider.ErrorType(e.Status)
 	if status == http.StatusPaymentRequired {
-		e.Code = "insufficient_quota"
+		xlate.InsufficientQuota(e)
 	}
 	return e
 }

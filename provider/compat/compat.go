@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/aiproxy/aiproxy/provider"
+	"github.com/aiproxy/aiproxy/provider/internal/xlate"
 	"github.com/aiproxy/aiproxy/provider/openai"
 )
 
@@ -80,10 +81,7 @@ func New(name string) (Provider, bool) {
 func (p Provider) ParseError(r *provider.Request, status int, h http.Header, body []byte) *provider.Error {
 	e := p.Provider.ParseError(r, status, h, body)
 	if status == http.StatusPaymentRequired {
-		e.Status, e.Type = http.StatusTooManyRequests, "insufficient_quota"
-		if e.Code == "" || e.Code == "invalid_request_error" {
-			e.Code = "insufficient_quota"
-		}
+		xlate.InsufficientQuota(e)
 	}
 	return e
 }

@@ -206,6 +206,16 @@ func BadGateway(msg string) *provider.Error {
 	return &provider.Error{Status: http.StatusBadGateway, Type: "server_error", Message: msg}
 }
 
+// InsufficientQuota gives e OpenAI's own shape for an exhausted quota or balance: status 429,
+// type and code insufficient_quota (the body OpenAI answers when an account is out of
+// credit). Upstream answers that mean "no credit left" (402 Payment Required, Anthropic's
+// billing_error, Bedrock's ServiceQuotaExceededException) all take it, so that a client
+// sees one error whatever the provider and failover on 429 moves on. It returns e.
+func InsufficientQuota(e *provider.Error) *provider.Error {
+	e.Status, e.Type, e.Code = http.StatusTooManyRequests, "insufficient_quota", "insufficient_quota"
+	return e
+}
+
 // DecodeChat decodes an OpenAI chat request.
 func DecodeChat(body []byte) (*provider.ChatRequest, error) {
 	var req provider.ChatRequest

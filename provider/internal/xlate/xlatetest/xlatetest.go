@@ -17,6 +17,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/aiproxy/aiproxy/provider"
+	"github.com/aiproxy/aiproxy/provider/providertest"
 )
 
 // Read returns testdata/name.
@@ -167,4 +168,15 @@ func BenchStream(b *testing.B, raw []byte, newStream func(io.Reader) provider.St
 func Filler(n int) string {
 	const s = "The quick brown fox jumps over the lazy dog. "
 	return strings.Repeat(s, n/len(s)+1)[:n]
+}
+
+// Section returns one section of the conformance golden testdata/file (see
+// providertest.Golden), for the tests that reuse a golden's bytes.
+func Section(t testing.TB, file, section string) []byte {
+	t.Helper()
+	g, err := providertest.ParseGolden(file, Read(t, file))
+	require.NoError(t, err)
+	b, ok := g.Sections[section]
+	require.True(t, ok, "%s has no %s section", file, section)
+	return b
 }
