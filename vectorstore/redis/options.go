@@ -25,9 +25,9 @@ type Options struct {
 	// Database is the logical database (SELECT). Zero means 0; must be 0 with ClusterNodes.
 	Database int `json:"database,omitempty" yaml:"database,omitempty"`
 	// Username for Redis ACLs (AUTH username password). Empty means the default user.
-	Username string `json:"username,omitempty" yaml:"username,omitempty"`
+	Username vectorstore.Secret `json:"username,omitempty" yaml:"username,omitempty"`
 	// Password for AUTH. Empty means no AUTH.
-	Password string `json:"password,omitempty" yaml:"password,omitempty"`
+	Password vectorstore.Secret `json:"password,omitempty" yaml:"password,omitempty"`
 
 	// SSL connects with TLS.
 	SSL bool `json:"ssl,omitempty" yaml:"ssl,omitempty"`
@@ -64,8 +64,8 @@ type Options struct {
 	// SentinelNodes are the Sentinels' addresses.
 	SentinelNodes []SentinelNode `json:"sentinel_nodes,omitempty" yaml:"sentinel_nodes,omitempty"`
 	// SentinelUsername and SentinelPassword authenticate to the Sentinels themselves.
-	SentinelUsername string `json:"sentinel_username,omitempty" yaml:"sentinel_username,omitempty"`
-	SentinelPassword string `json:"sentinel_password,omitempty" yaml:"sentinel_password,omitempty"`
+	SentinelUsername vectorstore.Secret `json:"sentinel_username,omitempty" yaml:"sentinel_username,omitempty"`
+	SentinelPassword vectorstore.Secret `json:"sentinel_password,omitempty" yaml:"sentinel_password,omitempty"`
 
 	// ClusterNodes, when set, select Redis Cluster; they are the seed nodes.
 	ClusterNodes []ClusterNode `json:"cluster_nodes,omitempty" yaml:"cluster_nodes,omitempty"`
@@ -184,7 +184,7 @@ func (o *Options) newClient() (redis.UniversalClient, error) {
 			redirects = 5
 		}
 		return redis.NewClusterClient(&redis.ClusterOptions{
-			Addrs: addrs, Username: o.Username, Password: o.Password, MaxRedirects: redirects,
+			Addrs: addrs, Username: string(o.Username), Password: string(o.Password), MaxRedirects: redirects,
 			DialTimeout: ms(o.ConnectTimeout), ReadTimeout: ms(o.ReadTimeout), WriteTimeout: ms(o.SendTimeout),
 			PoolSize: o.KeepalivePoolSize, TLSConfig: tlsConfig,
 		}), nil
@@ -198,8 +198,8 @@ func (o *Options) newClient() (redis.UniversalClient, error) {
 		}
 		fo := &redis.FailoverOptions{
 			MasterName: o.SentinelMaster, SentinelAddrs: addrs,
-			SentinelUsername: o.SentinelUsername, SentinelPassword: o.SentinelPassword,
-			Username: o.Username, Password: o.Password, DB: o.Database,
+			SentinelUsername: string(o.SentinelUsername), SentinelPassword: string(o.SentinelPassword),
+			Username: string(o.Username), Password: string(o.Password), DB: o.Database,
 			DialTimeout: ms(o.ConnectTimeout), ReadTimeout: ms(o.ReadTimeout), WriteTimeout: ms(o.SendTimeout),
 			PoolSize: o.KeepalivePoolSize, TLSConfig: tlsConfig,
 		}
@@ -221,7 +221,7 @@ func (o *Options) newClient() (redis.UniversalClient, error) {
 			host = "127.0.0.1"
 		}
 		return redis.NewClient(&redis.Options{
-			Addr: hostPort(host, o.Port, 6379), Username: o.Username, Password: o.Password, DB: o.Database,
+			Addr: hostPort(host, o.Port, 6379), Username: string(o.Username), Password: string(o.Password), DB: o.Database,
 			DialTimeout: ms(o.ConnectTimeout), ReadTimeout: ms(o.ReadTimeout), WriteTimeout: ms(o.SendTimeout),
 			PoolSize: o.KeepalivePoolSize, TLSConfig: tlsConfig,
 		}), nil
