@@ -20,7 +20,7 @@ func (p *Proxy) newEmbedder(cfg *Config) (Embedder, string, error) {
 			return cfg.Embedder, n.Name(), nil
 		}
 		return cfg.Embedder, fmt.Sprintf("%T", cfg.Embedder), nil
-	case cfg.Embeddings != nil && cfg.Embeddings.Model.Provider != "offline":
+	case usesEmbeddingsModel(cfg):
 		m := cfg.Embeddings.Model
 		t, err := p.newTarget(Target{
 			RouteType: provider.Embeddings,
@@ -38,6 +38,12 @@ func (p *Proxy) newEmbedder(cfg *Config) (Embedder, string, error) {
 	}
 	e := offline.New()
 	return e, e.Name(), nil
+}
+
+// usesEmbeddingsModel reports whether the embedder is the remote model cfg.Embeddings names
+// (not Config.Embedder, not the offline one): vectordb.dimensions describes that model only.
+func usesEmbeddingsModel(cfg *Config) bool {
+	return cfg.Embedder == nil && cfg.Embeddings != nil && cfg.Embeddings.Model.Provider != "offline"
 }
 
 // providerEmbedder embeds through a provider's embeddings API, with the same request

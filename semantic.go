@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"net/http"
@@ -60,10 +61,12 @@ type Score struct {
 // threshold. Targets sharing a description are balanced round-robin by weight.
 type semanticRouter struct {
 	embedder  Embedder
-	store     VectorStore
 	idPrefix  string // identifies the embedder and metric, so vectors of another space never match
+	metric    vectorstore.Metric
 	threshold float64
-	dims      int
+	dims      int // vectordb.dimensions, checked against the embeddings model; 0: not checked
+	db        *VectorDBConfig
+	p         *Proxy
 	logger    *slog.Logger
 
 	groups   []*semanticGroup
@@ -71,8 +74,10 @@ type semanticRouter struct {
 	catchall *pool
 	cache    *embedCache
 
-	mu    sync.Mutex // serialises initialisation
-	ready atomic.Bool
+	mu     sync.Mutex // serialises initialisation and Close
+	store  VectorStore
+	opened bool // the router opened store, so it closes it
+	ready  atomic.Bool
 }
 
 type semanticGroup struct {
@@ -82,11 +87,11 @@ type semanticGroup struct {
 }
 
 func newSemanticRouter(cfg *Config, p *Proxy) (*semanticRouter, error) {
-	r := &semanticRouter{byID: map[string]*semanticGroup{}, logger: p.logger, threshold: math.Inf(1)}
-	metric := vectorstore.Cosine
+	r := &semanticRouter{byID: map[string]*semanticGroup{}, p: p, logger: p.logger, threshold: math.Inf(1),
+		metric: vectorstore.Cosine, db: cfg.VectorDB}
 	if db := cfg.VectorDB; db != nil {
 		if db.DistanceMetric != "" {
-			metric = db.DistanceMetric
+			r.metric = db.DistanceMetric
 		}
 		switch {
 		case db.Threshold != nil && db.MinSimilarity != nil:
@@ -94,18 +99,25 @@ func newSemanticRouter(cfg *Config, p *Proxy) (*semanticRouter, error) {
 		case db.Threshold != nil:
 			r.threshold = *db.Threshold
 		case db.MinSimilarity != nil:
-			if metric != vectorstore.Cosine {
+			if r.metric != vectorstore.Cosine {
 				return nil, errors.New("vectordb: MinSimilarity needs the cosine distance metric")
 			}
 			r.threshold = 1 - *db.MinSimilarity
 		}
-		r.dims = db.Dimensions
-		if db.Strategy != "" && db.Strategy != "memory" && cfg.VectorStore == nil {
-			return nil, fmt.Errorf("vectordb.strategy %q needs Config.VectorStore (package kong builds it from the config)", db.Strategy)
+		if db.Dimensions < 0 {
+			return nil, fmt.Errorf("vectordb.dimensions %d must not be negative", db.Dimensions)
+		}
+		if usesEmbeddingsModel(cfg) {
+			r.dims = db.Dimensions // Kong configs size vectordb for their remote model; see VectorDBConfig.Dimensions
+		}
+		if cfg.VectorStore == nil {
+			if err := checkVectorDB(db); err != nil {
+				return nil, err
+			}
 		}
 	}
-	if metric != vectorstore.Cosine && metric != vectorstore.Euclidean {
-		return nil, fmt.Errorf("vectordb.distance_metric %q must be cosine or euclidean", metric)
+	if r.metric != vectorstore.Cosine && r.metric != vectorstore.Euclidean {
+		return nil, fmt.Errorf("vectordb.distance_metric %q must be cosine or euclidean", r.metric)
 	}
 	var err error
 	var embedderID string
@@ -114,11 +126,9 @@ func newSemanticRouter(cfg *Config, p *Proxy) (*semanticRouter, error) {
 	}
 	p.own(r.embedder)
 	r.store = cfg.VectorStore
-	if r.store == nil {
-		r.store = vectorstore.NewMemory(metric, r.dims)
-	}
 	p.own(r.store)
-	r.idPrefix = "aiproxy:" + string(metric) + ":" + embedderID + ":"
+	p.own(r)
+	r.idPrefix = "aiproxy:" + string(r.metric) + ":" + embedderID + ":"
 	r.cache = newEmbedCache(4096)
 
 	byDesc := map[string]*semanticGroup{}
@@ -190,6 +200,12 @@ func (r *semanticRouter) init(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("embedding the target descriptions: %w", err)
 		}
+		if r.store == nil {
+			if r.store, err = r.p.openStore(ctx, r.db, r.metric, len(vecs[0])); err != nil {
+				return fmt.Errorf("opening the vector store: %w", err)
+			}
+			r.opened = true
+		}
 		vs := make([]vectorstore.Vector, len(texts))
 		for i, t := range texts {
 			id := r.vectorID(t)
@@ -204,6 +220,20 @@ func (r *semanticRouter) init(ctx context.Context) error {
 	return nil
 }
 
+// Close closes the vector store that the router opened.
+func (r *semanticRouter) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.opened {
+		return nil
+	}
+	r.opened = false
+	if c, ok := r.store.(io.Closer); ok {
+		return c.Close()
+	}
+	return nil
+}
+
 // embed embeds texts and checks the vectors' count and dimensions.
 func (r *semanticRouter) embed(ctx context.Context, texts []string) ([][]float32, error) {
 	vecs, err := r.embedder.Embed(ctx, texts)
@@ -214,10 +244,12 @@ func (r *semanticRouter) embed(ctx context.Context, texts []string) ([][]float32
 		return nil, fmt.Errorf("the embedder returned %d vectors for %d texts", len(vecs), len(texts))
 	}
 	for _, v := range vecs {
-		if r.dims != 0 {
-			if err := vectorstore.CheckDimensions(v, r.dims); err != nil {
-				return nil, fmt.Errorf("vectordb.dimensions is %d but the embedder returned %d: %w", r.dims, len(v), vectorstore.ErrDimensions)
-			}
+		switch {
+		case r.dims != 0 && len(v) != r.dims:
+			return nil, fmt.Errorf("%w: vectordb.dimensions is %d but the embeddings model returned %d values; set vectordb.dimensions to %d (or ask the model for %d with model.options.embeddings_dimensions)",
+				vectorstore.ErrDimensions, r.dims, len(v), len(v), r.dims)
+		case len(v) == 0 || len(v) != len(vecs[0]):
+			return nil, fmt.Errorf("%w: the embedder returned vectors of %d and %d values", vectorstore.ErrDimensions, len(vecs[0]), len(v))
 		}
 	}
 	return vecs, nil
@@ -242,7 +274,7 @@ func (r *semanticRouter) decide(ctx context.Context, prompt string, all bool) (*
 	if err != nil {
 		return nil, nil, fmt.Errorf("embedding the prompt: %w", err)
 	}
-	matches, err := r.store.Search(ctx, vec, len(r.byID)+16)
+	matches, err := r.store.Search(ctx, vec, -1) // all: a shared store may hold other configurations' vectors
 	if err != nil {
 		return nil, nil, fmt.Errorf("searching the vector store: %w", err)
 	}
