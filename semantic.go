@@ -11,6 +11,7 @@ import (
 	"math"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -331,6 +332,21 @@ func (r *semanticRouter) route(c *call, stats *Stats) (*pool, *RequestError) {
 			Err:     ErrNoTarget}
 	}
 	return r.catchall, nil
+}
+
+// Response headers of semantically routed requests, for tuning thresholds from real traffic.
+const (
+	// HeaderSemanticDistance is the distance from the prompt to the nearest description, in
+	// the vector store's metric ("+Inf" when the prompt could not be embedded).
+	HeaderSemanticDistance = "X-Aiproxy-Semantic-Distance"
+	// HeaderSemanticMatched is "true" when that distance was within the threshold, "false"
+	// when the request went to the CATCHALL target.
+	HeaderSemanticMatched = "X-Aiproxy-Semantic-Matched"
+)
+
+func semanticHeaders(h http.Header, d *Decision) {
+	h[HeaderSemanticDistance] = []string{strconv.FormatFloat(d.Distance, 'f', 4, 64)}
+	h[HeaderSemanticMatched] = []string{strconv.FormatBool(d.Matched)}
 }
 
 func names(ts []*target) []string {
