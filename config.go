@@ -1,6 +1,7 @@
 package aiproxy
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
@@ -110,6 +111,13 @@ type BalancerConfig struct {
 type EmbeddingsConfig struct {
 	Auth  Auth           `json:"auth"`
 	Model EmbeddingModel `json:"model"`
+}
+
+// String renders the block with its credentials redacted. Without it, fmt would print the
+// fields of a *EmbeddingsConfig under a verb such as %s without the redaction of Secret.
+func (e EmbeddingsConfig) String() string {
+	type plain EmbeddingsConfig
+	return fmt.Sprintf("%+v", plain(e))
 }
 
 // EmbeddingModel names an embeddings model: provider "openai", "azure", "mistral",

@@ -78,6 +78,13 @@ type Options struct {
 
 var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
+// String renders the options with their credentials redacted. Without it, fmt would print
+// the fields of a *Options under a verb such as %s without the redaction of Secret.
+func (o Options) String() string {
+	type plain Options
+	return fmt.Sprintf("%+v", plain(o))
+}
+
 func (o *Options) validate() error {
 	switch o.Metric {
 	case "":

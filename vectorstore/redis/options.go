@@ -127,6 +127,13 @@ const (
 	ModeVectorSet Mode = "vectorset"
 )
 
+// String renders the options with their credentials redacted. Without it, fmt would print
+// the fields of a *Options under a verb such as %s without the redaction of Secret.
+func (o Options) String() string {
+	type plain Options
+	return fmt.Sprintf("%+v", plain(o))
+}
+
 func (o *Options) validate() error {
 	switch o.Metric {
 	case "":
