@@ -256,8 +256,28 @@ func (r *semanticRouter) embed(ctx context.Context, texts []string) ([][]float32
 	return vecs, nil
 }
 
-// decide scores prompt against the descriptions. With all, Scores lists every description.
+// decide scores prompt against the descriptions and applies the threshold: the group
+// chosen, or nil for CATCHALL. With all, Scores lists every description.
 func (r *semanticRouter) decide(ctx context.Context, prompt string, all bool) (*semanticGroup, *Decision, error) {
+	best, d, err := r.search(ctx, prompt, all)
+	if err != nil || best == nil || d.Distance > r.threshold {
+		return nil, d, err
+	}
+	d.Description, d.Matched = best.description, true
+	return best, d, nil
+}
+
+// nearest returns the group nearest to prompt, whatever the threshold, and its distance.
+func (r *semanticRouter) nearest(ctx context.Context, prompt string) (*semanticGroup, float64, error) {
+	best, d, err := r.search(ctx, prompt, false)
+	if err != nil {
+		return nil, 0, err
+	}
+	return best, d.Distance, nil
+}
+
+// search finds the group nearest to prompt. The Decision it returns says CATCHALL.
+func (r *semanticRouter) search(ctx context.Context, prompt string, all bool) (*semanticGroup, *Decision, error) {
 	if err := r.init(ctx); err != nil {
 		return nil, nil, err
 	}
@@ -280,7 +300,7 @@ func (r *semanticRouter) decide(ctx context.Context, prompt string, all bool) (*
 		return nil, nil, fmt.Errorf("searching the vector store: %w", err)
 	}
 	var best *semanticGroup
-	seen := map[*semanticGroup]bool{}
+	seen := make(map[*semanticGroup]bool, len(r.groups))
 	for _, m := range matches {
 		g := r.byID[m.ID]
 		if g == nil || seen[g] {
@@ -295,11 +315,7 @@ func (r *semanticRouter) decide(ctx context.Context, prompt string, all bool) (*
 		}
 		d.Scores = append(d.Scores, Score{Description: g.description, Targets: names(g.pool.targets), Distance: m.Distance})
 	}
-	if best != nil && d.Distance <= r.threshold {
-		d.Description, d.Matched = best.description, true
-		return best, d, nil
-	}
-	return nil, d, nil
+	return best, d, nil
 }
 
 // route chooses the pool for c.
