@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"log/slog"
 	"net/http"
 	"sync/atomic"
 	"testing"
@@ -34,6 +36,7 @@ func semanticConfig(t *testing.T, threshold float64, descs ...string) (aiproxy.C
 		Balancer: aiproxy.BalancerConfig{Algorithm: aiproxy.Semantic},
 		VectorDB: &aiproxy.VectorDBConfig{Threshold: &threshold},
 		Embedder: bagOfWords,
+		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	for _, d := range descs {
 		name := d
