@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/aiproxy/aiproxy/vectorstore"
 )
@@ -75,11 +76,17 @@ type semanticRouter struct {
 	catchall *pool
 	cache    *embedCache
 
-	mu     sync.Mutex // serialises initialisation and Close
-	store  VectorStore
-	opened bool // the router opened store, so it closes it
-	ready  atomic.Bool
+	mu       sync.Mutex // serialises initialisation and Close
+	store    VectorStore
+	opened   bool // the router opened store, so it closes it
+	failedAt time.Time
+	failure  error // the last initialisation's, returned until initRetry has passed
+	ready    atomic.Bool
 }
+
+// initRetry is how long after a failed initialisation (embedder or store down) requests go
+// to CATCHALL without trying again, so that they do not queue behind one another's timeouts.
+const initRetry = 5 * time.Second
 
 type semanticGroup struct {
 	description string
@@ -178,7 +185,8 @@ func (r *semanticRouter) vectorID(text string) string {
 	return r.idPrefix + hex.EncodeToString(sum[:16])
 }
 
-// init embeds and stores every description once. A failure is retried on a later request.
+// init embeds and stores every description once. A failure is retried on a request
+// initRetry later.
 func (r *semanticRouter) init(ctx context.Context) error {
 	if r.ready.Load() {
 		return nil
@@ -188,6 +196,21 @@ func (r *semanticRouter) init(ctx context.Context) error {
 	if r.ready.Load() {
 		return nil
 	}
+	now := r.p.now()
+	if r.failure != nil && now.Sub(r.failedAt) < initRetry {
+		return r.failure
+	}
+	if err := r.load(ctx); err != nil {
+		r.failedAt, r.failure = now, err
+		return err
+	}
+	r.failure = nil
+	r.ready.Store(true)
+	return nil
+}
+
+// load embeds the descriptions, opens the store if need be, and stores the vectors.
+func (r *semanticRouter) load(ctx context.Context) error {
 	var texts []string
 	var owners []*semanticGroup
 	for _, g := range r.groups {
@@ -217,7 +240,6 @@ func (r *semanticRouter) init(ctx context.Context) error {
 			return fmt.Errorf("storing the description vectors: %w", err)
 		}
 	}
-	r.ready.Store(true)
 	return nil
 }
 

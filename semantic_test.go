@@ -7,8 +7,10 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -150,7 +152,9 @@ func TestFitThreshold(t *testing.T) {
 
 func TestEmbedderFailureRoutesToCatchall(t *testing.T) {
 	var failing atomic.Bool
+	var calls atomic.Int64
 	embedder := aiproxy.EmbedderFunc(func(ctx context.Context, texts []string) ([][]float32, error) {
+		calls.Add(1)
 		if failing.Load() {
 			return nil, errors.New("embeddings API is down")
 		}
@@ -159,8 +163,11 @@ func TestEmbedderFailureRoutesToCatchall(t *testing.T) {
 	for _, when := range []string{"at start", "at request time"} {
 		t.Run(when, func(t *testing.T) {
 			logs := &lockedBuffer{}
+			clock := time.Unix(1700000000, 0)
+			var mu sync.Mutex
 			cfg, _ := semanticConfig(t, 0.5, "cooking recipes baking", "CATCHALL")
 			cfg.Embedder, cfg.Logger = embedder, logs.logger()
+			cfg.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
 			p := newSeedProxy(t, cfg)
 			failing.Store(when == "at start")
 			if when == "at request time" {
@@ -176,6 +183,15 @@ func TestEmbedderFailureRoutesToCatchall(t *testing.T) {
 			assert.Contains(t, logs.String(), "embeddings API is down")
 
 			failing.Store(false)
+			if when == "at start" {
+				before := calls.Load()
+				_, model = chat(t, p, "baking recipes again")
+				assert.Equal(t, "CATCHALL", model, "within 5 s of a failed start, requests do not wait for the embedder")
+				assert.Equal(t, before, calls.Load())
+				mu.Lock()
+				clock = clock.Add(5 * time.Second)
+				mu.Unlock()
+			}
 			_, model = chat(t, p, "baking recipes again")
 			assert.Equal(t, "cooking", model, "routing recovers")
 		})
