@@ -65,3 +65,23 @@ vectordb:
 		"vectordb":{"strategy":"redis","distance_metric":"cosine","dimensions":3,"redis":{"hots":"x"}}}`), Options{})
 	assert.ErrorContains(t, err, "vectordb.redis.hots: unknown field (did you mean host?)")
 }
+
+// A plugin read back from Kong's Admin API lists every field of the redis and pgvector
+// blocks, most of them null.
+func TestVectorDBAdminExport(t *testing.T) {
+	f, err := Parse([]byte(`{"targets":[{"route_type":"llm/v1/chat","model":{"provider":"openai"},"description":"CATCHALL"}],
+		"vectordb":{"strategy":"redis","distance_metric":"cosine","dimensions":3,"threshold":0.5,
+		"redis":{"cluster_max_redirections":5,"cluster_nodes":null,"connect_timeout":2000,"connection_is_proxied":false,
+			"database":0,"host":"127.0.0.1","keepalive_backlog":null,"keepalive_pool_size":256,"password":null,"port":6379,
+			"read_timeout":2000,"send_timeout":2000,"sentinel_master":null,"sentinel_nodes":null,"sentinel_password":null,
+			"sentinel_role":null,"sentinel_username":null,"server_name":null,"ssl":false,"ssl_verify":false,"username":null,
+			"timeout":null,"cloud_authentication":{"auth_provider":null,"aws_cache_name":null,"aws_region":null}},
+		"pgvector":{"database":"kong-pgvector","host":"127.0.0.1","password":null,"port":5432,"ssl":false,"ssl_cert":null,
+			"ssl_cert_key":null,"ssl_required":false,"ssl_verify":false,"ssl_version":"tlsv1_2","timeout":5000,"user":"postgres"}}}`), Options{})
+	require.NoError(t, err)
+	db := f.Plugins[0].Config.VectorDB
+	assert.Equal(t, "127.0.0.1", db.Redis.Host)
+	assert.Equal(t, 256, db.Redis.KeepalivePoolSize)
+	assert.Equal(t, vectorstore.Secret("postgres"), db.PGVector.User)
+	mustNew(t, f.Plugins[0].Config)
+}

@@ -44,6 +44,9 @@ type Options struct {
 	ConnectTimeout int `json:"connect_timeout,omitempty" yaml:"connect_timeout,omitempty"`
 	SendTimeout    int `json:"send_timeout,omitempty" yaml:"send_timeout,omitempty"`
 	ReadTimeout    int `json:"read_timeout,omitempty" yaml:"read_timeout,omitempty"`
+	// Timeout is Kong's deprecated single timeout, in milliseconds: when set, it replaces
+	// the default of ConnectTimeout, SendTimeout and ReadTimeout.
+	Timeout int `json:"timeout,omitempty" yaml:"timeout,omitempty"`
 
 	// KeepalivePoolSize is the connection pool size per node. Zero means go-redis's default
 	// (10 per GOMAXPROCS).
@@ -53,6 +56,10 @@ type Options struct {
 	KeepaliveBacklog int `json:"keepalive_backlog,omitempty" yaml:"keepalive_backlog,omitempty"`
 	// ConnectionIsProxied is accepted for compatibility with Kong's schema and ignored.
 	ConnectionIsProxied bool `json:"connection_is_proxied,omitempty" yaml:"connection_is_proxied,omitempty"`
+	// CloudAuthentication is Kong's cloud_authentication (IAM authentication to managed
+	// Redis on AWS, GCP or Azure). It is not supported: New fails when it sets any value.
+	// A block whose values are all null, as Kong's Admin API exports it, is accepted.
+	CloudAuthentication map[string]any `json:"cloud_authentication,omitempty" yaml:"cloud_authentication,omitempty"`
 
 	// SentinelMaster is the name of the master that the Sentinels watch. With SentinelNodes
 	// it selects Redis Sentinel.
@@ -154,6 +161,11 @@ func (o *Options) validate() error {
 	default:
 		return fmt.Errorf("redisstore: unknown mode %q", o.Mode)
 	}
+	for k, v := range o.CloudAuthentication {
+		if v != nil {
+			return fmt.Errorf("redisstore: cloud_authentication.%s: IAM authentication to managed Redis is not supported; use username and password", k)
+		}
+	}
 	if o.Namespace == "" {
 		o.Namespace = "aiproxy"
 	}
@@ -164,6 +176,9 @@ func (o *Options) validate() error {
 // SentinelMaster or SentinelNodes are, else a single server.
 func (o *Options) newClient() (redis.UniversalClient, error) {
 	ms := func(v int) time.Duration {
+		if v <= 0 {
+			v = o.Timeout
+		}
 		if v <= 0 {
 			v = 2000
 		}
