@@ -233,3 +233,22 @@ func openAIError(t *testing.T, body []byte) apiError {
 	require.NoError(t, json.Unmarshal(body, &v), string(body))
 	return v.Error
 }
+
+// MinSimilarity is the threshold as a cosine similarity: 1 − distance.
+func TestMinSimilarity(t *testing.T) {
+	cfg, _ := semanticConfig(t, 0, "cooking recipes baking", "CATCHALL")
+	sim := 0.5
+	cfg.VectorDB.Threshold, cfg.VectorDB.MinSimilarity = nil, &sim
+	p := newSeedProxy(t, cfg)
+	d, err := p.Explain(context.Background(), "baking recipes") // similarity 2/sqrt(6) = 0.82
+	require.NoError(t, err)
+	assert.True(t, d.Matched)
+	d, err = p.Explain(context.Background(), "baking bread and cakes at home") // 1/sqrt(18) = 0.24
+	require.NoError(t, err)
+	assert.False(t, d.Matched)
+
+	threshold := 0.5
+	cfg.VectorDB.Threshold = &threshold
+	_, err = aiproxy.New(cfg)
+	assert.ErrorContains(t, err, "set threshold or MinSimilarity, not both")
+}
