@@ -322,19 +322,22 @@ func (r *semanticRouter) search(ctx context.Context, prompt string, all bool) (*
 		return nil, nil, fmt.Errorf("searching the vector store: %w", err)
 	}
 	var best *semanticGroup
-	seen := make(map[*semanticGroup]bool, len(r.groups))
+	var seen map[*semanticGroup]bool // with all: the groups scored so far
+	if all {
+		seen = make(map[*semanticGroup]bool, len(r.groups))
+	}
 	for _, m := range matches {
 		g := r.byID[m.ID]
 		if g == nil || seen[g] {
 			continue // another configuration's vector, or a worse example of a group already scored
 		}
-		seen[g] = true
 		if best == nil {
 			best, d.Distance = g, m.Distance
 		}
 		if !all {
 			break
 		}
+		seen[g] = true
 		d.Scores = append(d.Scores, Score{Description: g.description, Targets: names(g.pool.targets), Distance: m.Distance})
 	}
 	return best, d, nil
