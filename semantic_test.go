@@ -7,6 +7,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -251,4 +253,19 @@ func TestMinSimilarity(t *testing.T) {
 	cfg.VectorDB.Threshold = &threshold
 	_, err = aiproxy.New(cfg)
 	assert.ErrorContains(t, err, "set threshold or MinSimilarity, not both")
+}
+
+// The last user message is what is embedded, the text parts of array content included.
+func TestLastUserMessageIsEmbedded(t *testing.T) {
+	cfg, _ := semanticConfig(t, 0.5, "cooking recipes baking", "astronomy planets stars", "CATCHALL")
+	p := newSeedProxy(t, cfg)
+	body := `{"messages":[{"role":"system","content":"planets stars"},{"role":"user","content":"planets and stars"},
+		{"role":"assistant","content":"planets stars"},
+		{"role":"user","content":[{"type":"text","text":"baking"},{"type":"image_url","image_url":{"url":"https://x/y.png"}},{"type":"text","text":"recipes"}]}]}`
+	rec := httptest.NewRecorder()
+	p.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v1/chat/completions", strings.NewReader(body)))
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	var resp struct{ Model string }
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &resp))
+	assert.Equal(t, "cooking", resp.Model)
 }
