@@ -146,7 +146,10 @@ type VectorDBConfig struct {
 	// MinSimilarity), for Go users who think in similarity. Setting both is an error.
 	MinSimilarity *float64 `json:"-"`
 	// Dimensions is the length of the vectors that the embeddings model returns; it is
-	// checked against what that model returns, with an error naming both. It describes the
+	// checked against what that model returns, with an error naming both. As in Kong, it is
+	// sent to OpenAI and Azure OpenAI models as the dimensions parameter (text-embedding-3
+	// models shorten their vectors to it) unless model.options.embeddings_dimensions is set
+	// or the model is text-embedding-ada-002. It describes the
 	// model configured in Embeddings only: when the embedder is the built-in offline one
 	// (Embeddings nil or provider "offline") or Config.Embedder, it is not checked, and the
 	// store holds vectors of the length that embedder returns. Zero means whatever the

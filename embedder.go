@@ -25,6 +25,10 @@ func (p *Proxy) newEmbedder(cfg *Config) (Embedder, string, error) {
 		return cfg.Embedder, fmt.Sprintf("%T", cfg.Embedder), nil
 	case usesEmbeddingsModel(cfg):
 		m := cfg.Embeddings.Model
+		if db := cfg.VectorDB; db != nil && db.Dimensions > 0 && m.Options.EmbeddingsDimensions == nil && asksDimensions(m) {
+			d := db.Dimensions // as Kong does: OpenAI's text-embedding-3 models shorten their vectors to it
+			m.Options.EmbeddingsDimensions = &d
+		}
 		t, err := p.newTarget(Target{
 			RouteType: provider.Embeddings,
 			Model:     provider.Model{Provider: m.Provider, Name: m.Name, Options: m.Options},
@@ -41,6 +45,13 @@ func (p *Proxy) newEmbedder(cfg *Config) (Embedder, string, error) {
 	}
 	e := offline.New()
 	return e, e.Name(), nil
+}
+
+// asksDimensions reports whether vectordb.dimensions is sent to m as OpenAI's dimensions
+// parameter when model.options.embeddings_dimensions is not set, as Kong's OpenAI embeddings
+// driver does. text-embedding-ada-002 refuses the parameter.
+func asksDimensions(m EmbeddingModel) bool {
+	return (m.Provider == "openai" || m.Provider == "azure") && !strings.Contains(m.Name, "ada-002")
 }
 
 // usesEmbeddingsModel reports whether the embedder is the remote model cfg.Embeddings names
