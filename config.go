@@ -149,11 +149,13 @@ type VectorDBConfig struct {
 	// checked against what that model returns, with an error naming both. As in Kong, it is
 	// sent to OpenAI and Azure OpenAI models as the dimensions parameter (text-embedding-3
 	// models shorten their vectors to it) unless model.options.embeddings_dimensions is set
-	// or the model is text-embedding-ada-002. It describes the
-	// model configured in Embeddings only: when the embedder is the built-in offline one
-	// (Embeddings nil or provider "offline") or Config.Embedder, it is not checked, and the
-	// store holds vectors of the length that embedder returns. Zero means whatever the
-	// embedder returns.
+	// or the model is text-embedding-ada-002.
+	//
+	// It describes the model configured in Embeddings only: when the embedder is the
+	// built-in offline one (Embeddings nil or provider "offline") or Config.Embedder, it is
+	// not checked, and the store holds vectors of the length that embedder returns. So a
+	// Kong config sized for a remote model (1536) runs unchanged on the offline embedder
+	// (65). Zero means whatever the embedder returns.
 	Dimensions int `json:"dimensions,omitempty"`
 	// Redis holds Kong's vectordb.redis settings for strategy "redis". Nil means Kong's
 	// defaults (127.0.0.1:6379). Its user names and passwords may be secret references
