@@ -98,8 +98,10 @@ type pool struct {
 }
 
 // New validates cfg and returns a Proxy. The error, which wraps ErrInvalidConfig, lists every
-// problem found. New takes ownership of cfg's Embedder, VectorStore and Vaults: Close closes
-// those that are io.Closers.
+// problem found. New does no I/O: the semantic balancer embeds its descriptions and opens
+// the vector database that vectordb.strategy names on the first request that needs them
+// (or Explain). New takes ownership of cfg's Embedder, VectorStore and Vaults: Close closes
+// those that are io.Closers, and the database the semantic balancer opened.
 func New(cfg Config) (*Proxy, error) {
 	p := &Proxy{
 		byAlias: map[string]*pool{},

@@ -1,12 +1,15 @@
 package aiproxy
 
 import (
+	"fmt"
 	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/aiproxy/aiproxy/provider"
 	"github.com/aiproxy/aiproxy/vectorstore"
+	pgvectorstore "github.com/aiproxy/aiproxy/vectorstore/pgvector"
+	redisstore "github.com/aiproxy/aiproxy/vectorstore/redis"
 )
 
 // Config configures a Proxy. Its fields with JSON names mirror Kong's ai-proxy-advanced
@@ -55,8 +58,7 @@ type Config struct {
 	StrictSecrets bool `json:"-"`
 	// Embedder replaces the embedder that Embeddings would configure.
 	Embedder Embedder `json:"-"`
-	// VectorStore replaces the store that VectorDB would configure. Required when
-	// VectorDB.Strategy names an external database (package kong builds it from the config).
+	// VectorStore replaces the store that VectorDB would open.
 	VectorStore VectorStore `json:"-"`
 	// Transport sends upstream requests. Nil means a transport like http.DefaultTransport
 	// whose dial timeout is Balancer.ConnectTimeout. A Transport given here keeps its own.
@@ -120,6 +122,13 @@ type EmbeddingsConfig struct {
 	Model EmbeddingModel `json:"model"`
 }
 
+// String renders the block with its credentials redacted. Without it, fmt would print the
+// fields of a *EmbeddingsConfig under a verb such as %s without the redaction of Secret.
+func (e EmbeddingsConfig) String() string {
+	type plain EmbeddingsConfig
+	return fmt.Sprintf("%+v", plain(e))
+}
+
 // EmbeddingModel names an embeddings model: provider "openai", "azure", "mistral",
 // "gemini", "bedrock", "huggingface", "ollama" (and any provider registered in
 // Config.Providers that serves llm/v1/embeddings), or "offline" for the built-in embedder.
@@ -132,8 +141,9 @@ type EmbeddingModel struct {
 // VectorDBConfig is Kong's vectordb block.
 type VectorDBConfig struct {
 	// Strategy names the database: "redis", "pgvector", or "memory" (aiproxy's in-process
-	// store; the zero value). External databases are built by package kong, or given as
-	// Config.VectorStore.
+	// store; the zero value). New opens the database on the first request that needs it
+	// (and again on a later request when that fails), with the Redis or PGVector settings,
+	// and Close closes it. Config.VectorStore, when set, replaces it.
 	Strategy string `json:"strategy,omitempty"`
 	// DistanceMetric is "cosine" (the zero value) or "euclidean".
 	DistanceMetric vectorstore.Metric `json:"distance_metric,omitempty"`
@@ -144,62 +154,26 @@ type VectorDBConfig struct {
 	// MinSimilarity is the same limit as a cosine similarity (Threshold = 1 −
 	// MinSimilarity), for Go users who think in similarity. Setting both is an error.
 	MinSimilarity *float64 `json:"-"`
-	// Dimensions is the length of the vectors; the embedder's output is checked against
-	// it. Zero means whatever the embedder returns.
+	// Dimensions is the length of the vectors that the embeddings model returns; it is
+	// checked against what that model returns, with an error naming both. As in Kong, it is
+	// sent to OpenAI and Azure OpenAI models as the dimensions parameter (text-embedding-3
+	// models shorten their vectors to it) unless model.options.embeddings_dimensions is set
+	// or the model is text-embedding-ada-002.
+	//
+	// It describes the model configured in Embeddings only: when the embedder is the
+	// built-in offline one (Embeddings nil or provider "offline") or Config.Embedder, it is
+	// not checked, and the store holds vectors of the length that embedder returns. So a
+	// Kong config sized for a remote model (1536) runs unchanged on the offline embedder
+	// (65). Zero means whatever the embedder returns.
 	Dimensions int `json:"dimensions,omitempty"`
-	// Redis and PGVector hold Kong's connection settings for those strategies; package
-	// kong reads them.
-	Redis    *RedisConfig    `json:"redis,omitempty"`
-	PGVector *PGVectorConfig `json:"pgvector,omitempty"`
-}
-
-// RedisConfig is Kong's vectordb.redis block.
-type RedisConfig struct {
-	Host                   string         `json:"host,omitempty"` // zero: 127.0.0.1
-	Port                   int            `json:"port,omitempty"` // zero: 6379
-	Database               int            `json:"database,omitempty"`
-	Username               Secret         `json:"username,omitempty"`
-	Password               Secret         `json:"password,omitempty"`
-	SSL                    bool           `json:"ssl,omitempty"`
-	SSLVerify              bool           `json:"ssl_verify,omitempty"`
-	ServerName             string         `json:"server_name,omitempty"`
-	Timeout                time.Duration  `json:"timeout,omitempty"`
-	ConnectTimeout         time.Duration  `json:"connect_timeout,omitempty"` // zero: 2 s
-	SendTimeout            time.Duration  `json:"send_timeout,omitempty"`    // zero: 2 s
-	ReadTimeout            time.Duration  `json:"read_timeout,omitempty"`    // zero: 2 s
-	KeepalivePoolSize      int            `json:"keepalive_pool_size,omitempty"`
-	KeepaliveBacklog       int            `json:"keepalive_backlog,omitempty"`
-	SentinelMaster         string         `json:"sentinel_master,omitempty"`
-	SentinelRole           string         `json:"sentinel_role,omitempty"`
-	SentinelNodes          []RedisNode    `json:"sentinel_nodes,omitempty"`
-	SentinelUsername       Secret         `json:"sentinel_username,omitempty"`
-	SentinelPassword       Secret         `json:"sentinel_password,omitempty"`
-	ClusterNodes           []RedisNode    `json:"cluster_nodes,omitempty"`
-	ClusterMaxRedirections int            `json:"cluster_max_redirections,omitempty"`
-	ConnectionIsProxied    bool           `json:"connection_is_proxied,omitempty"`
-	CloudAuthentication    map[string]any `json:"cloud_authentication,omitempty"`
-}
-
-// RedisNode is a sentinel or cluster node. Kong names the host "host" for sentinels and
-// "ip" for cluster nodes; both are accepted.
-type RedisNode struct {
-	Host string `json:"host,omitempty"`
-	IP   string `json:"ip,omitempty"`
-	Port int    `json:"port,omitempty"`
-}
-
-// PGVectorConfig is Kong's vectordb.pgvector block.
-type PGVectorConfig struct {
-	Host        string        `json:"host,omitempty"`     // zero: 127.0.0.1
-	Port        int           `json:"port,omitempty"`     // zero: 5432
-	Database    string        `json:"database,omitempty"` // zero: kong-pgvector
-	User        Secret        `json:"user,omitempty"`     // zero: postgres
-	Password    Secret        `json:"password,omitempty"`
-	SSL         bool          `json:"ssl,omitempty"`
-	SSLRequired bool          `json:"ssl_required,omitempty"`
-	SSLVerify   bool          `json:"ssl_verify,omitempty"`
-	SSLVersion  string        `json:"ssl_version,omitempty"` // any | tlsv1_2 (zero) | tlsv1_3
-	SSLCert     string        `json:"ssl_cert,omitempty"`
-	SSLCertKey  string        `json:"ssl_cert_key,omitempty"`
-	Timeout     time.Duration `json:"timeout,omitempty"` // zero: 5 s
+	// Redis holds Kong's vectordb.redis settings for strategy "redis". Nil means Kong's
+	// defaults (127.0.0.1:6379). Its user names and passwords may be secret references
+	// ({vault://...}), resolved through Config.Vaults before connecting. Its Dimensions and
+	// Metric come from this block; leave them zero. Namespace separates the keys of
+	// unrelated proxies sharing a server (proxies that share a namespace share vectors).
+	Redis *redisstore.Options `json:"redis,omitempty"`
+	// PGVector holds Kong's vectordb.pgvector settings for strategy "pgvector". Nil means
+	// Kong's defaults (postgres@127.0.0.1:5432/kong-pgvector). User and Password may be
+	// secret references. Its Dimensions and Metric come from this block; leave them zero.
+	PGVector *pgvectorstore.Options `json:"pgvector,omitempty"`
 }

@@ -7,6 +7,9 @@ import (
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
+
+	"golang.org/x/sync/errgroup"
 
 	"github.com/aiproxy/aiproxy/embed/offline"
 	"github.com/aiproxy/aiproxy/provider"
@@ -20,8 +23,12 @@ func (p *Proxy) newEmbedder(cfg *Config) (Embedder, string, error) {
 			return cfg.Embedder, n.Name(), nil
 		}
 		return cfg.Embedder, fmt.Sprintf("%T", cfg.Embedder), nil
-	case cfg.Embeddings != nil && cfg.Embeddings.Model.Provider != "offline":
+	case usesEmbeddingsModel(cfg):
 		m := cfg.Embeddings.Model
+		if db := cfg.VectorDB; db != nil && db.Dimensions > 0 && m.Options.EmbeddingsDimensions == nil && asksDimensions(m) {
+			d := db.Dimensions // as Kong does: OpenAI's text-embedding-3 models shorten their vectors to it
+			m.Options.EmbeddingsDimensions = &d
+		}
 		t, err := p.newTarget(Target{
 			RouteType: provider.Embeddings,
 			Model:     provider.Model{Provider: m.Provider, Name: m.Name, Options: m.Options},
@@ -34,21 +41,70 @@ func (p *Proxy) newEmbedder(cfg *Config) (Embedder, string, error) {
 		if d := m.Options.EmbeddingsDimensions; d != nil {
 			id += fmt.Sprintf("@%d", *d)
 		}
-		return &providerEmbedder{p: p, t: t}, id, nil
+		return &providerEmbedder{p: p, t: t, batch: maxBatch(m.Provider, m.Name)}, id, nil
 	}
 	e := offline.New()
 	return e, e.Name(), nil
 }
 
+// asksDimensions reports whether vectordb.dimensions is sent to m as OpenAI's dimensions
+// parameter when model.options.embeddings_dimensions is not set, as Kong's OpenAI embeddings
+// driver does. text-embedding-ada-002 refuses the parameter.
+func asksDimensions(m EmbeddingModel) bool {
+	return (m.Provider == "openai" || m.Provider == "azure") && !strings.Contains(m.Name, "ada-002")
+}
+
+// usesEmbeddingsModel reports whether the embedder is the remote model cfg.Embeddings names
+// (not Config.Embedder, not the offline one): vectordb.dimensions describes that model only.
+func usesEmbeddingsModel(cfg *Config) bool {
+	return cfg.Embedder == nil && cfg.Embeddings != nil && cfg.Embeddings.Model.Provider != "offline"
+}
+
 // providerEmbedder embeds through a provider's embeddings API, with the same request
 // building, credentials and timeouts as the targets.
 type providerEmbedder struct {
-	p *Proxy
-	t *target
+	p     *Proxy
+	t     *target
+	batch int // the most texts the API takes in one request; 0: no limit
 }
 
-// Embed sends texts in one request.
+// maxBatch is the most texts one embeddings request of provider and model may carry, as
+// the APIs document them; 0 means no documented limit.
+func maxBatch(prov, model string) int {
+	switch {
+	case prov == "openai", prov == "azure":
+		return 2048
+	case prov == "gemini":
+		return 100 // batchEmbedContents
+	case prov == "cohere", prov == "bedrock" && strings.Contains(model, "cohere.embed"):
+		return 96
+	case prov == "bedrock":
+		return 1 // Titan's InvokeModel body has one inputText
+	}
+	return 0
+}
+
+// Embed sends texts in as few requests as the API allows, up to 8 at a time.
 func (e *providerEmbedder) Embed(ctx context.Context, texts []string) ([][]float32, error) {
+	if e.batch == 0 || len(texts) <= e.batch {
+		return e.embedBatch(ctx, texts)
+	}
+	vecs := make([][]float32, len(texts))
+	g, ctx := errgroup.WithContext(ctx)
+	g.SetLimit(8)
+	for start := 0; start < len(texts); start += e.batch {
+		end := min(start+e.batch, len(texts))
+		g.Go(func() error {
+			vs, err := e.embedBatch(ctx, texts[start:end])
+			copy(vecs[start:end], vs)
+			return err
+		})
+	}
+	return vecs, g.Wait()
+}
+
+// embedBatch sends texts in one request.
+func (e *providerEmbedder) embedBatch(ctx context.Context, texts []string) ([][]float32, error) {
 	body := []byte(`{"input":`)
 	in, err := json.Marshal(texts)
 	if err != nil {

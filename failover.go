@@ -186,6 +186,9 @@ func (p *Proxy) try(c *call, t *target) (*http.Response, *failed) {
 	if p.modelHeader {
 		h["X-Kong-Llm-Model"] = t.modelHeader
 	}
+	if d := stats.Semantic; d != nil {
+		semanticHeaders(h, d)
+	}
 	c.served = t
 	stats.Target, stats.Provider, stats.Model = t.name, t.cfg.Model.Provider, t.cfg.Model.Name
 

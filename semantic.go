@@ -6,13 +6,16 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math"
 	"net/http"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/aiproxy/aiproxy/vectorstore"
 )
@@ -60,10 +63,12 @@ type Score struct {
 // threshold. Targets sharing a description are balanced round-robin by weight.
 type semanticRouter struct {
 	embedder  Embedder
-	store     VectorStore
 	idPrefix  string // identifies the embedder and metric, so vectors of another space never match
+	metric    vectorstore.Metric
 	threshold float64
-	dims      int
+	dims      int // vectordb.dimensions, checked against the embeddings model; 0: not checked
+	db        *VectorDBConfig
+	p         *Proxy
 	logger    *slog.Logger
 
 	groups   []*semanticGroup
@@ -71,9 +76,17 @@ type semanticRouter struct {
 	catchall *pool
 	cache    *embedCache
 
-	mu    sync.Mutex // serialises initialisation
-	ready atomic.Bool
+	mu       sync.Mutex // serialises initialisation and Close
+	store    VectorStore
+	opened   bool // the router opened store, so it closes it
+	failedAt time.Time
+	failure  error // the last initialisation's, returned until initRetry has passed
+	ready    atomic.Bool
 }
+
+// initRetry is how long after a failed initialisation (embedder or store down) requests go
+// to CATCHALL without trying again, so that they do not queue behind one another's timeouts.
+const initRetry = 5 * time.Second
 
 type semanticGroup struct {
 	description string
@@ -82,11 +95,11 @@ type semanticGroup struct {
 }
 
 func newSemanticRouter(cfg *Config, p *Proxy) (*semanticRouter, error) {
-	r := &semanticRouter{byID: map[string]*semanticGroup{}, logger: p.logger, threshold: math.Inf(1)}
-	metric := vectorstore.Cosine
+	r := &semanticRouter{byID: map[string]*semanticGroup{}, p: p, logger: p.logger, threshold: math.Inf(1),
+		metric: vectorstore.Cosine, db: cfg.VectorDB}
 	if db := cfg.VectorDB; db != nil {
 		if db.DistanceMetric != "" {
-			metric = db.DistanceMetric
+			r.metric = db.DistanceMetric
 		}
 		switch {
 		case db.Threshold != nil && db.MinSimilarity != nil:
@@ -94,18 +107,25 @@ func newSemanticRouter(cfg *Config, p *Proxy) (*semanticRouter, error) {
 		case db.Threshold != nil:
 			r.threshold = *db.Threshold
 		case db.MinSimilarity != nil:
-			if metric != vectorstore.Cosine {
+			if r.metric != vectorstore.Cosine {
 				return nil, errors.New("vectordb: MinSimilarity needs the cosine distance metric")
 			}
 			r.threshold = 1 - *db.MinSimilarity
 		}
-		r.dims = db.Dimensions
-		if db.Strategy != "" && db.Strategy != "memory" && cfg.VectorStore == nil {
-			return nil, fmt.Errorf("vectordb.strategy %q needs Config.VectorStore (package kong builds it from the config)", db.Strategy)
+		if db.Dimensions < 0 {
+			return nil, fmt.Errorf("vectordb.dimensions %d must not be negative", db.Dimensions)
+		}
+		if usesEmbeddingsModel(cfg) {
+			r.dims = db.Dimensions // Kong configs size vectordb for their remote model; see VectorDBConfig.Dimensions
+		}
+		if cfg.VectorStore == nil {
+			if err := checkVectorDB(db); err != nil {
+				return nil, err
+			}
 		}
 	}
-	if metric != vectorstore.Cosine && metric != vectorstore.Euclidean {
-		return nil, fmt.Errorf("vectordb.distance_metric %q must be cosine or euclidean", metric)
+	if r.metric != vectorstore.Cosine && r.metric != vectorstore.Euclidean {
+		return nil, fmt.Errorf("vectordb.distance_metric %q must be cosine or euclidean", r.metric)
 	}
 	var err error
 	var embedderID string
@@ -114,11 +134,9 @@ func newSemanticRouter(cfg *Config, p *Proxy) (*semanticRouter, error) {
 	}
 	p.own(r.embedder)
 	r.store = cfg.VectorStore
-	if r.store == nil {
-		r.store = vectorstore.NewMemory(metric, r.dims)
-	}
 	p.own(r.store)
-	r.idPrefix = "aiproxy:" + string(metric) + ":" + embedderID + ":"
+	p.own(r)
+	r.idPrefix = "aiproxy:" + string(r.metric) + ":" + embedderID + ":"
 	r.cache = newEmbedCache(4096)
 
 	byDesc := map[string]*semanticGroup{}
@@ -167,7 +185,8 @@ func (r *semanticRouter) vectorID(text string) string {
 	return r.idPrefix + hex.EncodeToString(sum[:16])
 }
 
-// init embeds and stores every description once. A failure is retried on a later request.
+// init embeds and stores every description once. A failure is retried on a request
+// initRetry later.
 func (r *semanticRouter) init(ctx context.Context) error {
 	if r.ready.Load() {
 		return nil
@@ -177,6 +196,21 @@ func (r *semanticRouter) init(ctx context.Context) error {
 	if r.ready.Load() {
 		return nil
 	}
+	now := r.p.now()
+	if r.failure != nil && now.Sub(r.failedAt) < initRetry {
+		return r.failure
+	}
+	if err := r.load(ctx); err != nil {
+		r.failedAt, r.failure = now, err
+		return err
+	}
+	r.failure = nil
+	r.ready.Store(true)
+	return nil
+}
+
+// load embeds the descriptions, opens the store if need be, and stores the vectors.
+func (r *semanticRouter) load(ctx context.Context) error {
 	var texts []string
 	var owners []*semanticGroup
 	for _, g := range r.groups {
@@ -190,6 +224,12 @@ func (r *semanticRouter) init(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("embedding the target descriptions: %w", err)
 		}
+		if r.store == nil {
+			if r.store, err = r.p.openStore(ctx, r.db, r.metric, len(vecs[0])); err != nil {
+				return fmt.Errorf("opening the vector store: %w", err)
+			}
+			r.opened = true
+		}
 		vs := make([]vectorstore.Vector, len(texts))
 		for i, t := range texts {
 			id := r.vectorID(t)
@@ -200,7 +240,20 @@ func (r *semanticRouter) init(ctx context.Context) error {
 			return fmt.Errorf("storing the description vectors: %w", err)
 		}
 	}
-	r.ready.Store(true)
+	return nil
+}
+
+// Close closes the vector store that the router opened.
+func (r *semanticRouter) Close() error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.opened {
+		return nil
+	}
+	r.opened = false
+	if c, ok := r.store.(io.Closer); ok {
+		return c.Close()
+	}
 	return nil
 }
 
@@ -214,17 +267,39 @@ func (r *semanticRouter) embed(ctx context.Context, texts []string) ([][]float32
 		return nil, fmt.Errorf("the embedder returned %d vectors for %d texts", len(vecs), len(texts))
 	}
 	for _, v := range vecs {
-		if r.dims != 0 {
-			if err := vectorstore.CheckDimensions(v, r.dims); err != nil {
-				return nil, fmt.Errorf("vectordb.dimensions is %d but the embedder returned %d: %w", r.dims, len(v), vectorstore.ErrDimensions)
-			}
+		switch {
+		case r.dims != 0 && len(v) != r.dims:
+			return nil, fmt.Errorf("%w: vectordb.dimensions is %d but the embeddings model returned %d values; set vectordb.dimensions to %d (or ask the model for %d with model.options.embeddings_dimensions)",
+				vectorstore.ErrDimensions, r.dims, len(v), len(v), r.dims)
+		case len(v) == 0 || len(v) != len(vecs[0]):
+			return nil, fmt.Errorf("%w: the embedder returned vectors of %d and %d values", vectorstore.ErrDimensions, len(vecs[0]), len(v))
 		}
 	}
 	return vecs, nil
 }
 
-// decide scores prompt against the descriptions. With all, Scores lists every description.
+// decide scores prompt against the descriptions and applies the threshold: the group
+// chosen, or nil for CATCHALL. With all, Scores lists every description.
 func (r *semanticRouter) decide(ctx context.Context, prompt string, all bool) (*semanticGroup, *Decision, error) {
+	best, d, err := r.search(ctx, prompt, all)
+	if err != nil || best == nil || d.Distance > r.threshold {
+		return nil, d, err
+	}
+	d.Description, d.Matched = best.description, true
+	return best, d, nil
+}
+
+// nearest returns the group nearest to prompt, whatever the threshold, and its distance.
+func (r *semanticRouter) nearest(ctx context.Context, prompt string) (*semanticGroup, float64, error) {
+	best, d, err := r.search(ctx, prompt, false)
+	if err != nil {
+		return nil, 0, err
+	}
+	return best, d.Distance, nil
+}
+
+// search finds the group nearest to prompt. The Decision it returns says CATCHALL.
+func (r *semanticRouter) search(ctx context.Context, prompt string, all bool) (*semanticGroup, *Decision, error) {
 	if err := r.init(ctx); err != nil {
 		return nil, nil, err
 	}
@@ -242,31 +317,30 @@ func (r *semanticRouter) decide(ctx context.Context, prompt string, all bool) (*
 	if err != nil {
 		return nil, nil, fmt.Errorf("embedding the prompt: %w", err)
 	}
-	matches, err := r.store.Search(ctx, vec, len(r.byID)+16)
+	matches, err := r.store.Search(ctx, vec, -1) // all: a shared store may hold other configurations' vectors
 	if err != nil {
 		return nil, nil, fmt.Errorf("searching the vector store: %w", err)
 	}
 	var best *semanticGroup
-	seen := map[*semanticGroup]bool{}
+	var seen map[*semanticGroup]bool // with all: the groups scored so far
+	if all {
+		seen = make(map[*semanticGroup]bool, len(r.groups))
+	}
 	for _, m := range matches {
 		g := r.byID[m.ID]
 		if g == nil || seen[g] {
 			continue // another configuration's vector, or a worse example of a group already scored
 		}
-		seen[g] = true
 		if best == nil {
 			best, d.Distance = g, m.Distance
 		}
 		if !all {
 			break
 		}
+		seen[g] = true
 		d.Scores = append(d.Scores, Score{Description: g.description, Targets: names(g.pool.targets), Distance: m.Distance})
 	}
-	if best != nil && d.Distance <= r.threshold {
-		d.Description, d.Matched = best.description, true
-		return best, d, nil
-	}
-	return nil, d, nil
+	return best, d, nil
 }
 
 // route chooses the pool for c.
@@ -299,6 +373,21 @@ func (r *semanticRouter) route(c *call, stats *Stats) (*pool, *RequestError) {
 			Err:     ErrNoTarget}
 	}
 	return r.catchall, nil
+}
+
+// Response headers of semantically routed requests, for tuning thresholds from real traffic.
+const (
+	// HeaderSemanticDistance is the distance from the prompt to the nearest description, in
+	// the vector store's metric ("+Inf" when the prompt could not be embedded).
+	HeaderSemanticDistance = "X-Aiproxy-Semantic-Distance"
+	// HeaderSemanticMatched is "true" when that distance was within the threshold, "false"
+	// when the request went to the CATCHALL target.
+	HeaderSemanticMatched = "X-Aiproxy-Semantic-Matched"
+)
+
+func semanticHeaders(h http.Header, d *Decision) {
+	h[HeaderSemanticDistance] = []string{strconv.FormatFloat(d.Distance, 'f', 4, 64)}
+	h[HeaderSemanticMatched] = []string{strconv.FormatBool(d.Matched)}
 }
 
 func names(ts []*target) []string {

@@ -13,6 +13,7 @@ import (
 	"github.com/aiproxy/aiproxy"
 	"github.com/aiproxy/aiproxy/provider"
 	"github.com/aiproxy/aiproxy/vectorstore"
+	redisstore "github.com/aiproxy/aiproxy/vectorstore/redis"
 )
 
 // env is the environment the seeds' templates and variables read.
@@ -31,13 +32,10 @@ func parse(t *testing.T, file string) *File {
 	return f
 }
 
-// mustNew checks that aiproxy.New accepts a loaded config, with an in-memory store standing
-// in for the external vector database.
+// mustNew checks that aiproxy.New accepts a loaded config (New opens no database; the
+// first request does).
 func mustNew(t *testing.T, cfg aiproxy.Config) {
 	t.Helper()
-	if cfg.VectorDB != nil && cfg.VectorDB.Strategy != "" {
-		cfg.VectorStore = vectorstore.NewMemory(cfg.VectorDB.DistanceMetric, cfg.VectorDB.Dimensions)
-	}
 	p, err := aiproxy.New(cfg)
 	require.NoError(t, err)
 	p.Close()
@@ -73,7 +71,7 @@ func TestSeed000And001(t *testing.T) {
 			assert.Equal(t, vectorstore.Cosine, db.DistanceMetric)
 			assert.Equal(t, 0.8, *db.Threshold)
 			assert.Equal(t, 1536, db.Dimensions)
-			assert.Equal(t, &aiproxy.RedisConfig{Host: "127.0.0.1", Port: 6379}, db.Redis, "the host comes from the environment")
+			assert.Equal(t, &redisstore.Options{Host: "127.0.0.1", Port: 6379}, db.Redis, "the host comes from the environment")
 			require.Len(t, cfg.Targets, 3)
 			prog := cfg.Targets[0]
 			assert.Equal(t, provider.Chat, prog.RouteType)

@@ -27,11 +27,11 @@ func ExampleOptions_kong() {
 	}
 	opts := vectordb.PGVector
 	opts.Dimensions, opts.Metric = vectordb.Dimensions, vectordb.DistanceMetric
-	// Resolve secret references before New: opts.Password = resolved value.
+	// aiproxy.New resolves secret references; using this package alone, set opts.Password to the value.
 	// store, err := pgvectorstore.New(ctx, opts); defer store.Close()
 	fmt.Println(opts.Host, opts.Port, opts.Database, opts.User, opts.SSL, opts.SSLRequired, opts.SSLVerify, opts.SSLVersion, opts.Timeout)
 	fmt.Println(opts.Dimensions, opts.Metric)
 	// Output:
-	// pg.internal 5432 kong-pgvector postgres true true true tlsv1_3 3000
+	// pg.internal 5432 kong-pgvector [redacted] true true true tlsv1_3 3000
 	// 1536 euclidean
 }

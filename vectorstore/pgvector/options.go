@@ -29,9 +29,9 @@ type Options struct {
 	// Database is the database name. Zero means "kong-pgvector" (Kong's default).
 	Database string `json:"database,omitempty" yaml:"database,omitempty"`
 	// User is the role to connect as. Zero means "postgres".
-	User string `json:"user,omitempty" yaml:"user,omitempty"`
+	User vectorstore.Secret `json:"user,omitempty" yaml:"user,omitempty"`
 	// Password is the role's password. Empty means none (e.g. trust authentication).
-	Password string `json:"password,omitempty" yaml:"password,omitempty"`
+	Password vectorstore.Secret `json:"password,omitempty" yaml:"password,omitempty"`
 
 	// SSL asks the server for TLS. Without SSLRequired, a server that refuses TLS is used
 	// without it (libpq's sslmode=prefer); with SSLRequired the connection fails instead.
@@ -78,6 +78,13 @@ type Options struct {
 
 var identifier = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 
+// String renders the options with their credentials redacted. Without it, fmt would print
+// the fields of a *Options under a verb such as %s without the redaction of Secret.
+func (o Options) String() string {
+	type plain Options
+	return fmt.Sprintf("%+v", plain(o))
+}
+
 func (o *Options) validate() error {
 	switch o.Metric {
 	case "":
@@ -123,7 +130,7 @@ func (o *Options) timeout() time.Duration {
 
 // poolConfig turns the Kong fields into a pgxpool configuration.
 func (o *Options) poolConfig() (*pgxpool.Config, error) {
-	host, port, db, user := o.Host, o.Port, o.Database, o.User
+	host, port, db, user := o.Host, o.Port, o.Database, string(o.User)
 	if host == "" {
 		host = "127.0.0.1"
 	}
@@ -138,7 +145,7 @@ func (o *Options) poolConfig() (*pgxpool.Config, error) {
 	}
 	u := url.URL{
 		Scheme: "postgres",
-		User:   url.UserPassword(user, o.Password),
+		User:   url.UserPassword(user, string(o.Password)),
 		Host:   net.JoinHostPort(host, strconv.Itoa(port)),
 		Path:   "/" + db,
 	}

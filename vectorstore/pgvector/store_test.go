@@ -39,7 +39,7 @@ func server(tb testing.TB) pgvectorstore.Options {
 	port, _ := strconv.Atoi(u.Port())
 	password, _ := u.User.Password()
 	return pgvectorstore.Options{
-		Host: u.Hostname(), Port: port, Database: u.Path[1:], User: u.User.Username(), Password: password,
+		Host: u.Hostname(), Port: port, Database: u.Path[1:], User: vectorstore.Secret(u.User.Username()), Password: vectorstore.Secret(password),
 	}
 }
 

@@ -57,5 +57,5 @@ redis:
 	}
 	o := vectordb.Redis
 	fmt.Println(o.Host, o.Port, o.Database, o.Username, o.ReadTimeout, o.ClusterNodes[0].IP, o.ClusterMaxRedirections)
-	// Output: redis.example.com 6380 2 aiproxy 500 10.0.0.1 3
+	// Output: redis.example.com 6380 2 [redacted] 500 10.0.0.1 3
 }

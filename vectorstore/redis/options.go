@@ -25,9 +25,9 @@ type Options struct {
 	// Database is the logical database (SELECT). Zero means 0; must be 0 with ClusterNodes.
 	Database int `json:"database,omitempty" yaml:"database,omitempty"`
 	// Username for Redis ACLs (AUTH username password). Empty means the default user.
-	Username string `json:"username,omitempty" yaml:"username,omitempty"`
+	Username vectorstore.Secret `json:"username,omitempty" yaml:"username,omitempty"`
 	// Password for AUTH. Empty means no AUTH.
-	Password string `json:"password,omitempty" yaml:"password,omitempty"`
+	Password vectorstore.Secret `json:"password,omitempty" yaml:"password,omitempty"`
 
 	// SSL connects with TLS.
 	SSL bool `json:"ssl,omitempty" yaml:"ssl,omitempty"`
@@ -44,6 +44,9 @@ type Options struct {
 	ConnectTimeout int `json:"connect_timeout,omitempty" yaml:"connect_timeout,omitempty"`
 	SendTimeout    int `json:"send_timeout,omitempty" yaml:"send_timeout,omitempty"`
 	ReadTimeout    int `json:"read_timeout,omitempty" yaml:"read_timeout,omitempty"`
+	// Timeout is Kong's deprecated single timeout, in milliseconds: when set, it replaces
+	// the default of ConnectTimeout, SendTimeout and ReadTimeout.
+	Timeout int `json:"timeout,omitempty" yaml:"timeout,omitempty"`
 
 	// KeepalivePoolSize is the connection pool size per node. Zero means go-redis's default
 	// (10 per GOMAXPROCS).
@@ -53,6 +56,10 @@ type Options struct {
 	KeepaliveBacklog int `json:"keepalive_backlog,omitempty" yaml:"keepalive_backlog,omitempty"`
 	// ConnectionIsProxied is accepted for compatibility with Kong's schema and ignored.
 	ConnectionIsProxied bool `json:"connection_is_proxied,omitempty" yaml:"connection_is_proxied,omitempty"`
+	// CloudAuthentication is Kong's cloud_authentication (IAM authentication to managed
+	// Redis on AWS, GCP or Azure). It is not supported: New fails when it sets any value.
+	// A block whose values are all null, as Kong's Admin API exports it, is accepted.
+	CloudAuthentication map[string]any `json:"cloud_authentication,omitempty" yaml:"cloud_authentication,omitempty"`
 
 	// SentinelMaster is the name of the master that the Sentinels watch. With SentinelNodes
 	// it selects Redis Sentinel.
@@ -64,8 +71,8 @@ type Options struct {
 	// SentinelNodes are the Sentinels' addresses.
 	SentinelNodes []SentinelNode `json:"sentinel_nodes,omitempty" yaml:"sentinel_nodes,omitempty"`
 	// SentinelUsername and SentinelPassword authenticate to the Sentinels themselves.
-	SentinelUsername string `json:"sentinel_username,omitempty" yaml:"sentinel_username,omitempty"`
-	SentinelPassword string `json:"sentinel_password,omitempty" yaml:"sentinel_password,omitempty"`
+	SentinelUsername vectorstore.Secret `json:"sentinel_username,omitempty" yaml:"sentinel_username,omitempty"`
+	SentinelPassword vectorstore.Secret `json:"sentinel_password,omitempty" yaml:"sentinel_password,omitempty"`
 
 	// ClusterNodes, when set, select Redis Cluster; they are the seed nodes.
 	ClusterNodes []ClusterNode `json:"cluster_nodes,omitempty" yaml:"cluster_nodes,omitempty"`
@@ -127,6 +134,13 @@ const (
 	ModeVectorSet Mode = "vectorset"
 )
 
+// String renders the options with their credentials redacted. Without it, fmt would print
+// the fields of a *Options under a verb such as %s without the redaction of Secret.
+func (o Options) String() string {
+	type plain Options
+	return fmt.Sprintf("%+v", plain(o))
+}
+
 func (o *Options) validate() error {
 	switch o.Metric {
 	case "":
@@ -147,6 +161,11 @@ func (o *Options) validate() error {
 	default:
 		return fmt.Errorf("redisstore: unknown mode %q", o.Mode)
 	}
+	for k, v := range o.CloudAuthentication {
+		if v != nil {
+			return fmt.Errorf("redisstore: cloud_authentication.%s: IAM authentication to managed Redis is not supported; use username and password", k)
+		}
+	}
 	if o.Namespace == "" {
 		o.Namespace = "aiproxy"
 	}
@@ -157,6 +176,9 @@ func (o *Options) validate() error {
 // SentinelMaster or SentinelNodes are, else a single server.
 func (o *Options) newClient() (redis.UniversalClient, error) {
 	ms := func(v int) time.Duration {
+		if v <= 0 {
+			v = o.Timeout
+		}
 		if v <= 0 {
 			v = 2000
 		}
@@ -184,7 +206,7 @@ func (o *Options) newClient() (redis.UniversalClient, error) {
 			redirects = 5
 		}
 		return redis.NewClusterClient(&redis.ClusterOptions{
-			Addrs: addrs, Username: o.Username, Password: o.Password, MaxRedirects: redirects,
+			Addrs: addrs, Username: string(o.Username), Password: string(o.Password), MaxRedirects: redirects,
 			DialTimeout: ms(o.ConnectTimeout), ReadTimeout: ms(o.ReadTimeout), WriteTimeout: ms(o.SendTimeout),
 			PoolSize: o.KeepalivePoolSize, TLSConfig: tlsConfig,
 		}), nil
@@ -198,8 +220,8 @@ func (o *Options) newClient() (redis.UniversalClient, error) {
 		}
 		fo := &redis.FailoverOptions{
 			MasterName: o.SentinelMaster, SentinelAddrs: addrs,
-			SentinelUsername: o.SentinelUsername, SentinelPassword: o.SentinelPassword,
-			Username: o.Username, Password: o.Password, DB: o.Database,
+			SentinelUsername: string(o.SentinelUsername), SentinelPassword: string(o.SentinelPassword),
+			Username: string(o.Username), Password: string(o.Password), DB: o.Database,
 			DialTimeout: ms(o.ConnectTimeout), ReadTimeout: ms(o.ReadTimeout), WriteTimeout: ms(o.SendTimeout),
 			PoolSize: o.KeepalivePoolSize, TLSConfig: tlsConfig,
 		}
@@ -221,7 +243,7 @@ func (o *Options) newClient() (redis.UniversalClient, error) {
 			host = "127.0.0.1"
 		}
 		return redis.NewClient(&redis.Options{
-			Addr: hostPort(host, o.Port, 6379), Username: o.Username, Password: o.Password, DB: o.Database,
+			Addr: hostPort(host, o.Port, 6379), Username: string(o.Username), Password: string(o.Password), DB: o.Database,
 			DialTimeout: ms(o.ConnectTimeout), ReadTimeout: ms(o.ReadTimeout), WriteTimeout: ms(o.SendTimeout),
 			PoolSize: o.KeepalivePoolSize, TLSConfig: tlsConfig,
 		}), nil

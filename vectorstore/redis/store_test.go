@@ -179,11 +179,22 @@ func TestOptionsErrors(t *testing.T) {
 		{Dimensions: 4, SentinelNodes: []redisstore.SentinelNode{{Host: "127.0.0.1"}}},
 		{Dimensions: 4, SentinelMaster: "m", SentinelNodes: []redisstore.SentinelNode{{Host: "h"}}, SentinelRole: "boss"},
 		{Dimensions: 4, ClusterNodes: []redisstore.ClusterNode{{IP: "127.0.0.1"}}, Database: 2},
+		{Dimensions: 4, CloudAuthentication: map[string]any{"auth_provider": "aws"}},
 	} {
 		if s, err := redisstore.New(context.Background(), opts); err == nil {
 			s.Close()
 			t.Errorf("New(%+v) succeeded, want an error", opts)
 		}
+	}
+}
+
+// A vectordb.redis block as Kong's Admin API exports it: the deprecated timeout, and a
+// cloud_authentication block of nulls.
+func TestKongExportedOptions(t *testing.T) {
+	s := open(t, servers[0].env, redisstore.Options{Dimensions: 4, Namespace: namespace(t), Timeout: 500,
+		CloudAuthentication: map[string]any{"auth_provider": nil, "aws_region": nil}})
+	if err := s.Upsert(context.Background(), vectorstore.Vector{ID: "a", Values: []float32{1, 0, 0, 0}}); err != nil {
+		t.Fatal(err)
 	}
 }
 

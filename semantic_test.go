@@ -1,0 +1,271 @@
+package aiproxy_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/aiproxy/aiproxy"
+	"github.com/aiproxy/aiproxy/aiproxytest"
+	"github.com/aiproxy/aiproxy/provider"
+)
+
+// bagOfWords embeds with aiproxytest.BagOfWords: texts close exactly as far as they share words.
+var bagOfWords = aiproxy.EmbedderFunc(func(_ context.Context, texts []string) ([][]float32, error) {
+	out := make([][]float32, len(texts))
+	for i, t := range texts {
+		out[i] = aiproxytest.BagOfWords(t, 256)
+	}
+	return out, nil
+})
+
+// semanticConfig routes between targets described by descs (model name = description's
+// first word; "CATCHALL" makes the catchall target "catchall") on one fake upstream.
+func semanticConfig(t *testing.T, threshold float64, descs ...string) (aiproxy.Config, *aiproxytest.OpenAI) {
+	up := aiproxytest.NewOpenAI()
+	t.Cleanup(up.Close)
+	cfg := aiproxy.Config{
+		Balancer: aiproxy.BalancerConfig{Algorithm: aiproxy.Semantic},
+		VectorDB: &aiproxy.VectorDBConfig{Threshold: &threshold},
+		Embedder: bagOfWords,
+		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	for _, d := range descs {
+		name := d
+		if i := indexByte(d, ' '); i > 0 {
+			name = d[:i]
+		}
+		cfg.Targets = append(cfg.Targets, aiproxy.Target{
+			Model:       provider.Model{Provider: "openai", Name: name, Options: provider.Options{UpstreamURL: up.ChatURL()}},
+			Description: d,
+		})
+	}
+	return cfg, up
+}
+
+func indexByte(s string, c byte) int {
+	for i := range len(s) {
+		if s[i] == c {
+			return i
+		}
+	}
+	return -1
+}
+
+func TestExamplesScoreByTheBestMatch(t *testing.T) {
+	cfg, _ := semanticConfig(t, 0.5, "cooking recipes baking", "astronomy planets stars", "CATCHALL")
+	cfg.Targets[0].Examples = []string{"how long to boil an egg"}
+	p := newSeedProxy(t, cfg)
+
+	_, model := chat(t, p, "how long to boil an egg")
+	assert.Equal(t, "cooking", model, "the example matches exactly although the description shares no word")
+	_, model = chat(t, p, "baking recipes")
+	assert.Equal(t, "cooking", model, "the description still counts")
+
+	d, err := p.Explain(context.Background(), "how long to boil an egg")
+	require.NoError(t, err)
+	assert.InDelta(t, 0, d.Distance, 1e-6, "the score is the best match: the example's")
+	require.Len(t, d.Scores, 2, "one score per description, however many examples")
+	assert.Equal(t, "cooking recipes baking", d.Scores[0].Description)
+}
+
+func TestExplainScoresEveryTarget(t *testing.T) {
+	cfg, up := semanticConfig(t, 0.5, "cooking recipes baking", "astronomy planets stars", "CATCHALL")
+	p := newSeedProxy(t, cfg)
+	d, err := p.Explain(context.Background(), "planets stars recipes")
+	require.NoError(t, err)
+	assert.True(t, d.Matched)
+	assert.Equal(t, "astronomy planets stars", d.Description)
+	require.Len(t, d.Scores, 2)
+	assert.Equal(t, "astronomy planets stars", d.Scores[0].Description)
+	assert.Equal(t, []string{"openai/astronomy"}, d.Scores[0].Targets)
+	assert.Equal(t, "cooking recipes baking", d.Scores[1].Description)
+	assert.Less(t, d.Scores[0].Distance, d.Scores[1].Distance)
+	assert.Equal(t, d.Distance, d.Scores[0].Distance)
+	assert.Empty(t, up.Requests(), "Explain sends nothing upstream")
+
+	d, err = p.Explain(context.Background(), "tell me about whales")
+	require.NoError(t, err)
+	assert.False(t, d.Matched)
+	assert.Equal(t, aiproxy.Catchall, d.Description)
+	assert.Len(t, d.Scores, 2)
+}
+
+func TestFitThreshold(t *testing.T) {
+	cfg, _ := semanticConfig(t, 0.1, "cooking recipes baking bread", "astronomy planets stars moon", "CATCHALL")
+	p := newSeedProxy(t, cfg)
+	examples := []aiproxy.LabeledPrompt{
+		{Prompt: "bread recipes", Want: "cooking recipes baking bread"},                   // shares 2 words
+		{Prompt: "baking", Want: "cooking recipes baking bread"},                          // 1 word
+		{Prompt: "planets moon stars", Want: "astronomy planets stars moon"},              // 3 words
+		{Prompt: "the moon", Want: "astronomy planets stars moon"},                        // 1 of 2 words
+		{Prompt: "the history of rome", Want: aiproxy.Catchall},                           // none
+		{Prompt: "the moon landing hoax and the history of rome", Want: aiproxy.Catchall}, // 1 of 8
+	}
+	fit, err := p.FitThreshold(context.Background(), examples)
+	require.NoError(t, err)
+	assert.Equal(t, 6, fit.Correct)
+	assert.Equal(t, 6, fit.Total)
+	assert.Empty(t, fit.Misses)
+
+	// The threshold found routes every example as labelled, through the Handler.
+	cfg2, _ := semanticConfig(t, fit.Threshold, "cooking recipes baking bread", "astronomy planets stars moon", "CATCHALL")
+	p2 := newSeedProxy(t, cfg2)
+	for _, ex := range examples {
+		d, err := p2.Explain(context.Background(), ex.Prompt)
+		require.NoError(t, err)
+		assert.Equal(t, ex.Want, d.Description, ex.Prompt)
+	}
+
+	// An example that no threshold can fix is reported.
+	in, err := p.Explain(context.Background(), examples[3].Prompt) // the farthest in-scope example
+	require.NoError(t, err)
+	out4, err := p.Explain(context.Background(), examples[4].Prompt)
+	require.NoError(t, err)
+	out5, err := p.Explain(context.Background(), examples[5].Prompt)
+	require.NoError(t, err)
+	nearestOut := min(out4.Distance, out5.Distance)
+	require.Less(t, in.Distance, nearestOut)
+	assert.InDelta(t, (in.Distance+nearestOut)/2, fit.Threshold, 1e-9, "the middle of the best interval")
+
+	// An example whose nearest description is another is a miss at every threshold.
+	fit, err = p.FitThreshold(context.Background(), append(examples, aiproxy.LabeledPrompt{Prompt: "stars", Want: "cooking recipes baking bread"}))
+	require.NoError(t, err)
+	assert.Equal(t, 6, fit.Correct)
+	require.Len(t, fit.Misses, 1)
+	assert.Equal(t, "stars", fit.Misses[0].Prompt)
+	assert.Equal(t, "astronomy planets stars moon", fit.Misses[0].Got)
+
+	_, err = p.FitThreshold(context.Background(), []aiproxy.LabeledPrompt{{Prompt: "x", Want: "no such description"}})
+	assert.ErrorContains(t, err, "no target's description")
+}
+
+func TestEmbedderFailureRoutesToCatchall(t *testing.T) {
+	var failing atomic.Bool
+	var calls atomic.Int64
+	embedder := aiproxy.EmbedderFunc(func(ctx context.Context, texts []string) ([][]float32, error) {
+		calls.Add(1)
+		if failing.Load() {
+			return nil, errors.New("embeddings API is down")
+		}
+		return bagOfWords(ctx, texts)
+	})
+	for _, when := range []string{"at start", "at request time"} {
+		t.Run(when, func(t *testing.T) {
+			logs := &lockedBuffer{}
+			clock := time.Unix(1700000000, 0)
+			var mu sync.Mutex
+			cfg, _ := semanticConfig(t, 0.5, "cooking recipes baking", "CATCHALL")
+			cfg.Embedder, cfg.Logger = embedder, logs.logger()
+			cfg.Now = func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+			p := newSeedProxy(t, cfg)
+			failing.Store(when == "at start")
+			if when == "at request time" {
+				_, model := chat(t, p, "baking recipes") // initialises
+				require.Equal(t, "cooking", model)
+				failing.Store(true)
+			}
+			rec, model := chat(t, p, "more baking recipes")
+			require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+			assert.Equal(t, "CATCHALL", model)
+			assert.Equal(t, "false", rec.Header().Get(aiproxy.HeaderSemanticMatched))
+			assert.Contains(t, logs.String(), "semantic routing failed; using the CATCHALL target")
+			assert.Contains(t, logs.String(), "embeddings API is down")
+
+			failing.Store(false)
+			if when == "at start" {
+				before := calls.Load()
+				_, model = chat(t, p, "baking recipes again")
+				assert.Equal(t, "CATCHALL", model, "within 5 s of a failed start, requests do not wait for the embedder")
+				assert.Equal(t, before, calls.Load())
+				mu.Lock()
+				clock = clock.Add(5 * time.Second)
+				mu.Unlock()
+			}
+			_, model = chat(t, p, "baking recipes again")
+			assert.Equal(t, "cooking", model, "routing recovers")
+		})
+	}
+}
+
+func TestNoCatchallErrors(t *testing.T) {
+	t.Run("no match", func(t *testing.T) {
+		cfg, up := semanticConfig(t, 0.5, "cooking recipes baking")
+		p := newSeedProxy(t, cfg)
+		rec, _ := chat(t, p, "tell me about whales")
+		assert.Equal(t, http.StatusBadRequest, rec.Code)
+		e := openAIError(t, rec.Body.Bytes())
+		assert.Equal(t, "invalid_request_error", e.Type)
+		assert.Equal(t, "no_semantic_match", e.Code)
+		assert.Contains(t, e.Message, "matches no target description within the threshold")
+		assert.Empty(t, up.Requests())
+	})
+	t.Run("embedder down", func(t *testing.T) {
+		cfg, _ := semanticConfig(t, 0.5, "cooking recipes baking")
+		cfg.Embedder = aiproxy.EmbedderFunc(func(context.Context, []string) ([][]float32, error) {
+			return nil, errors.New("embeddings API is down")
+		})
+		p := newSeedProxy(t, cfg)
+		rec, _ := chat(t, p, "baking")
+		assert.Equal(t, http.StatusBadGateway, rec.Code)
+		e := openAIError(t, rec.Body.Bytes())
+		assert.Equal(t, "server_error", e.Type)
+		assert.Equal(t, "semantic_routing_failed", e.Code)
+		assert.Contains(t, e.Message, "embeddings API is down")
+	})
+}
+
+type apiError struct{ Message, Type, Code string }
+
+func openAIError(t *testing.T, body []byte) apiError {
+	t.Helper()
+	var v struct{ Error apiError }
+	require.NoError(t, json.Unmarshal(body, &v), string(body))
+	return v.Error
+}
+
+// MinSimilarity is the threshold as a cosine similarity: 1 − distance.
+func TestMinSimilarity(t *testing.T) {
+	cfg, _ := semanticConfig(t, 0, "cooking recipes baking", "CATCHALL")
+	sim := 0.5
+	cfg.VectorDB.Threshold, cfg.VectorDB.MinSimilarity = nil, &sim
+	p := newSeedProxy(t, cfg)
+	d, err := p.Explain(context.Background(), "baking recipes") // similarity 2/sqrt(6) = 0.82
+	require.NoError(t, err)
+	assert.True(t, d.Matched)
+	d, err = p.Explain(context.Background(), "baking bread and cakes at home") // 1/sqrt(18) = 0.24
+	require.NoError(t, err)
+	assert.False(t, d.Matched)
+
+	threshold := 0.5
+	cfg.VectorDB.Threshold = &threshold
+	_, err = aiproxy.New(cfg)
+	assert.ErrorContains(t, err, "set threshold or MinSimilarity, not both")
+}
+
+// The last user message is what is embedded, the text parts of array content included.
+func TestLastUserMessageIsEmbedded(t *testing.T) {
+	cfg, _ := semanticConfig(t, 0.5, "cooking recipes baking", "astronomy planets stars", "CATCHALL")
+	p := newSeedProxy(t, cfg)
+	body := `{"messages":[{"role":"system","content":"planets stars"},{"role":"user","content":"planets and stars"},
+		{"role":"assistant","content":"planets stars"},
+		{"role":"user","content":[{"type":"text","text":"baking"},{"type":"image_url","image_url":{"url":"https://x/y.png"}},{"type":"text","text":"recipes"}]}]}`
+	rec := httptest.NewRecorder()
+	p.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v1/chat/completions", strings.NewReader(body)))
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	var resp struct{ Model string }
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &resp))
+	assert.Equal(t, "cooking", resp.Model)
+}

@@ -1,0 +1,115 @@
+package aiproxy
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/aiproxy/aiproxy/vectorstore"
+	pgvectorstore "github.com/aiproxy/aiproxy/vectorstore/pgvector"
+	redisstore "github.com/aiproxy/aiproxy/vectorstore/redis"
+)
+
+// checkVectorDB validates, without I/O, the store that vectordb names.
+func checkVectorDB(db *VectorDBConfig) error {
+	switch db.Strategy {
+	case "", "memory":
+	case "redis":
+		if o := db.Redis; o != nil && (o.Dimensions != 0 || o.Metric != "") {
+			return errors.New("vectordb.redis: leave dimensions and distance_metric unset; vectordb's own apply")
+		}
+	case "pgvector":
+		if o := db.PGVector; o != nil && (o.Dimensions != 0 || o.Metric != "") {
+			return errors.New("vectordb.pgvector: leave dimensions and distance_metric unset; vectordb's own apply")
+		}
+	default:
+		return fmt.Errorf("vectordb.strategy %q must be redis, pgvector or memory", db.Strategy)
+	}
+	return nil
+}
+
+// openStore opens the store that db names (nil: memory) for vectors of dims values,
+// resolving the secret references among its credentials first.
+func (p *Proxy) openStore(ctx context.Context, db *VectorDBConfig, metric vectorstore.Metric, dims int) (VectorStore, error) {
+	strategy := ""
+	if db != nil {
+		strategy = db.Strategy
+	}
+	var resolved []string // values that came from references, kept out of errors
+	switch strategy {
+	case "redis":
+		var opts redisstore.Options
+		if db.Redis != nil {
+			opts = *db.Redis
+		}
+		opts.Dimensions, opts.Metric = dims, metric
+		for _, s := range []*vectorstore.Secret{&opts.Username, &opts.Password, &opts.SentinelUsername, &opts.SentinelPassword} {
+			if err := p.resolveCredential(ctx, s, &resolved); err != nil {
+				return nil, fmt.Errorf("vectordb.redis: %w", err)
+			}
+		}
+		s, err := redisstore.New(ctx, opts)
+		if err != nil {
+			return nil, scrub(err, resolved)
+		}
+		return s, nil
+	case "pgvector":
+		var opts pgvectorstore.Options
+		if db.PGVector != nil {
+			opts = *db.PGVector
+		}
+		opts.Dimensions, opts.Metric = dims, metric
+		for _, s := range []*vectorstore.Secret{&opts.User, &opts.Password} {
+			if err := p.resolveCredential(ctx, s, &resolved); err != nil {
+				return nil, fmt.Errorf("vectordb.pgvector: %w", err)
+			}
+		}
+		s, err := pgvectorstore.New(ctx, opts)
+		if err != nil {
+			return nil, scrub(err, resolved)
+		}
+		return s, nil
+	}
+	return vectorstore.NewMemory(metric, dims), nil
+}
+
+// resolveCredential replaces the references in *s with their values, noting the values.
+func (p *Proxy) resolveCredential(ctx context.Context, s *vectorstore.Secret, resolved *[]string) error {
+	sec := Secret(*s)
+	if sec.IsLiteral() {
+		return nil
+	}
+	v, err := p.secrets.resolve(ctx, sec)
+	if err != nil {
+		return err
+	}
+	*s = vectorstore.Secret(v)
+	*resolved = append(*resolved, v)
+	return nil
+}
+
+// scrubbedError is an error whose text had secret values taken out. It matches what the
+// original matched with errors.Is, but does not unwrap to it, so the values cannot leak.
+type scrubbedError struct {
+	msg string
+	err error
+}
+
+func (e *scrubbedError) Error() string        { return e.msg }
+func (e *scrubbedError) Is(target error) bool { return errors.Is(e.err, target) }
+
+// scrub returns err with every value replaced by "[redacted]" in its text. A database's
+// errors may quote the user it connected as (PostgreSQL's do).
+func scrub(err error, values []string) error {
+	if len(values) == 0 {
+		return err
+	}
+	msg := err.Error()
+	for _, v := range values {
+		if v != "" {
+			msg = strings.ReplaceAll(msg, v, redacted)
+		}
+	}
+	return &scrubbedError{msg: msg, err: err}
+}
