@@ -48,14 +48,14 @@ func configSecrets(cfg *Config) []configSecret {
 	}
 	if db := cfg.VectorDB; db != nil && db.Redis != nil {
 		r := db.Redis
-		add("vectordb.redis.username", r.Username)
-		add("vectordb.redis.password", r.Password)
-		add("vectordb.redis.sentinel_username", r.SentinelUsername)
-		add("vectordb.redis.sentinel_password", r.SentinelPassword)
+		add("vectordb.redis.username", Secret(r.Username))
+		add("vectordb.redis.password", Secret(r.Password))
+		add("vectordb.redis.sentinel_username", Secret(r.SentinelUsername))
+		add("vectordb.redis.sentinel_password", Secret(r.SentinelPassword))
 	}
 	if db := cfg.VectorDB; db != nil && db.PGVector != nil {
-		add("vectordb.pgvector.user", db.PGVector.User)
-		add("vectordb.pgvector.password", db.PGVector.Password)
+		add("vectordb.pgvector.user", Secret(db.PGVector.User))
+		add("vectordb.pgvector.password", Secret(db.PGVector.Password))
 	}
 	return out
 }

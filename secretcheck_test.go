@@ -13,6 +13,7 @@ import (
 
 	"github.com/aiproxy/aiproxy/aiproxytest"
 	"github.com/aiproxy/aiproxy/provider"
+	redisstore "github.com/aiproxy/aiproxy/vectorstore/redis"
 )
 
 // memVault is a SecretResolver over a map of "<resource>/<key>" to values that counts its calls.
@@ -56,7 +57,7 @@ func secretConfig(up *aiproxytest.OpenAI, v *memVault) Config {
 			Auth:  Auth{HeaderName: "Authorization", HeaderValue: "Bearer {vault://mem/openai/key}"},
 			Model: EmbeddingModel{Provider: "openai", Name: "text-embedding-3-small", Options: provider.Options{UpstreamURL: up.BaseURL() + "/embeddings"}},
 		},
-		VectorDB: &VectorDBConfig{Redis: &RedisConfig{Password: "{vault://mem/redis/password}"}},
+		VectorDB: &VectorDBConfig{Redis: &redisstore.Options{Password: "{vault://mem/redis/password}"}},
 	}
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/aiproxy/aiproxy/vectorstore"
 	pgvectorstore "github.com/aiproxy/aiproxy/vectorstore/pgvector"
@@ -51,7 +50,7 @@ func (p *Proxy) openStore(ctx context.Context, db *VectorDBConfig, metric vector
 		}
 		s, err := redisstore.New(ctx, opts)
 		if err != nil {
-			return nil, scrub(err, resolved)
+			return nil, scrubError(err, resolved)
 		}
 		return s, nil
 	case "pgvector":
@@ -67,7 +66,7 @@ func (p *Proxy) openStore(ctx context.Context, db *VectorDBConfig, metric vector
 		}
 		s, err := pgvectorstore.New(ctx, opts)
 		if err != nil {
-			return nil, scrub(err, resolved)
+			return nil, scrubError(err, resolved)
 		}
 		return s, nil
 	}
@@ -99,17 +98,11 @@ type scrubbedError struct {
 func (e *scrubbedError) Error() string        { return e.msg }
 func (e *scrubbedError) Is(target error) bool { return errors.Is(e.err, target) }
 
-// scrub returns err with every value replaced by "[redacted]" in its text. A database's
+// scrubError returns err with the values scrub removes taken out of its text. A database's
 // errors may quote the user it connected as (PostgreSQL's do).
-func scrub(err error, values []string) error {
+func scrubError(err error, values []string) error {
 	if len(values) == 0 {
 		return err
 	}
-	msg := err.Error()
-	for _, v := range values {
-		if v != "" {
-			msg = strings.ReplaceAll(msg, v, redacted)
-		}
-	}
-	return &scrubbedError{msg: msg, err: err}
+	return &scrubbedError{msg: scrub(err.Error(), values), err: err}
 }
