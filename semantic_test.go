@@ -44,7 +44,7 @@ func semanticConfig(t *testing.T, threshold float64, descs ...string) (aiproxy.C
 	}
 	for _, d := range descs {
 		name := d
-		if i := indexByte(d, ' '); i > 0 {
+		if i := strings.IndexByte(d, ' '); i > 0 {
 			name = d[:i]
 		}
 		cfg.Targets = append(cfg.Targets, aiproxy.Target{
@@ -53,15 +53,6 @@ func semanticConfig(t *testing.T, threshold float64, descs ...string) (aiproxy.C
 		})
 	}
 	return cfg, up
-}
-
-func indexByte(s string, c byte) int {
-	for i := range len(s) {
-		if s[i] == c {
-			return i
-		}
-	}
-	return -1
 }
 
 func TestExamplesScoreByTheBestMatch(t *testing.T) {
@@ -268,4 +259,33 @@ func TestLastUserMessageIsEmbedded(t *testing.T) {
 	var resp struct{ Model string }
 	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &resp))
 	assert.Equal(t, "cooking", resp.Model)
+}
+
+// TestSemanticStatisticsAreValidJSON: a request sent to the CATCHALL because the prompt could
+// not be embedded (distance +Inf) still logs its statistics as JSON a log pipeline can read.
+func TestSemanticStatisticsAreValidJSON(t *testing.T) {
+	logs := &lockedBuffer{}
+	cfg, _ := semanticConfig(t, 0.5, "cooking recipes baking", "CATCHALL")
+	cfg.Embedder = aiproxy.EmbedderFunc(func(ctx context.Context, texts []string) ([][]float32, error) {
+		return nil, errors.New("embeddings API is down")
+	})
+	cfg.Logger = slog.New(slog.NewJSONHandler(logs, nil))
+	for i := range cfg.Targets {
+		cfg.Targets[i].Logging.LogStatistics = true
+	}
+	p := newSeedProxy(t, cfg)
+	_, model := chat(t, p, "baking recipes")
+	require.Equal(t, "CATCHALL", model)
+
+	var stats map[string]any
+	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+		var entry map[string]any
+		require.NoError(t, json.Unmarshal([]byte(line), &entry), line)
+		if entry["msg"] == "aiproxy request" {
+			stats = entry
+		}
+	}
+	require.NotNil(t, stats, logs.String())
+	assert.Equal(t, false, stats["semantic_matched"])
+	assert.NotContains(t, logs.String(), "!ERROR")
 }

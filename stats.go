@@ -3,6 +3,7 @@ package aiproxy
 import (
 	"context"
 	"log/slog"
+	"math"
 	"slices"
 	"time"
 
@@ -73,7 +74,10 @@ func (p *Proxy) finish(c *call, status int) {
 		attrs = append(attrs, slog.Duration("time_to_first_token", s.TimeToFirstToken))
 	}
 	if s.Semantic != nil {
-		attrs = append(attrs, slog.Float64("semantic_distance", s.Semantic.Distance))
+		attrs = append(attrs, slog.Bool("semantic_matched", s.Semantic.Matched))
+		if !math.IsInf(s.Semantic.Distance, 0) { // JSON has no infinity
+			attrs = append(attrs, slog.Float64("semantic_distance", s.Semantic.Distance))
+		}
 	}
 	if s.Err != nil {
 		attrs = append(attrs, slog.String("error", s.Err.Error()))
