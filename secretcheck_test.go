@@ -166,19 +166,19 @@ func TestSigningCredentialReferences(t *testing.T) {
 	assert.Len(t, authz, 1, "nothing is sent without the secret")
 }
 
-func TestResolveSecret(t *testing.T) {
+func TestResolveSeveralReferences(t *testing.T) {
 	t.Setenv("AIPROXY_TEST_REDIS_USER", "default")
 	v := &memVault{values: map[string]string{"redis/password": "r-pass"}}
 	vaults := map[string]SecretResolver{"mem": v}
-	got, err := ResolveSecret(context.Background(), vaults, "{vault://mem/redis/password}")
+	got, err := newSecrets(vaults).resolve(context.Background(), "{vault://mem/redis/password}")
 	require.NoError(t, err)
 	assert.Equal(t, "r-pass", got)
-	got, err = ResolveSecret(context.Background(), vaults, "{vault://env/aiproxy-test-redis-user}:{vault://mem/redis/password}")
+	got, err = newSecrets(vaults).resolve(context.Background(), "{vault://env/aiproxy-test-redis-user}:{vault://mem/redis/password}")
 	require.NoError(t, err)
 	assert.Equal(t, "default:r-pass", got, "env is built in; several references in one value")
-	_, err = ResolveSecret(context.Background(), vaults, "{vault://mem/redis/nope}")
+	_, err = newSecrets(vaults).resolve(context.Background(), "{vault://mem/redis/nope}")
 	assert.ErrorIs(t, err, ErrSecretNotFound)
 	assert.Contains(t, err.Error(), "{vault://mem/redis/nope}")
-	_, err = ResolveSecret(context.Background(), vaults, "{vault://other/x/y}")
+	_, err = newSecrets(vaults).resolve(context.Background(), "{vault://other/x/y}")
 	assert.Contains(t, err.Error(), `no vault named "other"`)
 }

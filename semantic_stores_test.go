@@ -17,6 +17,7 @@ import (
 
 	"github.com/aiproxy/aiproxy"
 	"github.com/aiproxy/aiproxy/embed/offline"
+	"github.com/aiproxy/aiproxy/secret"
 	"github.com/aiproxy/aiproxy/vectorstore"
 	pgvectorstore "github.com/aiproxy/aiproxy/vectorstore/pgvector"
 	redisstore "github.com/aiproxy/aiproxy/vectorstore/redis"
@@ -125,7 +126,7 @@ func usePGVector(t *testing.T, cfg *aiproxy.Config, ns string) {
 	password, _ := u.User.Password()
 	db.Strategy, db.Redis = "pgvector", nil
 	db.PGVector = &pgvectorstore.Options{Host: u.Hostname(), Port: port, Database: strings.TrimPrefix(u.Path, "/"),
-		User: vectorstore.Secret(u.User.Username()), Password: vectorstore.Secret(password), Namespace: ns}
+		User: secret.Secret(u.User.Username()), Password: secret.Secret(password), Namespace: ns}
 	t.Cleanup(func() {
 		for _, table := range pgTables(t, ns) {
 			pgExec(t, "DROP TABLE IF EXISTS "+pgx.Identifier{table}.Sanitize())

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/aiproxy/aiproxy/secret"
 	"github.com/aiproxy/aiproxy/vectorstore"
 	pgvectorstore "github.com/aiproxy/aiproxy/vectorstore/pgvector"
 	redisstore "github.com/aiproxy/aiproxy/vectorstore/redis"
@@ -43,7 +44,7 @@ func (p *Proxy) openStore(ctx context.Context, db *VectorDBConfig, metric vector
 			opts = *db.Redis
 		}
 		opts.Dimensions, opts.Metric = dims, metric
-		for _, s := range []*vectorstore.Secret{&opts.Username, &opts.Password, &opts.SentinelUsername, &opts.SentinelPassword} {
+		for _, s := range []*secret.Secret{&opts.Username, &opts.Password, &opts.SentinelUsername, &opts.SentinelPassword} {
 			if err := p.resolveCredential(ctx, s, &resolved); err != nil {
 				return nil, fmt.Errorf("vectordb.redis: %w", err)
 			}
@@ -59,7 +60,7 @@ func (p *Proxy) openStore(ctx context.Context, db *VectorDBConfig, metric vector
 			opts = *db.PGVector
 		}
 		opts.Dimensions, opts.Metric = dims, metric
-		for _, s := range []*vectorstore.Secret{&opts.User, &opts.Password} {
+		for _, s := range []*secret.Secret{&opts.User, &opts.Password} {
 			if err := p.resolveCredential(ctx, s, &resolved); err != nil {
 				return nil, fmt.Errorf("vectordb.pgvector: %w", err)
 			}
@@ -74,7 +75,7 @@ func (p *Proxy) openStore(ctx context.Context, db *VectorDBConfig, metric vector
 }
 
 // resolveCredential replaces the references in *s with their values, noting the values.
-func (p *Proxy) resolveCredential(ctx context.Context, s *vectorstore.Secret, resolved *[]string) error {
+func (p *Proxy) resolveCredential(ctx context.Context, s *secret.Secret, resolved *[]string) error {
 	sec := Secret(*s)
 	if sec.IsLiteral() {
 		return nil
@@ -83,7 +84,7 @@ func (p *Proxy) resolveCredential(ctx context.Context, s *vectorstore.Secret, re
 	if err != nil {
 		return err
 	}
-	*s = vectorstore.Secret(v)
+	*s = secret.Secret(v)
 	*resolved = append(*resolved, v)
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/aiproxy/aiproxy"
+	"github.com/aiproxy/aiproxy/secret"
 	"github.com/aiproxy/aiproxy/vault"
 )
 
@@ -49,7 +50,7 @@ func randName(prefix string) string {
 
 func resolve(t *testing.T, r aiproxy.SecretResolver, ref string) (string, error) {
 	t.Helper()
-	parsed, err := aiproxy.ParseSecretRef(ref)
+	parsed, err := secret.ParseRef(ref)
 	require.NoError(t, err)
 	return r.Resolve(context.Background(), parsed)
 }

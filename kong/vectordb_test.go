@@ -6,7 +6,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/aiproxy/aiproxy/vectorstore"
+	"github.com/aiproxy/aiproxy/secret"
 	pgvectorstore "github.com/aiproxy/aiproxy/vectorstore/pgvector"
 	redisstore "github.com/aiproxy/aiproxy/vectorstore/redis"
 )
@@ -54,7 +54,7 @@ vectordb:
 		Username: "{vault://hashicorp-vault/redis/user}", Password: "{vault://hashicorp-vault/redis/password}",
 		SSL: true, SSLVerify: true, ServerName: "redis.internal", ConnectTimeout: 1000,
 		SentinelMaster: "mymaster", SentinelRole: "any", SentinelNodes: []redisstore.SentinelNode{{Host: "s1", Port: 26379}},
-		SentinelPassword: vectorstore.Secret("{vault://env/sentinel-pw}"), KeepalivePoolSize: 30,
+		SentinelPassword: secret.Secret("{vault://env/sentinel-pw}"), KeepalivePoolSize: 30,
 	}, db.Redis)
 	assert.Equal(t, &pgvectorstore.Options{
 		Host: "pg.internal", User: "{vault://hashicorp-vault/pg/user}", Password: "{vault://hashicorp-vault/pg/password}",
@@ -82,6 +82,6 @@ func TestVectorDBAdminExport(t *testing.T) {
 	db := f.Plugins[0].Config.VectorDB
 	assert.Equal(t, "127.0.0.1", db.Redis.Host)
 	assert.Equal(t, 256, db.Redis.KeepalivePoolSize)
-	assert.Equal(t, vectorstore.Secret("postgres"), db.PGVector.User)
+	assert.Equal(t, secret.Secret("postgres"), db.PGVector.User)
 	mustNew(t, f.Plugins[0].Config)
 }

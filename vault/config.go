@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/aiproxy/aiproxy"
+	"github.com/aiproxy/aiproxy/secret"
 )
 
 // Config configures a Resolver. The fields with a JSON tag are Kong's HashiCorp Vault entity
@@ -375,7 +376,7 @@ func (c *Config) credential(ctx context.Context, field string, s aiproxy.Secret)
 	if s.IsLiteral() {
 		return string(s), nil
 	}
-	ref, err := aiproxy.ParseSecretRef(string(s))
+	ref, err := secret.ParseRef(string(s))
 	if err != nil {
 		return "", fmt.Errorf("vault: %s must be a literal or one whole reference: %w", field, err)
 	}

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"log"
 
-	"github.com/aiproxy/aiproxy"
+	"github.com/aiproxy/aiproxy/secret"
 	"github.com/aiproxy/aiproxy/vault"
 )
 
@@ -30,7 +30,7 @@ func Example() {
 	}
 	defer hcv.Close()
 
-	ref, _ := aiproxy.ParseSecretRef("{vault://hashicorp-vault/openai/key}")
+	ref, _ := secret.ParseRef("{vault://hashicorp-vault/openai/key}")
 	fmt.Println(v.Prefix, ref.Resource, ref.Key)
 	// At start-up, strict validation reports every reference that does not resolve:
 	//	if err := hcv.Validate(ctx, ref); err != nil { ... }

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/aiproxy/aiproxy"
+	"github.com/aiproxy/aiproxy/secret"
 	"github.com/hashicorp/vault/api"
 	"github.com/stretchr/testify/require"
 )
@@ -75,7 +76,7 @@ func putV1(t testing.TB, path string, data map[string]any) {
 
 func ref(t testing.TB, s string) aiproxy.SecretRef {
 	t.Helper()
-	r, err := aiproxy.ParseSecretRef(s)
+	r, err := secret.ParseRef(s)
 	require.NoError(t, err)
 	return r
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/aiproxy/aiproxy/secret"
 	"github.com/aiproxy/aiproxy/vectorstore"
 )
 
@@ -29,9 +30,9 @@ type Options struct {
 	// Database is the database name. Zero means "kong-pgvector" (Kong's default).
 	Database string `json:"database,omitempty" yaml:"database,omitempty"`
 	// User is the role to connect as. Zero means "postgres".
-	User vectorstore.Secret `json:"user,omitempty" yaml:"user,omitempty"`
+	User secret.Secret `json:"user,omitempty" yaml:"user,omitempty"`
 	// Password is the role's password. Empty means none (e.g. trust authentication).
-	Password vectorstore.Secret `json:"password,omitempty" yaml:"password,omitempty"`
+	Password secret.Secret `json:"password,omitempty" yaml:"password,omitempty"`
 
 	// SSL asks the server for TLS. Without SSLRequired, a server that refuses TLS is used
 	// without it (libpq's sslmode=prefer); with SSLRequired the connection fails instead.

@@ -19,6 +19,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/aiproxy/aiproxy/secret"
 	"github.com/aiproxy/aiproxy/vectorstore"
 	pgvectorstore "github.com/aiproxy/aiproxy/vectorstore/pgvector"
 	"github.com/aiproxy/aiproxy/vectorstore/vectortest"
@@ -39,7 +40,7 @@ func server(tb testing.TB) pgvectorstore.Options {
 	port, _ := strconv.Atoi(u.Port())
 	password, _ := u.User.Password()
 	return pgvectorstore.Options{
-		Host: u.Hostname(), Port: port, Database: u.Path[1:], User: vectorstore.Secret(u.User.Username()), Password: vectorstore.Secret(password),
+		Host: u.Hostname(), Port: port, Database: u.Path[1:], User: secret.Secret(u.User.Username()), Password: secret.Secret(password),
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/aiproxy/aiproxy/secret"
 	"github.com/aiproxy/aiproxy/vectorstore"
 )
 
@@ -25,9 +26,9 @@ type Options struct {
 	// Database is the logical database (SELECT). Zero means 0; must be 0 with ClusterNodes.
 	Database int `json:"database,omitempty" yaml:"database,omitempty"`
 	// Username for Redis ACLs (AUTH username password). Empty means the default user.
-	Username vectorstore.Secret `json:"username,omitempty" yaml:"username,omitempty"`
+	Username secret.Secret `json:"username,omitempty" yaml:"username,omitempty"`
 	// Password for AUTH. Empty means no AUTH.
-	Password vectorstore.Secret `json:"password,omitempty" yaml:"password,omitempty"`
+	Password secret.Secret `json:"password,omitempty" yaml:"password,omitempty"`
 
 	// SSL connects with TLS.
 	SSL bool `json:"ssl,omitempty" yaml:"ssl,omitempty"`
@@ -71,8 +72,8 @@ type Options struct {
 	// SentinelNodes are the Sentinels' addresses.
 	SentinelNodes []SentinelNode `json:"sentinel_nodes,omitempty" yaml:"sentinel_nodes,omitempty"`
 	// SentinelUsername and SentinelPassword authenticate to the Sentinels themselves.
-	SentinelUsername vectorstore.Secret `json:"sentinel_username,omitempty" yaml:"sentinel_username,omitempty"`
-	SentinelPassword vectorstore.Secret `json:"sentinel_password,omitempty" yaml:"sentinel_password,omitempty"`
+	SentinelUsername secret.Secret `json:"sentinel_username,omitempty" yaml:"sentinel_username,omitempty"`
+	SentinelPassword secret.Secret `json:"sentinel_password,omitempty" yaml:"sentinel_password,omitempty"`
 
 	// ClusterNodes, when set, select Redis Cluster; they are the seed nodes.
 	ClusterNodes []ClusterNode `json:"cluster_nodes,omitempty" yaml:"cluster_nodes,omitempty"`
