@@ -58,9 +58,10 @@ type Score struct {
 }
 
 // semanticRouter is the semantic balancer: it embeds each distinct description (and its
-// examples) once, finds the nearest to the last user message, and sends the request to the
-// targets with that description, or to the CATCHALL targets when nothing is within the
-// threshold. Targets sharing a description are balanced round-robin by weight.
+// examples) once, or reuses the vectors a restart or a replica stored (see load), finds
+// the nearest to the last user message, and sends the request to the targets with that
+// description, or to the CATCHALL targets when nothing is within the threshold. Targets
+// sharing a description are balanced round-robin by weight.
 type semanticRouter struct {
 	embedder  Embedder
 	idPrefix  string // identifies the embedder and metric, so vectors of another space never match

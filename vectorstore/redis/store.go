@@ -12,6 +12,10 @@
 // store. Redis computes in float32 over vectors it has normalised, so distances agree with
 // vectorstore.Distance to about 1e-6. Vector Sets have no euclidean metric (a set normalises
 // its vectors, losing their lengths), so euclidean stores keep using the hash.
+//
+// Store is a vectorstore.Getter: Get reads the hash (HMGET) or the Vector Set (VEMB). A
+// Vector Set returns its normalised float32 values times the stored norm, within float32
+// rounding of what was upserted.
 package redisstore
 
 import (
