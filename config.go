@@ -56,9 +56,14 @@ type Config struct {
 	// secret_unavailable error naming the reference; the request fails over to other
 	// targets as for any error. Proxy.ValidateSecrets does the strict check on demand.
 	StrictSecrets bool `json:"-"`
-	// Embedder replaces the embedder that Embeddings would configure.
+	// Embedder replaces the embedder that Embeddings would configure. One with a
+	// Dimensions() int method (as the offline embedder has) lets the store VectorDB names be
+	// opened before anything is embedded, so that a restart or a replica reuses the stored
+	// description vectors instead of embedding them again.
 	Embedder Embedder `json:"-"`
-	// VectorStore replaces the store that VectorDB would open.
+	// VectorStore replaces the store that VectorDB would open. When it implements
+	// vectorstore.Getter (the stores of this module do), the description vectors already in
+	// it are reused at start, and only the missing ones are embedded.
 	VectorStore VectorStore `json:"-"`
 	// Transport sends upstream requests. Nil means a transport like http.DefaultTransport
 	// whose dial timeout is Balancer.ConnectTimeout. A Transport given here keeps its own.
@@ -165,6 +170,11 @@ type VectorDBConfig struct {
 	// not checked, and the store holds vectors of the length that embedder returns. So a
 	// Kong config sized for a remote model (1536) runs unchanged on the offline embedder
 	// (65). Zero means whatever the embedder returns.
+	//
+	// For a remote model, setting it also lets the store be opened before anything is
+	// embedded, so that a restart or a replica reuses the description vectors stored under
+	// the same embedder and text, and embeds only new or changed descriptions. Without it,
+	// every start embeds every description (the store is opened for the length returned).
 	Dimensions int `json:"dimensions,omitempty"`
 	// Redis holds Kong's vectordb.redis settings for strategy "redis". Nil means Kong's
 	// defaults (127.0.0.1:6379). Its user names and passwords may be secret references

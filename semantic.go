@@ -58,9 +58,10 @@ type Score struct {
 }
 
 // semanticRouter is the semantic balancer: it embeds each distinct description (and its
-// examples) once, finds the nearest to the last user message, and sends the request to the
-// targets with that description, or to the CATCHALL targets when nothing is within the
-// threshold. Targets sharing a description are balanced round-robin by weight.
+// examples) once, or reuses the vectors a restart or a replica stored (see load), finds
+// the nearest to the last user message, and sends the request to the targets with that
+// description, or to the CATCHALL targets when nothing is within the threshold. Targets
+// sharing a description are balanced round-robin by weight.
 type semanticRouter struct {
 	embedder  Embedder
 	idPrefix  string // identifies the embedder and metric, so vectors of another space never match
@@ -209,37 +210,88 @@ func (r *semanticRouter) init(ctx context.Context) error {
 	return nil
 }
 
-// load embeds the descriptions, opens the store if need be, and stores the vectors.
+// load stores the vectors of the descriptions and examples. When the store is known before
+// embedding (Config.VectorStore, or the vector length is known: see storeDims) and it is a
+// vectorstore.Getter, the vectors an earlier run or another replica stored are looked up by
+// ID and only the missing texts are embedded and stored. Otherwise every text is embedded,
+// and the store opened for the length of the vectors.
 func (r *semanticRouter) load(ctx context.Context) error {
-	var texts []string
-	var owners []*semanticGroup
+	var texts, ids []string
 	for _, g := range r.groups {
 		for _, t := range g.texts {
-			texts = append(texts, t)
-			owners = append(owners, g)
-		}
-	}
-	if len(texts) > 0 {
-		vecs, err := r.embed(ctx, texts)
-		if err != nil {
-			return fmt.Errorf("embedding the target descriptions: %w", err)
-		}
-		if r.store == nil {
-			if r.store, err = r.p.openStore(ctx, r.db, r.metric, len(vecs[0])); err != nil {
-				return fmt.Errorf("opening the vector store: %w", err)
-			}
-			r.opened = true
-		}
-		vs := make([]vectorstore.Vector, len(texts))
-		for i, t := range texts {
 			id := r.vectorID(t)
-			vs[i] = vectorstore.Vector{ID: id, Values: vecs[i]}
-			r.byID[id] = owners[i]
-		}
-		if err := r.store.Upsert(ctx, vs...); err != nil {
-			return fmt.Errorf("storing the description vectors: %w", err)
+			r.byID[id] = g
+			texts, ids = append(texts, t), append(ids, id)
 		}
 	}
+	if len(texts) == 0 {
+		return nil
+	}
+	dims := r.storeDims()
+	if r.store == nil && dims > 0 {
+		if err := r.openStore(ctx, dims); err != nil {
+			return err
+		}
+	}
+	if g, ok := r.store.(vectorstore.Getter); ok {
+		stored, err := g.Get(ctx, ids...)
+		if err != nil {
+			return fmt.Errorf("reading the description vectors: %w", err)
+		}
+		found := make(map[string]bool, len(stored))
+		for _, v := range stored {
+			found[v.ID] = dims == 0 || len(v.Values) == dims
+		}
+		var missing, missingIDs []string
+		for i, id := range ids {
+			if !found[id] {
+				missing, missingIDs = append(missing, texts[i]), append(missingIDs, id)
+			}
+		}
+		texts, ids = missing, missingIDs
+		if len(texts) == 0 {
+			return nil
+		}
+	}
+	vecs, err := r.embed(ctx, texts)
+	if err != nil {
+		return fmt.Errorf("embedding the target descriptions: %w", err)
+	}
+	if r.store == nil {
+		if err := r.openStore(ctx, len(vecs[0])); err != nil {
+			return err
+		}
+	}
+	vs := make([]vectorstore.Vector, len(texts))
+	for i, id := range ids {
+		vs[i] = vectorstore.Vector{ID: id, Values: vecs[i]}
+	}
+	if err := r.store.Upsert(ctx, vs...); err != nil {
+		return fmt.Errorf("storing the description vectors: %w", err)
+	}
+	return nil
+}
+
+// storeDims is the length of the embedder's vectors when it is known before embedding:
+// vectordb.dimensions for a remote model, or what the embedder reports with a
+// Dimensions() int method (the offline embedder does); 0 when unknown.
+func (r *semanticRouter) storeDims() int {
+	if r.dims > 0 {
+		return r.dims
+	}
+	if d, ok := r.embedder.(interface{ Dimensions() int }); ok {
+		return max(d.Dimensions(), 0)
+	}
+	return 0
+}
+
+// openStore opens the store vectordb names for vectors of dims values.
+func (r *semanticRouter) openStore(ctx context.Context, dims int) error {
+	s, err := r.p.openStore(ctx, r.db, r.metric, dims)
+	if err != nil {
+		return fmt.Errorf("opening the vector store: %w", err)
+	}
+	r.store, r.opened = s, true
 	return nil
 }
 

@@ -25,7 +25,10 @@ type entry struct {
 	norm   float64
 }
 
-var _ Store = (*Memory)(nil)
+var (
+	_ Store  = (*Memory)(nil)
+	_ Getter = (*Memory)(nil)
+)
 
 // NewMemory returns an empty store measuring with metric (empty means Cosine). dims, when
 // not zero, is the length every vector must have.
@@ -51,6 +54,19 @@ func (m *Memory) Upsert(_ context.Context, vectors ...Vector) error {
 		m.vectors[v.ID] = entry{values: slices.Clone(v.Values), norm: norm(v.Values)}
 	}
 	return nil
+}
+
+// Get returns copies of the stored vectors of ids, in order, leaving out the missing ones.
+func (m *Memory) Get(_ context.Context, ids ...string) ([]Vector, error) {
+	out := make([]Vector, 0, len(ids))
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	for _, id := range ids {
+		if e, ok := m.vectors[id]; ok {
+			out = append(out, Vector{ID: id, Values: slices.Clone(e.values)})
+		}
+	}
+	return out, nil
 }
 
 // Search scans every stored vector.

@@ -43,6 +43,16 @@ type Store interface {
 	Search(ctx context.Context, query []float32, k int) ([]Match, error)
 }
 
+// Getter is an optional capability of a Store: it returns stored vectors by ID. The
+// semantic balancer uses it at start to find the descriptions already embedded (by an
+// earlier run or another replica) and embeds only the others.
+type Getter interface {
+	// Get returns the stored vectors of those ids that exist, in the order of ids; IDs with
+	// no vector are left out. A store that transforms what it keeps (a Redis Vector Set
+	// normalises) returns what it reconstructs, within float32 rounding.
+	Get(ctx context.Context, ids ...string) ([]Vector, error)
+}
+
 // ErrDimensions is returned (wrapped) when a vector's length differs from the store's.
 var ErrDimensions = errors.New("vectorstore: vector dimensions do not match")
 

@@ -19,6 +19,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -38,12 +39,13 @@ type Store struct {
 	table   string // the bare name
 	timeout time.Duration
 
-	upsertSQL, searchSQL, searchAllSQL string
+	upsertSQL, searchSQL, searchAllSQL, getSQL string
 }
 
 var (
-	_ vectorstore.Store = (*Store)(nil)
-	_ io.Closer         = (*Store)(nil)
+	_ vectorstore.Store  = (*Store)(nil)
+	_ vectorstore.Getter = (*Store)(nil)
+	_ io.Closer          = (*Store)(nil)
 )
 
 // hnswMaxDims is the most dimensions pgvector's HNSW index takes for the vector type.
@@ -80,6 +82,7 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 	s.upsertSQL = `INSERT INTO ` + t + ` (id, embedding)
 		SELECT u.id, u.v::vector FROM unnest($1::text[], $2::text[]) AS u(id, v)
 		ON CONFLICT (id) DO UPDATE SET embedding = EXCLUDED.embedding, updated_at = now()`
+	s.getSQL = `SELECT id, embedding::text FROM ` + t + ` WHERE id = ANY($1::text[])`
 	s.searchAllSQL = `SELECT id, embedding ` + op + ` $1::text::vector AS distance FROM ` + t + ` ORDER BY distance, id`
 	s.searchSQL = `SELECT id, embedding ` + op + ` $1::text::vector AS distance FROM ` + t + ` ORDER BY distance LIMIT $2`
 	return s, nil
@@ -176,6 +179,66 @@ func (s *Store) Upsert(ctx context.Context, vectors ...vectorstore.Vector) error
 		return fmt.Errorf("pgvectorstore: upsert: %w", err)
 	}
 	return nil
+}
+
+// Get returns the stored vectors of ids, in order, leaving out the missing ones, in one
+// query. pgvector stores float32s and prints them exactly, so the values are the ones
+// upserted.
+func (s *Store) Get(ctx context.Context, ids ...string) ([]vectorstore.Vector, error) {
+	out := make([]vectorstore.Vector, 0, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	rows, err := s.pool.Query(ctx, s.getSQL, ids)
+	if err != nil {
+		return nil, fmt.Errorf("pgvectorstore: get: %w", err)
+	}
+	found := make(map[string][]float32, len(ids))
+	for rows.Next() {
+		var id, text string
+		if err := rows.Scan(&id, &text); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("pgvectorstore: get: %w", err)
+		}
+		values, err := parseVector(text)
+		if err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("pgvectorstore: get %q: %w", id, err)
+		}
+		found[id] = values
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("pgvectorstore: get: %w", err)
+	}
+	for _, id := range ids {
+		if v, ok := found[id]; ok {
+			out = append(out, vectorstore.Vector{ID: id, Values: slices.Clone(v)})
+		}
+	}
+	return out, nil
+}
+
+// parseVector reads pgvector's text form, "[1,2.5,-3]".
+func parseVector(text string) ([]float32, error) {
+	if len(text) < 2 || text[0] != '[' || text[len(text)-1] != ']' {
+		return nil, fmt.Errorf("not a vector: %.40q", text)
+	}
+	inner := text[1 : len(text)-1]
+	if inner == "" {
+		return []float32{}, nil
+	}
+	parts := strings.Split(inner, ",")
+	values := make([]float32, len(parts))
+	for i, p := range parts {
+		f, err := strconv.ParseFloat(strings.TrimSpace(p), 32)
+		if err != nil {
+			return nil, fmt.Errorf("not a vector: %w", err)
+		}
+		values[i] = float32(f)
+	}
+	return values, nil
 }
 
 // Search returns up to k stored vectors nearest to query (k < 0: all of them).

@@ -12,6 +12,10 @@
 // store. Redis computes in float32 over vectors it has normalised, so distances agree with
 // vectorstore.Distance to about 1e-6. Vector Sets have no euclidean metric (a set normalises
 // its vectors, losing their lengths), so euclidean stores keep using the hash.
+//
+// Store is a vectorstore.Getter: Get reads the hash (HMGET) or the Vector Set (VEMB). A
+// Vector Set returns its normalised float32 values times the stored norm, within float32
+// rounding of what was upserted.
 package redisstore
 
 import (
@@ -43,8 +47,9 @@ type Store struct {
 }
 
 var (
-	_ vectorstore.Store = (*Store)(nil)
-	_ io.Closer         = (*Store)(nil)
+	_ vectorstore.Store  = (*Store)(nil)
+	_ vectorstore.Getter = (*Store)(nil)
+	_ io.Closer          = (*Store)(nil)
 )
 
 // New connects (or uses opts.Client) and detects whether the server has Vector Sets. It
@@ -152,6 +157,80 @@ func (s *Store) Upsert(ctx context.Context, vectors ...vectorstore.Vector) error
 		return fmt.Errorf("redisstore: upsert: %w", err)
 	}
 	return nil
+}
+
+// Get returns the stored vectors of ids, in order, leaving out the missing ones: one HMGET
+// on the hash, or one pipeline of VEMB on a Vector Set. A Vector Set keeps a vector
+// normalised, with its norm, so VEMB returns the normalised float32 values times the norm:
+// within float32 rounding (about 1e-7 relative) of what was stored, not bit for bit. That
+// suits the semantic balancer, which only reuses a vector under the ID it stored it with
+// (a hash of the embedder and the text) and measures cosine distances, which ignore length.
+func (s *Store) Get(ctx context.Context, ids ...string) ([]vectorstore.Vector, error) {
+	out := make([]vectorstore.Vector, 0, len(ids))
+	if len(ids) == 0 {
+		return out, nil
+	}
+	if !s.vectorSets {
+		raws, err := s.client.HMGet(ctx, s.key, ids...).Result()
+		if err != nil {
+			return nil, fmt.Errorf("redisstore: get: %w", err)
+		}
+		for i, raw := range raws {
+			str, ok := raw.(string)
+			values := make([]float32, s.dims)
+			if ok && decode(values, str) {
+				out = append(out, vectorstore.Vector{ID: ids[i], Values: values})
+			}
+		}
+		return out, nil
+	}
+	cmds := make([]*redis.SliceCmd, len(ids))
+	_, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, id := range ids {
+			cmds[i] = p.VEmb(ctx, s.key, id, false)
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return nil, fmt.Errorf("redisstore: get: %w", err)
+	}
+	for i, cmd := range cmds {
+		reply, err := cmd.Result()
+		if errors.Is(err, redis.Nil) {
+			continue // no such element, or no such key
+		}
+		if err != nil {
+			return nil, fmt.Errorf("redisstore: get: %w", err)
+		}
+		if values, ok := floats(reply, s.dims); ok {
+			out = append(out, vectorstore.Vector{ID: ids[i], Values: values})
+		}
+	}
+	return out, nil
+}
+
+// floats converts VEMB's reply (doubles in RESP3, strings in RESP2) to n float32s, and
+// reports whether it held exactly n numbers.
+func floats(reply []any, n int) ([]float32, bool) {
+	if len(reply) != n {
+		return nil, false
+	}
+	values := make([]float32, n)
+	for i, r := range reply {
+		switch r := r.(type) {
+		case float64:
+			values[i] = float32(r)
+		case string:
+			f, err := strconv.ParseFloat(r, 32)
+			if err != nil {
+				return nil, false
+			}
+			values[i] = float32(f)
+		default:
+			return nil, false
+		}
+	}
+	return values, true
 }
 
 // Search returns up to k stored vectors nearest to query (k < 0: all of them).

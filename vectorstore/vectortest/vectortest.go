@@ -58,6 +58,7 @@ func Run(t *testing.T, newStore NewStore) {
 			t.Run("IDs", func(t *testing.T) { testIDs(t, newStore, metric) })
 			t.Run("NoAliasing", func(t *testing.T) { testNoAliasing(t, newStore, metric) })
 			t.Run("Concurrent", func(t *testing.T) { testConcurrent(t, newStore, metric) })
+			t.Run("Get", func(t *testing.T) { testGet(t, newStore, metric) })
 		})
 	}
 }
@@ -85,6 +86,18 @@ func Replicas(t *testing.T, newPair NewPair) {
 			vs = append(vs, extra)
 			checkSearch(t, a, metric, vs, q, len(vs))
 			checkSearch(t, a, metric, vs, vs[2].Values, 1)
+			// What either stored, the other gets (when the store is a Getter).
+			ids := make([]string, len(vs))
+			for i, v := range vs {
+				ids[i] = v.ID
+			}
+			for _, s := range []vectorstore.Store{a, b} {
+				if g, ok := s.(vectorstore.Getter); ok {
+					got, err := g.Get(ctx, ids...)
+					must(t, err)
+					checkGet(t, "replica Get", got, vs)
+				}
+			}
 		})
 	}
 }
@@ -353,6 +366,84 @@ func testConcurrent(t *testing.T, newStore NewStore, metric vectorstore.Metric) 
 		t.Error(err)
 	}
 	checkSearch(t, s, metric, all, queries[0], len(all))
+}
+
+// testGet checks vectorstore.Getter, for stores that implement it: the stored vectors of
+// the IDs that exist, in the order asked, the latest of each.
+func testGet(t *testing.T, newStore NewStore, metric vectorstore.Metric) {
+	ctx := context.Background()
+	for _, dims := range []int{8, 1536} {
+		s := newStore(t, metric, dims)
+		g, ok := s.(vectorstore.Getter)
+		if !ok {
+			t.Logf("%T does not implement vectorstore.Getter (optional)", s)
+			return
+		}
+		got, err := g.Get(ctx, "missing", "also missing")
+		must(t, err)
+		checkGet(t, "Get on an empty store", got, nil)
+		got, err = g.Get(ctx)
+		must(t, err)
+		checkGet(t, "Get()", got, nil)
+
+		rng := newRand(t)
+		var vs []vectorstore.Vector
+		for i, id := range []string{"a", "with space", "colon:separated:id", "{hash}tag", "*", `quote"'`, "ünïcødé-描述", "%s", "\\"} {
+			vs = append(vs, vectorstore.Vector{ID: id, Values: randomVector(rng, dims)})
+			for j := range vs[i].Values { // lengths other than 1
+				vs[i].Values[j] *= float32(i + 1)
+			}
+		}
+		must(t, s.Upsert(ctx, vs...))
+		// In the order asked, leaving out the missing.
+		got, err = g.Get(ctx, vs[4].ID, "missing", vs[0].ID, vs[7].ID, "A")
+		must(t, err)
+		checkGet(t, "Get(4, missing, 0, 7, A)", got, []vectorstore.Vector{vs[4], vs[0], vs[7]})
+		ids := make([]string, len(vs))
+		for i, v := range vs {
+			ids[i] = v.ID
+		}
+		got, err = g.Get(ctx, ids...)
+		must(t, err)
+		checkGet(t, "Get(all)", got, vs)
+
+		// A replaced vector is returned as replaced; the caller's slices are its own.
+		vs[2].Values = randomVector(rng, dims)
+		must(t, s.Upsert(ctx, vs[2]))
+		got, err = g.Get(ctx, vs[2].ID)
+		must(t, err)
+		checkGet(t, "Get(replaced)", got, vs[2:3])
+		got[0].Values[0] = 1e6
+		got, err = g.Get(ctx, vs[2].ID)
+		must(t, err)
+		checkGet(t, "Get after changing what Get returned", got, vs[2:3])
+	}
+}
+
+// checkGet compares what Get returned with want: the same IDs in the same order, and each
+// value within Tolerance of the vector's largest magnitude (a store may normalise).
+func checkGet(t *testing.T, what string, got, want []vectorstore.Vector) {
+	t.Helper()
+	if len(got) != len(want) {
+		t.Fatalf("%s returned %d vectors, want %d", what, len(got), len(want))
+	}
+	for i, w := range want {
+		g := got[i]
+		if g.ID != w.ID || len(g.Values) != len(w.Values) {
+			t.Errorf("%s: vector %d is %q with %d values, want %q with %d", what, i, g.ID, len(g.Values), w.ID, len(w.Values))
+			continue
+		}
+		var scale float64
+		for _, v := range w.Values {
+			scale = max(scale, math.Abs(float64(v)))
+		}
+		for j := range w.Values {
+			if math.Abs(float64(g.Values[j])-float64(w.Values[j])) > Tolerance*scale {
+				t.Errorf("%s: %q[%d] = %v, want %v", what, g.ID, j, g.Values[j], w.Values[j])
+				break
+			}
+		}
+	}
 }
 
 // checkSearch searches s for q and compares with the exact answer over stored.
