@@ -274,18 +274,27 @@ func loginResult(what string, s *api.Secret, err error) (*api.SecretAuth, error)
 
 // loginError describes a failed login without a response body.
 func loginError(what string, err error) error {
-	var re *api.ResponseError
-	if errors.As(err, &re) {
-		msg := "(no message)"
-		if !re.RawError && len(re.Errors) > 0 {
-			msg = strings.Join(re.Errors, "; ")
-		}
-		if re.StatusCode == 403 {
+	if status, msg, ok := vaultAnswer(err); ok {
+		if status == 403 {
 			return fmt.Errorf("%s: %w (HTTP 403: %s)", what, ErrPermissionDenied, msg)
 		}
-		return fmt.Errorf("%s: vault answered HTTP %d: %s", what, re.StatusCode, msg)
+		return fmt.Errorf("%s: vault answered HTTP %d: %s", what, status, msg)
 	}
 	return fmt.Errorf("%s: %w", what, err)
+}
+
+// vaultAnswer returns the status and Vault's own messages of an API error, never its raw
+// body (which may hold anything); ok is false for errors that are not Vault's answers.
+func vaultAnswer(err error) (status int, msg string, ok bool) {
+	var re *api.ResponseError
+	if !errors.As(err, &re) {
+		return 0, "", false
+	}
+	msg = "(no message)"
+	if !re.RawError && len(re.Errors) > 0 {
+		msg = strings.Join(re.Errors, "; ")
+	}
+	return re.StatusCode, msg, true
 }
 
 // Logins reports how many times the resolver has authenticated to Vault (for tests and metrics).

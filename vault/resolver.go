@@ -22,7 +22,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"strings"
 	"sync"
 	"time"
 
@@ -419,19 +418,14 @@ func sanitize(err error, where string) error {
 	if errors.Is(err, api.ErrSecretNotFound) {
 		return fmt.Errorf("no secret at %s: %w", where, aiproxy.ErrSecretNotFound)
 	}
-	var re *api.ResponseError
-	if errors.As(err, &re) {
-		msg := "(no message)"
-		if !re.RawError && len(re.Errors) > 0 {
-			msg = strings.Join(re.Errors, "; ")
-		}
-		if re.StatusCode == 403 {
+	if status, msg, ok := vaultAnswer(err); ok {
+		switch status {
+		case 403:
 			return fmt.Errorf("reading %s: %w (HTTP 403: %s)", where, ErrPermissionDenied, msg)
-		}
-		if re.StatusCode == 404 {
+		case 404:
 			return fmt.Errorf("no secret at %s: %w", where, aiproxy.ErrSecretNotFound)
 		}
-		return fmt.Errorf("reading %s: vault answered HTTP %d: %s", where, re.StatusCode, msg)
+		return fmt.Errorf("reading %s: vault answered HTTP %d: %s", where, status, msg)
 	}
 	return fmt.Errorf("reading %s: %w", where, err)
 }
