@@ -109,6 +109,12 @@ func (t *Target) validate() error {
 	if o.MaxTokens != nil && *o.MaxTokens < 1 {
 		errs = append(errs, fmt.Errorf("model.options.max_tokens %d must be positive", *o.MaxTokens))
 	}
+	if g := o.Gemini; g != nil && g.EndpointID != "" {
+		errs = append(errs, errors.New("model.options.gemini.endpoint_id is not supported yet (Vertex AI endpoint deployments): name the model instead"))
+	}
+	if b := o.Bedrock; b != nil && b.VideoOutputS3URI != "" {
+		errs = append(errs, errors.New("model.options.bedrock.video_output_s3_uri is not supported: aiproxy serves chat, completions and embeddings"))
+	}
 	switch t.Auth.ParamLocation {
 	case "", "query", "body":
 	default:

@@ -1,0 +1,56 @@
+package aiproxy
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/aiproxy/aiproxy/provider"
+)
+
+// TestInvalidConfig: New refuses what Kong's schema refuses, and what aiproxy cannot honour,
+// with an error naming the field.
+func TestInvalidConfig(t *testing.T) {
+	ok := func() Target {
+		return Target{Model: provider.Model{Provider: "openai", Name: "gpt-4o"}}
+	}
+	f := func(v float64) *float64 { return &v }
+	tests := []struct {
+		name string
+		edit func(*Config)
+		want string
+	}{
+		{"no targets", func(c *Config) { c.Targets = nil }, "target"},
+		{"no provider", func(c *Config) { c.Targets[0].Model.Provider = "" }, "model.provider is required"},
+		{"weight", func(c *Config) { c.Targets[0].Weight = 70000 }, "weight 70000"},
+		{"temperature", func(c *Config) { c.Targets[0].Model.Options.Temperature = f(6) }, "model.options.temperature"},
+		{"top_p", func(c *Config) { c.Targets[0].Model.Options.TopP = f(1.5) }, "model.options.top_p"},
+		{"param_location", func(c *Config) { c.Targets[0].Auth.ParamLocation = "cookie" }, "auth.param_location"},
+		{"header pair", func(c *Config) { c.Targets[0].Auth.HeaderName = "Authorization" }, "auth.header_name and auth.header_value"},
+		{"bad reference", func(c *Config) {
+			c.Targets[0].Auth.HeaderName, c.Targets[0].Auth.HeaderValue = "Authorization", "{vault://only}"
+		}, "invalid secret reference"},
+		{"gemini endpoint_id", func(c *Config) {
+			c.Targets[0].Model.Options.Gemini = &provider.GeminiOptions{EndpointID: "123"}
+		}, "gemini.endpoint_id is not supported"},
+		{"bedrock video", func(c *Config) {
+			c.Targets[0].Model.Options.Bedrock = &provider.BedrockOptions{VideoOutputS3URI: "s3://b/v"}
+		}, "video_output_s3_uri is not supported"},
+		{"llm_format", func(c *Config) { c.LLMFormat = "gemini" }, `llm_format "gemini"`},
+		{"algorithm", func(c *Config) { c.Balancer.Algorithm = "random" }, "random"},
+		{"unknown provider", func(c *Config) { c.Targets[0].Model.Provider = "acme" }, `model.provider "acme" is not supported`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := Config{Targets: []Target{ok()}}
+			tt.edit(&cfg)
+			_, err := New(cfg)
+			require.ErrorIs(t, err, ErrInvalidConfig)
+			assert.Contains(t, err.Error(), tt.want)
+		})
+	}
+	p, err := New(Config{Targets: []Target{ok()}})
+	require.NoError(t, err, "the valid base config")
+	require.NoError(t, p.Close())
+}
