@@ -181,10 +181,6 @@ func (p *Proxy) try(c *call, t *target) (*http.Response, *failed) {
 		e := t.prov.ParseError(preq, resp.StatusCode, resp.Header, raw)
 		return nil, &failed{kind: statusCriterion(e.Status), sent: true, err: e}
 	}
-	h := responseHeader(resp.Header)
-	if p.modelHeader {
-		h["X-Kong-Llm-Model"] = t.modelHeader
-	}
 	c.served = t
 	stats.Target, stats.Provider, stats.Model = t.name, t.cfg.Model.Provider, t.cfg.Model.Name
 
@@ -200,10 +196,11 @@ func (p *Proxy) try(c *call, t *target) (*http.Response, *failed) {
 			return nil, invalidResponse(err)
 		}
 		p.succeeded(t, stats, out.Usage, out.Model, p.now().Sub(sent))
-		return jsonResponse(c.req, http.StatusOK, h, out.Body), nil
+		return jsonResponse(c.req, http.StatusOK, p.clientHeader(resp.Header, t), out.Body), nil
 	}
 
 	s := t.prov.NewStream(preq, resp.Header, resp.Body)
+	h := p.clientHeader(resp.Header, t)
 	first, err := s.Next()
 	if err != nil {
 		resp.Body.Close()
@@ -362,10 +359,12 @@ func (p *Proxy) succeeded(t *target, stats *Stats, usage provider.Usage, model s
 // readLimited reads r to the end, failing past max bytes. size, when not negative, is the
 // expected length.
 func readLimited(r io.Reader, size, max int64) ([]byte, error) {
-	if size < 0 || size > max {
-		size = 512
+	if size >= 0 && size <= max { // the usual case: read exactly the declared length
+		buf := make([]byte, size)
+		_, err := io.ReadFull(r, buf)
+		return buf, err
 	}
-	buf := bytes.NewBuffer(make([]byte, 0, size+1))
+	buf := bytes.NewBuffer(make([]byte, 0, 512))
 	_, err := buf.ReadFrom(io.LimitReader(r, max+1))
 	if err == nil && int64(buf.Len()) > max {
 		err = errors.New("the upstream response is larger than " + strconv.FormatInt(max, 10) + " bytes")

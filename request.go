@@ -75,10 +75,8 @@ func readBody(r *http.Request, limit int64) ([]byte, *RequestError) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil, badRequest("missing_body", "the request has no body; send an OpenAI-format JSON request")
 	}
-	tooLarge := &RequestError{Status: http.StatusRequestEntityTooLarge, Type: "invalid_request_error", Code: "request_too_large",
-		Message: "the request body is larger than max_request_body_size (" + strconv.FormatInt(limit, 10) + " bytes)", Err: ErrBodyTooLarge}
 	if limit >= 0 && r.ContentLength > limit {
-		return nil, tooLarge
+		return nil, tooLarge(limit)
 	}
 	if r.ContentLength >= 0 && r.ContentLength <= 1<<20 { // the usual case: read exactly the declared length
 		body := make([]byte, r.ContentLength)
@@ -98,9 +96,14 @@ func readBody(r *http.Request, limit int64) ([]byte, *RequestError) {
 			Message: "reading the request body failed: " + err.Error(), Err: ErrBadRequest}
 	}
 	if limit >= 0 && int64(buf.Len()) > limit {
-		return nil, tooLarge
+		return nil, tooLarge(limit)
 	}
 	return buf.Bytes(), nil
+}
+
+func tooLarge(limit int64) *RequestError {
+	return &RequestError{Status: http.StatusRequestEntityTooLarge, Type: "invalid_request_error", Code: "request_too_large",
+		Message: "the request body is larger than max_request_body_size (" + strconv.FormatInt(limit, 10) + " bytes)", Err: ErrBodyTooLarge}
 }
 
 // parse reads the fields of c.body that routing needs and checks the request's shape.
