@@ -148,16 +148,18 @@ plugins:
         provider: openai
         name: gpt-4o
 `
+	// A ${name} placeholder of the documentation's entity blocks without a variable.
+	unresolved := "entities:\n  plugins:\n  - name: ai-proxy-advanced\n    config:\n      vectordb:\n        redis:\n          host: ${redis_hst}\nvariables:\n  redis_host:\n    value: $DECK_REDIS_HOST\n"
 	tests := map[string]string{
-		strings.Replace(base, "name: gpt-4o", "name: gpt-4o\n        optoins: {}", 1):                                                                                                              "plugins[0].config.targets[0].model.optoins: unknown field (did you mean options?)",
-		strings.Replace(base, "route_type: llm/v1/chat", "route_type: llm/v1/chat\n      weight: heavy", 1):                                                                                        `plugins[0].config.targets[0].weight: expected an integer, got the string "heavy"`,
-		strings.Replace(base, "    targets:", "    balancer:\n      retries: 2.5\n    targets:", 1):                                                                                                "plugins[0].config.balancer.retries: expected an integer, got 2.5",
-		strings.Replace(base, "  config:", "  confg: {}\n  config:", 1):                                                                                                                            "plugins[0].confg: unknown field",
-		strings.Replace(base, "- route_type: llm/v1/chat\n      model:", "- model:", 1):                                                                                                            "plugins[0].config.targets[0].route_type: required",
-		strings.Replace(base, "name: gpt-4o", "name: ${{ env \"DECK_NOPE\" }}", 1):                                                                                                                 "environment variable DECK_NOPE is not set",
-		strings.Replace(base, "    targets:", "    vectordb:\n      strategy: redis\n    targets:", 1):                                                                                             "plugins[0].config.vectordb.dimensions: required",
-		"entities:\n  plugins: []\nvariables:\n  h:\n    value: $DECK_MISSING\n":                                                                                                                   "environment variable DECK_MISSING is not set (variables.h)",
-		"entities:\n  plugins:\n  - name: ai-proxy-advanced\n    config:\n      vectordb:\n        redis:\n          host: ${redis_hst}\nvariables:\n  redis_host:\n    value: $DECK_REDIS_HOST\n": "entities.plugins[0].config.vectordb.redis.host: ${redis_hst} has no entry in variables",
+		strings.Replace(base, "name: gpt-4o", "name: gpt-4o\n        optoins: {}", 1):                       "plugins[0].config.targets[0].model.optoins: unknown field (did you mean options?)",
+		strings.Replace(base, "route_type: llm/v1/chat", "route_type: llm/v1/chat\n      weight: heavy", 1): `plugins[0].config.targets[0].weight: expected an integer, got the string "heavy"`,
+		strings.Replace(base, "    targets:", "    balancer:\n      retries: 2.5\n    targets:", 1):         "plugins[0].config.balancer.retries: expected an integer, got 2.5",
+		strings.Replace(base, "  config:", "  confg: {}\n  config:", 1):                                     "plugins[0].confg: unknown field",
+		strings.Replace(base, "- route_type: llm/v1/chat\n      model:", "- model:", 1):                     "plugins[0].config.targets[0].route_type: required",
+		strings.Replace(base, "name: gpt-4o", "name: ${{ env \"DECK_NOPE\" }}", 1):                          "environment variable DECK_NOPE is not set",
+		strings.Replace(base, "    targets:", "    vectordb:\n      strategy: redis\n    targets:", 1):      "plugins[0].config.vectordb.dimensions: required",
+		"entities:\n  plugins: []\nvariables:\n  h:\n    value: $DECK_MISSING\n":                            "environment variable DECK_MISSING is not set (variables.h)",
+		unresolved: "entities.plugins[0].config.vectordb.redis.host: ${redis_hst} has no entry in variables",
 		"foo: 1\n": "no ai-proxy-advanced configuration found",
 		"[1, 2]":   "the configuration must be an object",
 	}
