@@ -231,10 +231,12 @@ func (p *Proxy) build(ctx context.Context, c *call, t *target) (*provider.Reques
 	var buf [6]jsonx.Edit
 	edits := buf[:0]
 	for _, e := range t.edits {
-		if e.Key == "max_tokens" && c.set&setMaxTokens != 0 {
-			continue
+		switch {
+		case e.Key == "max_tokens" && c.set&setMaxTokens != 0:
+		case e.Key == "model" && bytes.Equal(e.Value, c.modelJSON): // the client named this model
+		default:
+			edits = append(edits, e)
 		}
-		edits = append(edits, e)
 	}
 	if c.forceStream {
 		edits = append(edits, jsonx.Edit{Key: "stream", Value: []byte("true")})

@@ -21,10 +21,12 @@ type call struct {
 	req   *http.Request
 	start time.Time
 
-	body   []byte // the client's JSON body, read once and replayed on every attempt
-	route  provider.RouteType
-	model  string // the model the client asked for; empty if none
-	stream bool   // the client asked for (or response_streaming forced) an event stream
+	body  []byte // the client's JSON body, read once and replayed on every attempt
+	route provider.RouteType
+	model string // the model the client asked for; empty if none
+	// modelJSON is the request's model member as sent, to skip rewriting it to itself.
+	modelJSON []byte
+	stream    bool // the client asked for (or response_streaming forced) an event stream
 	// includeUsage: the client asked for usage in the last stream chunk.
 	includeUsage bool
 	// set: sampling fields the client set, which model.options must not override.
@@ -118,7 +120,7 @@ func (c *call) parse() *RequestError {
 				perr = badRequest("invalid_type", "model must be a string")
 				return false
 			}
-			c.model = s
+			c.model, c.modelJSON = s, m.Value
 		case "stream":
 			c.stream = string(m.Value) == "true"
 		case "stream_options":
