@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -116,6 +117,54 @@ func BenchmarkOverheadRoundTripper(b *testing.B) {
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			measure(b, func() { post(b, bc.c, up.URL+"/v1/chat/completions") })
+		})
+	}
+}
+
+// memoryUpstream answers every request with benchResponse, without a network.
+type memoryUpstream struct{}
+
+func (memoryUpstream) RoundTrip(r *http.Request) (*http.Response, error) {
+	_, _ = io.Copy(io.Discard, r.Body)
+	r.Body.Close()
+	return &http.Response{
+		StatusCode: http.StatusOK, Status: "200 OK", Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header:        http.Header{"Content-Type": {"application/json"}, "Content-Length": {strconv.Itoa(len(benchResponse))}},
+		Body:          io.NopCloser(strings.NewReader(benchResponse)),
+		ContentLength: int64(len(benchResponse)),
+	}, nil
+}
+
+// BenchmarkOverheadInMemory isolates the proxy's own cost: the same request sent to an
+// in-memory upstream directly and through the proxy (Config.Transport), with no network
+// or scheduler noise.
+func BenchmarkOverheadInMemory(b *testing.B) {
+	p, err := aiproxy.New(aiproxy.Config{Transport: memoryUpstream{}, Targets: []aiproxy.Target{{
+		Model: provider.Model{Provider: "openai", Name: "gpt-4o", Options: provider.Options{UpstreamURL: "http://upstream/v1/chat/completions"}},
+		Auth:  aiproxy.Auth{HeaderName: "Authorization", HeaderValue: "Bearer sk-bench"},
+	}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { p.Close() })
+	for _, bc := range []struct {
+		name string
+		rt   http.RoundTripper
+	}{
+		{"path=direct", memoryUpstream{}},
+		{"path=aiproxy", p},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			measure(b, func() {
+				req, _ := http.NewRequest(http.MethodPost, "http://upstream/v1/chat/completions", bytes.NewReader(benchRequest))
+				req.Header.Set("Content-Type", "application/json")
+				resp, err := bc.rt.RoundTrip(req)
+				if err != nil || resp.StatusCode != http.StatusOK {
+					b.Fatal(err, resp)
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			})
 		})
 	}
 }
