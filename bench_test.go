@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -16,7 +17,9 @@ import (
 
 // The benchmarks compare the proxy with a bare httputil.ReverseProxy (as a Handler) and with
 // a direct http.Client call (as a RoundTripper), side by side, against the same loopback
-// upstream that answers a chat completion from memory. Run:
+// upstream that answers a chat completion from memory. Besides wall time they report
+// cpu-ns/op, the CPU time of the whole process (client, proxy and upstream) per request,
+// which stays meaningful on a busy machine where wall time does not. Run:
 //
 //	go test -run '^$' -bench 'Overhead' -benchmem -count 6 . | benchstat -col /path -
 
@@ -52,6 +55,19 @@ func benchProxy(b *testing.B, upstream string) *aiproxy.Proxy {
 	return p
 }
 
+// measure runs one request per iteration and reports allocations and CPU time per request.
+func measure(b *testing.B, request func()) {
+	b.ReportAllocs()
+	b.SetBytes(int64(len(benchRequest)))
+	start := processCPU()
+	for b.Loop() {
+		request()
+	}
+	if cpu := processCPU() - start; cpu > 0 {
+		b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
+	}
+}
+
 func post(b *testing.B, c *http.Client, url string) {
 	resp, err := c.Post(url, "application/json", bytes.NewReader(benchRequest))
 	if err != nil {
@@ -81,11 +97,7 @@ func BenchmarkOverheadHandler(b *testing.B) {
 			srv := httptest.NewServer(bc.h)
 			defer srv.Close()
 			c := srv.Client()
-			b.ReportAllocs()
-			b.SetBytes(int64(len(benchRequest)))
-			for b.Loop() {
-				post(b, c, srv.URL+"/v1/chat/completions")
-			}
+			measure(b, func() { post(b, c, srv.URL+"/v1/chat/completions") })
 		})
 	}
 }
@@ -104,11 +116,55 @@ func BenchmarkOverheadRoundTripper(b *testing.B) {
 		{"path=aiproxy", viaProxy},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			b.ReportAllocs()
-			b.SetBytes(int64(len(benchRequest)))
-			for b.Loop() {
-				post(b, bc.c, up.URL+"/v1/chat/completions")
-			}
+			measure(b, func() { post(b, bc.c, up.URL+"/v1/chat/completions") })
+		})
+	}
+}
+
+// memoryUpstream answers every request with benchResponse, without a network.
+type memoryUpstream struct{}
+
+func (memoryUpstream) RoundTrip(r *http.Request) (*http.Response, error) {
+	_, _ = io.Copy(io.Discard, r.Body)
+	r.Body.Close()
+	return &http.Response{
+		StatusCode: http.StatusOK, Status: "200 OK", Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header:        http.Header{"Content-Type": {"application/json"}, "Content-Length": {strconv.Itoa(len(benchResponse))}},
+		Body:          io.NopCloser(strings.NewReader(benchResponse)),
+		ContentLength: int64(len(benchResponse)),
+	}, nil
+}
+
+// BenchmarkOverheadInMemory isolates the proxy's own cost: the same request sent to an
+// in-memory upstream directly and through the proxy (Config.Transport), with no network
+// or scheduler noise.
+func BenchmarkOverheadInMemory(b *testing.B) {
+	p, err := aiproxy.New(aiproxy.Config{Transport: memoryUpstream{}, Targets: []aiproxy.Target{{
+		Model: provider.Model{Provider: "openai", Name: "gpt-4o", Options: provider.Options{UpstreamURL: "http://upstream/v1/chat/completions"}},
+		Auth:  aiproxy.Auth{HeaderName: "Authorization", HeaderValue: "Bearer sk-bench"},
+	}}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { p.Close() })
+	for _, bc := range []struct {
+		name string
+		rt   http.RoundTripper
+	}{
+		{"path=direct", memoryUpstream{}},
+		{"path=aiproxy", p},
+	} {
+		b.Run(bc.name, func(b *testing.B) {
+			measure(b, func() {
+				req, _ := http.NewRequest(http.MethodPost, "http://upstream/v1/chat/completions", bytes.NewReader(benchRequest))
+				req.Header.Set("Content-Type", "application/json")
+				resp, err := bc.rt.RoundTrip(req)
+				if err != nil || resp.StatusCode != http.StatusOK {
+					b.Fatal(err, resp)
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+			})
 		})
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -59,19 +58,40 @@ func badRequest(code, format string, args ...any) *RequestError {
 
 // jsonResponse builds a complete JSON response.
 func jsonResponse(req *http.Request, status int, h http.Header, body []byte) *http.Response {
-	h["Content-Type"] = []string{"application/json"}
-	h["Content-Length"] = []string{strconv.Itoa(len(body))}
-	return &http.Response{
-		Status:        strconv.Itoa(status) + " " + http.StatusText(status),
+	// One allocation holds the response, its body reader and its header values.
+	r := &struct {
+		resp   http.Response
+		body   bytesBody
+		values [2]string
+	}{}
+	r.values = [2]string{"application/json", strconv.Itoa(len(body))}
+	h["Content-Type"], h["Content-Length"] = r.values[0:1:1], r.values[1:2:2]
+	r.body.Reset(body)
+	r.resp = http.Response{
+		Status:        statusLine(status),
 		StatusCode:    status,
 		Proto:         "HTTP/1.1",
 		ProtoMajor:    1,
 		ProtoMinor:    1,
 		Header:        h,
-		Body:          io.NopCloser(bytes.NewReader(body)),
+		Body:          &r.body,
 		ContentLength: int64(len(body)),
 		Request:       req,
 	}
+	return &r.resp
+}
+
+// bytesBody is a response body read from memory.
+type bytesBody struct{ bytes.Reader }
+
+func (*bytesBody) Close() error { return nil }
+
+// statusLine is http.Response.Status for a status code: "200 OK".
+func statusLine(status int) string {
+	if status == http.StatusOK {
+		return "200 OK"
+	}
+	return strconv.Itoa(status) + " " + http.StatusText(status)
 }
 
 // Attempt is one try of one target within a request.

@@ -182,13 +182,6 @@ func (p *Proxy) try(c *call, t *target) (*http.Response, *failed) {
 		e.Message = scrub(e.Message, c.creds[:])
 		return nil, &failed{kind: statusCriterion(e.Status), sent: true, err: e}
 	}
-	h := responseHeader(resp.Header)
-	if p.modelHeader {
-		h["X-Kong-Llm-Model"] = t.modelHeader
-	}
-	if d := stats.Semantic; d != nil {
-		semanticHeaders(h, d)
-	}
 	c.served = t
 	stats.Target, stats.Provider, stats.Model = t.name, t.cfg.Model.Provider, t.cfg.Model.Name
 
@@ -204,10 +197,11 @@ func (p *Proxy) try(c *call, t *target) (*http.Response, *failed) {
 			return nil, invalidResponse(err)
 		}
 		p.succeeded(t, stats, out.Usage, out.Model, p.now().Sub(sent))
-		return jsonResponse(c.req, http.StatusOK, h, out.Body), nil
+		return jsonResponse(c.req, http.StatusOK, p.clientHeader(resp.Header, t, stats), out.Body), nil
 	}
 
 	s := t.prov.NewStream(preq, resp.Header, resp.Body)
+	h := p.clientHeader(resp.Header, t, stats)
 	first, err := s.Next()
 	if err != nil {
 		resp.Body.Close()
@@ -238,10 +232,12 @@ func (p *Proxy) build(ctx context.Context, c *call, t *target) (*provider.Reques
 	var buf [6]jsonx.Edit
 	edits := buf[:0]
 	for _, e := range t.edits {
-		if e.Key == "max_tokens" && c.set&setMaxTokens != 0 {
-			continue
+		switch {
+		case e.Key == "max_tokens" && c.set&setMaxTokens != 0:
+		case e.Key == "model" && bytes.Equal(e.Value, c.modelJSON): // the client named this model
+		default:
+			edits = append(edits, e)
 		}
-		edits = append(edits, e)
 	}
 	if c.forceStream {
 		edits = append(edits, jsonx.Edit{Key: "stream", Value: []byte("true")})
@@ -372,10 +368,12 @@ func (p *Proxy) succeeded(t *target, stats *Stats, usage provider.Usage, model s
 // readLimited reads r to the end, failing past max bytes. size, when not negative, is the
 // expected length.
 func readLimited(r io.Reader, size, max int64) ([]byte, error) {
-	if size < 0 || size > max {
-		size = 512
+	if size >= 0 && size <= max { // the usual case: read exactly the declared length
+		buf := make([]byte, size)
+		_, err := io.ReadFull(r, buf)
+		return buf, err
 	}
-	buf := bytes.NewBuffer(make([]byte, 0, size+1))
+	buf := bytes.NewBuffer(make([]byte, 0, 512))
 	_, err := buf.ReadFrom(io.LimitReader(r, max+1))
 	if err == nil && int64(buf.Len()) > max {
 		err = errors.New("the upstream response is larger than " + strconv.FormatInt(max, 10) + " bytes")

@@ -38,13 +38,23 @@ var dropResponse = map[string]bool{
 	"Set-Cookie": true,
 }
 
-// responseHeader returns the upstream's response headers to pass to the client.
-func responseHeader(src http.Header) http.Header {
-	h := make(http.Header, len(src)+2)
-	for k, v := range src {
-		if !dropResponse[k] {
-			h[k] = v
+// clientHeader turns the upstream's response headers, which the proxy owns and the provider
+// has read, into the client's: without dropResponse's, with X-Kong-LLM-Model naming t when
+// model_name_header is on, and the semantic decision's headers when there is one.
+func (p *Proxy) clientHeader(h http.Header, t *target, stats *Stats) http.Header {
+	if h == nil { // a custom Transport may leave it out
+		h = http.Header{}
+	}
+	for k := range h {
+		if dropResponse[k] {
+			delete(h, k)
 		}
+	}
+	if p.modelHeader {
+		h["X-Kong-Llm-Model"] = t.modelHeader
+	}
+	if d := stats.Semantic; d != nil {
+		semanticHeaders(h, d)
 	}
 	return h
 }

@@ -21,10 +21,12 @@ type call struct {
 	req   *http.Request
 	start time.Time
 
-	body   []byte // the client's JSON body, read once and replayed on every attempt
-	route  provider.RouteType
-	model  string // the model the client asked for; empty if none
-	stream bool   // the client asked for (or response_streaming forced) an event stream
+	body  []byte // the client's JSON body, read once and replayed on every attempt
+	route provider.RouteType
+	model string // the model the client asked for; empty if none
+	// modelJSON is the request's model member as sent, to skip rewriting it to itself.
+	modelJSON []byte
+	stream    bool // the client asked for (or response_streaming forced) an event stream
 	// includeUsage: the client asked for usage in the last stream chunk.
 	includeUsage bool
 	// set: sampling fields the client set, which model.options must not override.
@@ -77,10 +79,8 @@ func readBody(r *http.Request, limit int64) ([]byte, *RequestError) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil, badRequest("missing_body", "the request has no body; send an OpenAI-format JSON request")
 	}
-	tooLarge := &RequestError{Status: http.StatusRequestEntityTooLarge, Type: "invalid_request_error", Code: "request_too_large",
-		Message: "the request body is larger than max_request_body_size (" + strconv.FormatInt(limit, 10) + " bytes)", Err: ErrBodyTooLarge}
 	if limit >= 0 && r.ContentLength > limit {
-		return nil, tooLarge
+		return nil, tooLarge(limit)
 	}
 	if r.ContentLength >= 0 && r.ContentLength <= 1<<20 { // the usual case: read exactly the declared length
 		body := make([]byte, r.ContentLength)
@@ -100,9 +100,14 @@ func readBody(r *http.Request, limit int64) ([]byte, *RequestError) {
 			Message: "reading the request body failed: " + err.Error(), Err: ErrBadRequest}
 	}
 	if limit >= 0 && int64(buf.Len()) > limit {
-		return nil, tooLarge
+		return nil, tooLarge(limit)
 	}
 	return buf.Bytes(), nil
+}
+
+func tooLarge(limit int64) *RequestError {
+	return &RequestError{Status: http.StatusRequestEntityTooLarge, Type: "invalid_request_error", Code: "request_too_large",
+		Message: "the request body is larger than max_request_body_size (" + strconv.FormatInt(limit, 10) + " bytes)", Err: ErrBodyTooLarge}
 }
 
 // parse reads the fields of c.body that routing needs and checks the request's shape.
@@ -117,7 +122,7 @@ func (c *call) parse() *RequestError {
 				perr = badRequest("invalid_type", "model must be a string")
 				return false
 			}
-			c.model = s
+			c.model, c.modelJSON = s, m.Value
 		case "stream":
 			c.stream = string(m.Value) == "true"
 		case "stream_options":

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strings"
 	"testing"
 
@@ -119,8 +118,4 @@ func TestSeed004OpenAIGoClient(t *testing.T) {
 	for _, r := range up.Requests() {
 		assert.Equal(t, "Bearer sk-seed-004", r.Header.Get("Authorization"), "the configured key replaces the SDK's")
 	}
-}
-
-func TestMain(m *testing.M) {
-	os.Exit(m.Run())
 }

@@ -9,6 +9,7 @@ package kong
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -47,6 +48,10 @@ type Plugin struct {
 	Scope Scope
 	// Enabled is false when the plugin is disabled in the file.
 	Enabled bool
+	// Paths are the paths of the decK routes the plugin applies to: its route's, or those of
+	// its service's routes. Empty for a plugin of no route or service, or when the file
+	// declares no routes for them.
+	Paths []string
 	// Config is the plugin's configuration.
 	Config aiproxy.Config
 }
@@ -173,7 +178,11 @@ func (f *File) read(doc map[string]any, lookup func(string) (string, bool)) erro
 		if err != nil {
 			return err
 		}
-		ents, ok := substitute(doc["entities"], vars).(map[string]any)
+		subst, err := substitute(doc["entities"], vars, "entities")
+		if err != nil {
+			return err
+		}
+		ents, ok := subst.(map[string]any)
 		if !ok {
 			return errors.New("entities: expected an object")
 		}
@@ -225,6 +234,16 @@ func isDeck(doc map[string]any) bool {
 // readDeck walks a decK state: top-level plugins and vaults, and plugins nested in
 // services, routes, consumers and consumer groups.
 func (f *File) readDeck(doc map[string]any, path string) error {
+	first := len(f.Plugins)
+	if err := f.readScoped(doc, path); err != nil {
+		return err
+	}
+	f.setPaths(first, deckRoutes(doc))
+	return nil
+}
+
+// readScoped reads the plugins and vaults of a decK state, with their scopes.
+func (f *File) readScoped(doc map[string]any, path string) error {
 	if err := f.readPlugins(doc["plugins"], join(path, "plugins"), Scope{}); err != nil {
 		return err
 	}
@@ -377,7 +396,7 @@ func ref(v any) string {
 func decodeConfig(path string, v any, cfg *aiproxy.Config) error {
 	m, ok := v.(map[string]any)
 	if !ok {
-		return fmt.Errorf("%s: expected an object", cmpOr(path, "config"))
+		return fmt.Errorf("%s: expected an object", cmp.Or(path, "config"))
 	}
 	if err := decode(path, m, reflect.ValueOf(cfg).Elem()); err != nil {
 		return err
@@ -458,35 +477,43 @@ func variables(v any, lookup func(string) (string, bool)) (map[string]string, er
 
 var placeholder = regexp.MustCompile(`\$\{([A-Za-z0-9_]+)\}`)
 
-// substitute replaces ${name} placeholders in every string of v.
-func substitute(v any, vars map[string]string) any {
+// substitute replaces ${name} placeholders in every string of v, which is at path; a
+// placeholder without a variable is an error naming it and its path.
+func substitute(v any, vars map[string]string, path string) (any, error) {
 	switch x := v.(type) {
 	case string:
-		return placeholder.ReplaceAllStringFunc(x, func(m string) string {
-			if val, ok := vars[m[2:len(m)-1]]; ok {
-				return val
+		var missing string
+		out := placeholder.ReplaceAllStringFunc(x, func(m string) string {
+			name := m[2 : len(m)-1]
+			val, ok := vars[name]
+			if !ok && missing == "" {
+				missing = name
 			}
-			return m
+			return val
 		})
+		if missing != "" {
+			return nil, fmt.Errorf("%s: ${%s} has no entry in variables", path, missing)
+		}
+		return out, nil
 	case map[string]any:
 		out := make(map[string]any, len(x))
-		for k, e := range x {
-			out[k] = substitute(e, vars)
+		for _, k := range sortedKeys(x) {
+			e, err := substitute(x[k], vars, join(path, k))
+			if err != nil {
+				return nil, err
+			}
+			out[k] = e
 		}
-		return out
+		return out, nil
 	case []any:
 		out := make([]any, len(x))
 		for i, e := range x {
-			out[i] = substitute(e, vars)
+			var err error
+			if out[i], err = substitute(e, vars, path+"["+strconv.Itoa(i)+"]"); err != nil {
+				return nil, err
+			}
 		}
-		return out
+		return out, nil
 	}
-	return v
-}
-
-func cmpOr(a, b string) string {
-	if a == "" {
-		return b
-	}
-	return a
+	return v, nil
 }

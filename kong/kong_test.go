@@ -146,6 +146,8 @@ plugins:
         provider: openai
         name: gpt-4o
 `
+	// A ${name} placeholder of the documentation's entity blocks without a variable.
+	unresolved := "entities:\n  plugins:\n  - name: ai-proxy-advanced\n    config:\n      vectordb:\n        redis:\n          host: ${redis_hst}\nvariables:\n  redis_host:\n    value: $DECK_REDIS_HOST\n"
 	tests := map[string]string{
 		strings.Replace(base, "name: gpt-4o", "name: gpt-4o\n        optoins: {}", 1):                       "plugins[0].config.targets[0].model.optoins: unknown field (did you mean options?)",
 		strings.Replace(base, "route_type: llm/v1/chat", "route_type: llm/v1/chat\n      weight: heavy", 1): `plugins[0].config.targets[0].weight: expected an integer, got the string "heavy"`,
@@ -155,6 +157,7 @@ plugins:
 		strings.Replace(base, "name: gpt-4o", "name: ${{ env \"DECK_NOPE\" }}", 1):                          "environment variable DECK_NOPE is not set",
 		strings.Replace(base, "    targets:", "    vectordb:\n      strategy: redis\n    targets:", 1):      "plugins[0].config.vectordb.dimensions: required",
 		"entities:\n  plugins: []\nvariables:\n  h:\n    value: $DECK_MISSING\n":                            "environment variable DECK_MISSING is not set (variables.h)",
+		unresolved: "entities.plugins[0].config.vectordb.redis.host: ${redis_hst} has no entry in variables",
 		"foo: 1\n": "no ai-proxy-advanced configuration found",
 		"[1, 2]":   "the configuration must be an object",
 	}
@@ -221,6 +224,9 @@ vaults:
 	assert.Equal(t, int64(-1), r.Config.MaxRequestBodySize, "Kong's 0 means unlimited")
 	assert.Equal(t, 1500*time.Millisecond, r.Config.Balancer.ConnectTimeout, "Kong's milliseconds")
 	assert.Equal(t, Scope{Consumer: "alice"}, f.Plugins[2].Scope)
+	assert.Equal(t, []string{"/chat"}, f.Plugins[0].Paths, "a service's plugin serves its routes' paths")
+	assert.Equal(t, []string{"/chat"}, r.Paths)
+	assert.Empty(t, f.Plugins[2].Paths)
 	require.Len(t, f.Vaults, 1)
 	assert.Equal(t, Vault{Name: "hcv", Prefix: "hashicorp-vault", Path: "vaults[0]",
 		Config: map[string]any{"host": "vault.internal", "mount": "secret", "kv": "v2"}}, f.Vaults[0])

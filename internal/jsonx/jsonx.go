@@ -5,6 +5,7 @@ package jsonx
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"strconv"
 	"unicode/utf8"
@@ -209,34 +210,64 @@ func skipLiteral(b []byte, i int, lit string) (int, error) {
 }
 
 func skipString(b []byte, i int) (int, error) {
-	i++ // opening quote
-	for i < len(b) {
-		c := b[i]
-		switch {
-		case c == '"':
+	i++        // opening quote
+	quote := 0 // the next quote at or after i, once found; escapes may pass it
+	for {
+		// Jump to the next quote (bytes.IndexByte is vectorised), stopping at a backslash
+		// before it; the bytes passed over must not be control characters.
+		if quote < i {
+			q := bytes.IndexByte(b[i:], '"')
+			if q < 0 {
+				return 0, syntaxErr(len(b), "unterminated string")
+			}
+			quote = i + q
+		}
+		plain := b[i:quote]
+		if e := bytes.IndexByte(plain, '\\'); e >= 0 {
+			plain = plain[:e]
+		}
+		// Like encoding/json, invalid UTF-8 is tolerated (it decodes as U+FFFD).
+		if k := indexControl(plain); k >= 0 {
+			return 0, syntaxErr(i+k, "control character in string")
+		}
+		i += len(plain)
+		if b[i] == '"' {
 			return i + 1, nil
-		case c == '\\':
-			if i+1 >= len(b) {
-				return 0, syntaxErr(i, "unterminated escape")
+		}
+		if i+1 >= len(b) {
+			return 0, syntaxErr(i, "unterminated escape")
+		}
+		switch b[i+1] {
+		case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
+			i += 2
+		case 'u':
+			if i+6 > len(b) || !isHex4(b[i+2:i+6]) {
+				return 0, syntaxErr(i, "invalid \\u escape")
 			}
-			switch b[i+1] {
-			case '"', '\\', '/', 'b', 'f', 'n', 'r', 't':
-				i += 2
-			case 'u':
-				if i+6 > len(b) || !isHex4(b[i+2:i+6]) {
-					return 0, syntaxErr(i, "invalid \\u escape")
-				}
-				i += 6
-			default:
-				return 0, syntaxErr(i, "invalid escape")
-			}
-		case c < 0x20:
-			return 0, syntaxErr(i, "control character in string")
-		default: // like encoding/json, invalid UTF-8 is tolerated (it decodes as U+FFFD)
-			i++
+			i += 6
+		default:
+			return 0, syntaxErr(i, "invalid escape")
 		}
 	}
-	return 0, syntaxErr(i, "unterminated string")
+}
+
+// indexControl returns the index of the first byte of s below 0x20, or -1. It tests eight
+// bytes at a time: (x - 0x20 in each byte) &^ x has a byte's top bit set exactly when some
+// byte of x is below 0x20.
+func indexControl(s []byte) int {
+	const ones, tops = 0x0101010101010101, 0x8080808080808080
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		if x := binary.LittleEndian.Uint64(s[i:]); (x-0x20*ones)&^x&tops != 0 {
+			break
+		}
+	}
+	for ; i < len(s); i++ {
+		if s[i] < 0x20 {
+			return i
+		}
+	}
+	return -1
 }
 
 func isHex4(h []byte) bool {

@@ -3,6 +3,7 @@ package jsonx
 import (
 	"bytes"
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -90,4 +91,32 @@ func FuzzObject(f *testing.F) {
 			t.Fatalf("Apply lost an edit: %q", out)
 		}
 	})
+}
+
+// BenchmarkObject1KB walks a 1 KB chat request, as the proxy does for each request.
+func BenchmarkObject1KB(b *testing.B) {
+	body := []byte(`{"model":"gpt-4o","temperature":0.2,"messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"` +
+		strings.Repeat(`Explain the difference between a mutex and a channel.\n`, 18) + `"}]}`)
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		if err := Object(body, func(Member) bool { return true }); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func TestIndexControl(t *testing.T) {
+	for n := 0; n <= 20; n++ {
+		for at := 0; at < n; at++ {
+			for _, c := range []byte{0x00, 0x0a, 0x1f, 0x20, 0x21, 0x7f, 0x80, 0xff} {
+				s := bytes.Repeat([]byte("a"), n)
+				s[at] = c
+				want := -1
+				if c < 0x20 {
+					want = at
+				}
+				assert.Equal(t, want, indexControl(s), "%q", s)
+			}
+		}
+	}
 }

@@ -40,6 +40,31 @@ func TestNewRequestURL(t *testing.T) {
 	}
 }
 
+// The body can be read again (GetBody), which http.Transport needs to resend a request on
+// a keep-alive connection the server closed.
+func TestNewJSONRequestBody(t *testing.T) {
+	body := []byte(`{"model":"gpt-4o"}`)
+	req, err := NewJSONRequest(context.Background(), "http://upstream/v1/chat/completions", body, true)
+	require.NoError(t, err)
+	assert.Equal(t, int64(len(body)), req.ContentLength)
+	assert.Equal(t, "text/event-stream", req.Header.Get("Accept"))
+	for _, get := range []func() (io.ReadCloser, error){
+		func() (io.ReadCloser, error) { return req.Body, nil }, req.GetBody, req.GetBody,
+	} {
+		rc, err := get()
+		require.NoError(t, err)
+		got, err := io.ReadAll(rc)
+		require.NoError(t, err)
+		assert.Equal(t, body, got)
+		require.NoError(t, rc.Close())
+	}
+
+	empty, err := NewJSONRequest(context.Background(), "http://upstream/v1/chat/completions", nil, false)
+	require.NoError(t, err)
+	assert.Equal(t, http.NoBody, empty.Body)
+	assert.Equal(t, int64(0), empty.ContentLength)
+}
+
 func TestParseResponse(t *testing.T) {
 	body := []byte(`{"id":"chatcmpl-1","object":"chat.completion","created":1,"model":"gpt-4o-2024-08-06","choices":[{"index":0,"message":{"role":"assistant","content":"2"},"finish_reason":"stop"}],"usage":{"prompt_tokens":9,"completion_tokens":1,"total_tokens":10,"prompt_tokens_details":{"cached_tokens":4}}}`)
 	resp, err := Provider{}.ParseResponse(nil, nil, body)
