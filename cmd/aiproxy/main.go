@@ -5,8 +5,9 @@
 //	aiproxy -config kong.yaml -listen :8000
 //
 // Each enabled plugin is mounted on the paths of its decK routes, or, for a global plugin, on
-// /v1/chat/completions, /v1/completions and /v1/embeddings. SIGINT or SIGTERM shuts the
-// server down gracefully.
+// /v1/chat/completions, /v1/completions and /v1/embeddings. The file's vault entities
+// (HashiCorp Vault, env) resolve the {vault://...} references of the plugins. SIGINT or SIGTERM
+// shuts the server down gracefully.
 package main
 
 import (
@@ -50,10 +51,11 @@ func run(ctx context.Context, args []string, logOut io.Writer) error {
 	}
 	logger := slog.New(slog.NewTextHandler(logOut, nil))
 
-	file, err := kong.ParseFile(*config, kong.Options{})
+	file, err := kong.LoadFile(*config, kong.LoadOptions{}) // builds the file's Vault resolvers
 	if err != nil {
 		return err
 	}
+	defer file.Close()
 	mux, closeAll, err := mount(file, logger)
 	if err != nil {
 		return err

@@ -50,12 +50,16 @@ services:
         - route_type: llm/v1/chat
           auth: {header_name: Authorization, header_value: Bearer sk-secret-upstream-key}
           model: {provider: openai, name: gpt-4o-mini, options: {upstream_url: UPSTREAM}}
+vaults:
+- name: env
+  prefix: keys
+  config: {prefix: AIPROXY_CMD_TEST_}
 plugins:
 - name: ai-proxy-advanced
   config:
     targets:
     - route_type: llm/v1/chat
-      auth: {header_name: Authorization, header_value: Bearer sk-secret-upstream-key}
+      auth: {header_name: Authorization, header_value: "{vault://keys/upstream}"}
       model: {provider: openai, name: gpt-4o, options: {upstream_url: UPSTREAM}}
 `
 
@@ -63,6 +67,7 @@ func TestServesTheConfigUntilCancelled(t *testing.T) {
 	up := aiproxytest.NewOpenAI()
 	defer up.Close()
 	up.APIKey = "sk-secret-upstream-key"
+	t.Setenv("AIPROXY_CMD_TEST_UPSTREAM", "Bearer sk-secret-upstream-key") // the global plugin's key, from the file's env vault
 	config := filepath.Join(t.TempDir(), "kong.yaml")
 	require.NoError(t, os.WriteFile(config, []byte(strings.ReplaceAll(deckFile, "UPSTREAM", up.ChatURL())), 0o600))
 
