@@ -3,8 +3,9 @@
 // KongClusterPlugin manifest, the example blocks of Kong's documentation, or a bare plugin
 // config object, in YAML or JSON.
 //
-// Parse reads the configuration; Load also builds what it names outside the proxy (the
-// Redis or pgvector vector store, HashiCorp Vault resolvers from decK vault entities).
+// Parse reads the configuration into aiproxy.Config values (a vectordb block included: the
+// Proxy opens the Redis or pgvector store it names). Load also builds the secret resolvers of
+// the file's decK vault entities (HashiCorp Vault, env), which the root package cannot import.
 package kong
 
 import (
