@@ -44,15 +44,24 @@ func (b *syncBuffer) String() string {
 }
 
 // echoUpstream answers every request with OpenAI's 401 error, quoting the credentials it was
-// sent, as an upstream that echoes a bad key back would.
+// sent, as an upstream that echoes a bad key back would; a streaming request gets one chunk
+// and then an error event quoting them.
 func echoUpstream() *httptest.Server {
 	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusUnauthorized)
 		msg := "Incorrect API key provided: " + r.Header.Get("Authorization") + " (token " +
 			strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ") + ")"
-		_ = json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{
+		errBody, _ := json.Marshal(map[string]any{"error": map[string]any{
 			"message": msg, "type": "invalid_request_error", "code": "invalid_api_key"}})
+		body, _ := io.ReadAll(r.Body)
+		if bytes.Contains(body, []byte(`"stream":true`)) {
+			w.Header().Set("Content-Type", "text/event-stream")
+			fmt.Fprintf(w, "data: %s\n\ndata: %s\n\n",
+				`{"id":"c1","object":"chat.completion.chunk","created":1,"model":"echo","choices":[{"index":0,"delta":{"role":"assistant","content":"hi"}}]}`, errBody)
+			return
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		_, _ = w.Write(errBody)
 	}))
 }
 
@@ -106,6 +115,7 @@ func TestNoSecretInAFullRun(t *testing.T) {
 			target("param", openai.ChatURL(), aiproxy.Auth{HeaderName: "Authorization", HeaderValue: "Bearer " + ref("openai"),
 				ParamName: "api_key", ParamValue: "{vault://env/aiproxy-leak-test-param}", ParamLocation: "body"}),
 			target("echo", echo.URL+"/v1/chat/completions", bearer),
+			target("echo-stream", echo.URL+"/v1/chat/completions", bearer),
 			target("fail", openai.ChatURL(), bearer),
 			target("missing", openai.ChatURL(), aiproxy.Auth{HeaderName: "Authorization", HeaderValue: ref("missing")}),
 		},
@@ -141,11 +151,13 @@ func TestNoSecretInAFullRun(t *testing.T) {
 	ask("whole", "")
 	ask("param", `,"temperature":0`)
 	ask("echo", "")
+	ask("echo-stream", `,"stream":true`)
+	assert.Regexp(t, `(?s)response echo-stream 200 .*Incorrect API key provided: \[redacted\]`, out.String(), "the error event reached the client, scrubbed")
 	openai.Fail(http.StatusInternalServerError, 1, "")
 	ask("fail", "")
 	ask("missing", "")
 	ask("missing", "") // negatively cached
-	assert.Equal(t, map[string]int{"ok": 200, "whole": 200, "param": 200, "echo": 401, "fail": 500, "missing": 502}, statuses)
+	assert.Equal(t, map[string]int{"ok": 200, "whole": 200, "param": 200, "echo": 401, "echo-stream": 200, "fail": 500, "missing": 502}, statuses)
 	require.Contains(t, string(openai.Requests()[2].Body), `"api_key":"`+paramKey+`"`, "the body parameter reached the upstream")
 
 	// The semantic balancer's embeddings request, with the key from Vault, to the echoing upstream.

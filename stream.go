@@ -48,9 +48,11 @@ func (b *streamBody) Read(p []byte) (int, error) {
 			b.done = true
 			b.finish(nil)
 		default:
-			b.frame(streamError(err))
+			e := b.endError(err)
+			data, _ := e.MarshalJSON()
+			b.frame(data)
 			b.done = true
-			b.finish(err)
+			b.finish(e)
 		}
 	}
 	n := copy(p, b.buf[b.off:])
@@ -82,12 +84,14 @@ func (b *streamBody) finish(err error) {
 	})
 }
 
-// streamError renders an error that ends a started stream as an OpenAI error event.
-func streamError(err error) []byte {
+// endError turns an error that ends a started stream into the OpenAI error sent as its last
+// event, with the attempt's credentials scrubbed from the message (an upstream may echo them).
+func (b *streamBody) endError(err error) *provider.Error {
 	var pe *provider.Error
-	if !errors.As(err, &pe) {
-		pe = &provider.Error{Status: 502, Type: "server_error", Code: "stream_interrupted", Message: "the upstream stream failed: " + err.Error()}
+	if errors.As(err, &pe) {
+		pe.Message = scrub(pe.Message, b.c.creds[:])
+		return pe
 	}
-	b, _ := pe.MarshalJSON()
-	return b
+	return &provider.Error{Status: http.StatusBadGateway, Type: "server_error", Code: "stream_interrupted",
+		Message: scrub("the upstream stream failed: "+err.Error(), b.c.creds[:])}
 }
