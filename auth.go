@@ -26,8 +26,8 @@ type credential struct{ name, value string }
 
 func newAuth(a *Auth) auth {
 	au := auth{cfg: a, static: true}
-	for _, s := range a.secrets() {
-		if !s.IsLiteral() {
+	for _, f := range a.fields() {
+		if !f.value.IsLiteral() {
 			au.static = false
 		}
 	}

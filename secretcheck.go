@@ -26,36 +26,20 @@ func configSecrets(cfg *Config) []configSecret {
 			out = append(out, configSecret{path, s})
 		}
 	}
-	addAuth := func(path string, a *Auth) {
-		for _, f := range []struct {
-			name string
-			s    Secret
-		}{
-			{"header_name", a.HeaderName}, {"header_value", a.HeaderValue},
-			{"param_name", a.ParamName}, {"param_value", a.ParamValue},
-			{"azure_client_id", a.AzureClientID}, {"azure_client_secret", a.AzureClientSecret},
-			{"azure_tenant_id", a.AzureTenantID}, {"gcp_service_account_json", a.GCPServiceAccountJSON},
-			{"aws_access_key_id", a.AWSAccessKeyID}, {"aws_secret_access_key", a.AWSSecretAccessKey},
-		} {
-			add(path+".auth."+f.name, f.s)
+	for i := range cfg.Targets {
+		for _, f := range cfg.Targets[i].Auth.fields() {
+			add("targets["+strconv.Itoa(i)+"].auth."+f.name, *f.value)
 		}
 	}
-	for i := range cfg.Targets {
-		addAuth("targets["+strconv.Itoa(i)+"]", &cfg.Targets[i].Auth)
-	}
 	if cfg.Embeddings != nil {
-		addAuth("embeddings", &cfg.Embeddings.Auth)
+		for _, f := range cfg.Embeddings.Auth.fields() {
+			add("embeddings.auth."+f.name, *f.value)
+		}
 	}
-	if db := cfg.VectorDB; db != nil && db.Redis != nil {
-		r := db.Redis
-		add("vectordb.redis.username", Secret(r.Username))
-		add("vectordb.redis.password", Secret(r.Password))
-		add("vectordb.redis.sentinel_username", Secret(r.SentinelUsername))
-		add("vectordb.redis.sentinel_password", Secret(r.SentinelPassword))
-	}
-	if db := cfg.VectorDB; db != nil && db.PGVector != nil {
-		add("vectordb.pgvector.user", Secret(db.PGVector.User))
-		add("vectordb.pgvector.password", Secret(db.PGVector.Password))
+	if db := cfg.VectorDB; db != nil {
+		for _, f := range storeCredentials(db.Redis, db.PGVector) {
+			add(f.name, *f.value)
+		}
 	}
 	return out
 }

@@ -76,10 +76,21 @@ type Logging struct {
 	LogPayloads bool `json:"log_payloads,omitempty"`
 }
 
-// secrets returns the target's Secret fields, for validation.
-func (a *Auth) secrets() []Secret {
-	return []Secret{a.HeaderName, a.HeaderValue, a.ParamName, a.ParamValue, a.AzureClientID,
-		a.AzureClientSecret, a.AzureTenantID, a.GCPServiceAccountJSON, a.AWSAccessKeyID, a.AWSSecretAccessKey}
+// secretField is one Secret field of the configuration, named by its Kong name or path.
+type secretField struct {
+	name  string
+	value *Secret
+}
+
+// fields lists the Secret fields of a, by their Kong names.
+func (a *Auth) fields() []secretField {
+	return []secretField{
+		{"header_name", &a.HeaderName}, {"header_value", &a.HeaderValue},
+		{"param_name", &a.ParamName}, {"param_value", &a.ParamValue},
+		{"azure_client_id", &a.AzureClientID}, {"azure_client_secret", &a.AzureClientSecret},
+		{"azure_tenant_id", &a.AzureTenantID}, {"gcp_service_account_json", &a.GCPServiceAccountJSON},
+		{"aws_access_key_id", &a.AWSAccessKeyID}, {"aws_secret_access_key", &a.AWSSecretAccessKey},
+	}
 }
 
 // validate checks what Kong's schema checks of one target.
@@ -126,8 +137,8 @@ func (t *Target) validate() error {
 	if (t.Auth.ParamName == "") != (t.Auth.ParamValue == "") {
 		errs = append(errs, errors.New("auth.param_name and auth.param_value go together"))
 	}
-	for _, s := range t.Auth.secrets() {
-		if _, err := s.Refs(); err != nil {
+	for _, f := range t.Auth.fields() {
+		if _, err := f.value.Refs(); err != nil {
 			errs = append(errs, err)
 		}
 	}

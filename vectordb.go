@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 
-	"github.com/aiproxy/aiproxy/secret"
 	"github.com/aiproxy/aiproxy/vectorstore"
 	pgvectorstore "github.com/aiproxy/aiproxy/vectorstore/pgvector"
 	redisstore "github.com/aiproxy/aiproxy/vectorstore/redis"
@@ -44,9 +43,9 @@ func (p *Proxy) openStore(ctx context.Context, db *VectorDBConfig, metric vector
 			opts = *db.Redis
 		}
 		opts.Dimensions, opts.Metric = dims, metric
-		for _, s := range []*secret.Secret{&opts.Username, &opts.Password, &opts.SentinelUsername, &opts.SentinelPassword} {
-			if err := p.resolveCredential(ctx, s, &resolved); err != nil {
-				return nil, fmt.Errorf("vectordb.redis: %w", err)
+		for _, f := range storeCredentials(&opts, nil) {
+			if err := p.resolveCredential(ctx, f.value, &resolved); err != nil {
+				return nil, fmt.Errorf("%s: %w", f.name, err)
 			}
 		}
 		s, err := redisstore.New(ctx, opts)
@@ -60,9 +59,9 @@ func (p *Proxy) openStore(ctx context.Context, db *VectorDBConfig, metric vector
 			opts = *db.PGVector
 		}
 		opts.Dimensions, opts.Metric = dims, metric
-		for _, s := range []*secret.Secret{&opts.User, &opts.Password} {
-			if err := p.resolveCredential(ctx, s, &resolved); err != nil {
-				return nil, fmt.Errorf("vectordb.pgvector: %w", err)
+		for _, f := range storeCredentials(nil, &opts) {
+			if err := p.resolveCredential(ctx, f.value, &resolved); err != nil {
+				return nil, fmt.Errorf("%s: %w", f.name, err)
 			}
 		}
 		s, err := pgvectorstore.New(ctx, opts)
@@ -74,17 +73,32 @@ func (p *Proxy) openStore(ctx context.Context, db *VectorDBConfig, metric vector
 	return vectorstore.NewMemory(metric, dims), nil
 }
 
+// storeCredentials lists the credential fields of the store options given (either may be
+// nil), by their Kong paths.
+func storeCredentials(r *redisstore.Options, pg *pgvectorstore.Options) []secretField {
+	var out []secretField
+	if r != nil {
+		out = append(out,
+			secretField{"vectordb.redis.username", &r.Username}, secretField{"vectordb.redis.password", &r.Password},
+			secretField{"vectordb.redis.sentinel_username", &r.SentinelUsername},
+			secretField{"vectordb.redis.sentinel_password", &r.SentinelPassword})
+	}
+	if pg != nil {
+		out = append(out, secretField{"vectordb.pgvector.user", &pg.User}, secretField{"vectordb.pgvector.password", &pg.Password})
+	}
+	return out
+}
+
 // resolveCredential replaces the references in *s with their values, noting the values.
-func (p *Proxy) resolveCredential(ctx context.Context, s *secret.Secret, resolved *[]string) error {
-	sec := Secret(*s)
-	if sec.IsLiteral() {
+func (p *Proxy) resolveCredential(ctx context.Context, s *Secret, resolved *[]string) error {
+	if s.IsLiteral() {
 		return nil
 	}
-	v, err := p.secrets.resolve(ctx, sec)
+	v, err := p.secrets.resolve(ctx, *s)
 	if err != nil {
 		return err
 	}
-	*s = secret.Secret(v)
+	*s = Secret(v)
 	*resolved = append(*resolved, v)
 	return nil
 }
