@@ -181,7 +181,10 @@ func ParseRef(s string) (Ref, error) {
 		if err != nil {
 			return bad("the query is malformed")
 		}
-		ref.Query, body = q, body[:i]
+		if len(q) > 0 {
+			ref.Query = q
+		}
+		body = body[:i]
 	}
 	vault, path, _ := strings.Cut(body, "/")
 	if vault == "" || path == "" || strings.HasPrefix(path, "/") || strings.HasSuffix(path, "/") {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -81,4 +82,39 @@ func TestExpand(t *testing.T) {
 	assert.EqualError(t, err, "missing {vault://v/nope}")
 	_, err = secret.Secret("{vault://v}").Expand(lookup)
 	assert.ErrorContains(t, err, "invalid secret reference")
+}
+
+// FuzzParseRef: any input parses or is refused without panicking, and what parses prints
+// back as a reference that parses to the same thing.
+func FuzzParseRef(f *testing.F) {
+	for _, s := range []string{"{vault://hashicorp-vault/openai/key}", "{vault://env/openai-key}",
+		"{vault://hcv/team/llm/openai/key?ttl=60&neg_ttl=5#3}", "{vault://x}", "vault://x/y", "{vault://a/b?%zz}"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		ref, err := secret.ParseRef(s)
+		if err != nil {
+			return
+		}
+		again, err := secret.ParseRef(ref.String())
+		require.NoError(t, err, "%q printed as %q", s, ref.String())
+		assert.Equal(t, ref, again)
+	})
+}
+
+// FuzzSecretString: a Secret prints no text outside its references.
+func FuzzSecretString(f *testing.F) {
+	f.Add("sk-live-1234567890")
+	f.Add("Bearer {vault://env/openai-key}")
+	f.Add("{vault://a/b}{vault://c/d}tail")
+	f.Fuzz(func(t *testing.T, s string) {
+		out := secret.Secret(s).String()
+		rest := out
+		for _, part := range strings.Split(rest, secret.Redacted) {
+			if part != "" {
+				assert.True(t, strings.HasPrefix(part, "{vault://") && strings.HasSuffix(part, "}"),
+					"%q printed %q: %q is neither redacted nor a reference", s, out, part)
+			}
+		}
+	})
 }
