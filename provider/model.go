@@ -17,7 +17,9 @@ type Model struct {
 // Options are Kong's model.options. A nil pointer or empty string means "not set".
 //
 // The sampling options (MaxTokens, Temperature, TopP, TopK) are defaults: they are applied
-// only when the client's request does not set the same field.
+// only when the client's request does not set the same field. The proxy sets MaxTokens,
+// Temperature and TopP in every body; TopK reaches only the providers whose API takes a
+// top_k (the native translators, and openai.Provider with TopK set), since OpenAI's does not.
 type Options struct {
 	MaxTokens   *int     `json:"max_tokens,omitempty"`
 	Temperature *float64 `json:"temperature,omitempty"` // 0..5

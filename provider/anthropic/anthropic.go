@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/aiproxy/aiproxy/provider"
+	"github.com/aiproxy/aiproxy/provider/internal/xlate"
 	"github.com/aiproxy/aiproxy/provider/openai"
 )
 
@@ -180,9 +181,9 @@ type toolChoice struct {
 func textBlock(s string) block { return block{Type: "text", Text: &s} }
 
 func translateRequest(r *provider.Request) ([]byte, error) {
-	var in provider.ChatRequest
-	if err := json.Unmarshal(r.Body, &in); err != nil {
-		return nil, badRequest("the request body is not a valid chat request: " + err.Error())
+	in, err := xlate.DecodeChat(r)
+	if err != nil {
+		return nil, err
 	}
 	out := messagesRequest{Model: in.Model, Stream: r.Stream, TopP: in.TopP, TopK: in.TopK}
 	if r.Model.Name != "" {
@@ -209,9 +210,6 @@ func translateRequest(r *provider.Request) ([]byte, error) {
 	}
 	if out.TopP == nil {
 		out.TopP = o.TopP
-	}
-	if out.TopK == nil {
-		out.TopK = o.TopK
 	}
 	for _, s := range in.Stop {
 		if strings.TrimSpace(s) != "" { // Anthropic rejects whitespace-only sequences

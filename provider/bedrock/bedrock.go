@@ -119,7 +119,7 @@ func (p Provider) NewRequest(ctx context.Context, r *provider.Request) (*http.Re
 	switch r.RouteType {
 	case provider.Chat:
 		var req *provider.ChatRequest
-		if req, err = xlate.DecodeChat(r.Body); err != nil {
+		if req, err = xlate.DecodeChat(r); err != nil {
 			return nil, err
 		}
 		model = modelName(r, req.Model)

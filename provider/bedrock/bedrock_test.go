@@ -42,12 +42,14 @@ func TestNewRequestOptions(t *testing.T) {
 	body := []byte(`{"model":"m","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":{"type":"function","function":{"name":"f"}}}`)
 	r := chatReq(body, false)
 	r.Model.Options.Bedrock.PerformanceConfigLatency = "optimized"
+	topK := 40
+	r.Model.Options.TopK = &topK // a default: the request sets no top_k
 	req, err := Provider{}.NewRequest(context.Background(), r)
 	require.NoError(t, err)
 	got, _ := io.ReadAll(req.Body)
 	assert.JSONEq(t, `{"messages":[{"role":"user","content":[{"text":"hi"}]}],
 		"toolConfig":{"tools":[{"toolSpec":{"name":"f","inputSchema":{"json":{"type":"object","properties":{}}}}}],"toolChoice":{"tool":{"name":"f"}}},
-		"performanceConfig":{"latency":"optimized"}}`, string(got))
+		"additionalModelRequestFields":{"top_k":40},"performanceConfig":{"latency":"optimized"}}`, string(got))
 
 	// tool_choice none without tool history drops the tools.
 	body = []byte(`{"model":"m","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":"none"}`)

@@ -110,7 +110,7 @@ func (p Provider) NewRequest(ctx context.Context, r *provider.Request) (*http.Re
 }
 
 func chatBody(r *provider.Request) ([]byte, error) {
-	req, err := xlate.DecodeChat(r.Body)
+	req, err := xlate.DecodeChat(r)
 	if err != nil {
 		return nil, err
 	}

@@ -31,7 +31,7 @@ func (p Provider) NewRequest(ctx context.Context, r *provider.Request) (*http.Re
 	if err != nil {
 		return nil, err
 	}
-	return openai.NewJSONRequest(ctx, u, r.Body, r.Stream)
+	return openai.NewJSONRequest(ctx, u, p.Body(r), r.Stream)
 }
 
 // fixed is an endpoint under a default API root; upstream_url and upstream_path apply.

@@ -37,6 +37,7 @@ import (
 	"time"
 
 	"github.com/aiproxy/aiproxy/provider"
+	"github.com/aiproxy/aiproxy/provider/internal/xlate"
 	"github.com/aiproxy/aiproxy/provider/openai"
 )
 
@@ -244,9 +245,9 @@ type generationConfig struct {
 func strPtr(s string) *string { return &s }
 
 func translateChat(r *provider.Request) ([]byte, string, error) {
-	var in provider.ChatRequest
-	if err := json.Unmarshal(r.Body, &in); err != nil {
-		return nil, "", badRequest("the request body is not a valid chat request: " + err.Error())
+	in, err := xlate.DecodeChat(r)
+	if err != nil {
+		return nil, "", err
 	}
 	model := modelName(r, in.Model)
 	out := generateRequest{Contents: []contentT{}}
@@ -348,9 +349,6 @@ func translateChat(r *provider.Request) ([]byte, string, error) {
 	}
 	if gc.TopP == nil {
 		gc.TopP = o.TopP
-	}
-	if gc.TopK == nil {
-		gc.TopK = o.TopK
 	}
 	if len(in.Stop) > 0 {
 		gc.StopSequences = in.Stop

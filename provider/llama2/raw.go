@@ -97,7 +97,7 @@ func (Raw) NewRequest(ctx context.Context, r *provider.Request) (*http.Request, 
 	if r.RouteType != provider.Chat {
 		return nil, xlate.BadRequest("", "llama2 raw format: route type "+string(r.RouteType)+" is not supported")
 	}
-	req, err := xlate.DecodeChat(r.Body)
+	req, err := xlate.DecodeChat(r)
 	if err != nil {
 		return nil, err
 	}

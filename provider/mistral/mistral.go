@@ -46,7 +46,32 @@ func (p Provider) NewRequest(ctx context.Context, r *provider.Request) (*http.Re
 	default:
 		return nil, xlate.BadRequest("", "mistral: unknown mistral_format "+f)
 	}
+	if r.Model.Options.MistralFormat != "ollama" && bytes.Contains(r.Body, streamOptionsKey) {
+		// Mistral's API refuses fields it does not know (422 extra_forbidden), stream_options
+		// among them; its stream reports usage anyway, and stream turns that into OpenAI's
+		// usage chunk when the client asked for it.
+		rr := *r
+		rr.Body = withoutMember(r.Body, "stream_options")
+		r = &rr
+	}
 	return p.target(r).NewRequest(ctx, r)
+}
+
+// withoutMember returns the JSON object body without its top-level member key.
+func withoutMember(body []byte, key string) []byte {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(body, &m) != nil {
+		return body
+	}
+	if _, ok := m[key]; !ok {
+		return body
+	}
+	delete(m, key)
+	out, err := json.Marshal(m)
+	if err != nil {
+		return body
+	}
+	return out
 }
 
 // ParseResponse translates the configured format's response.
@@ -132,6 +157,7 @@ func (s *stream) Next() ([]byte, error) {
 }
 
 var (
-	usageKey    = []byte(`"usage"`)
-	modelLength = []byte(`"finish_reason":"model_length"`)
+	streamOptionsKey = []byte(`"stream_options"`)
+	usageKey         = []byte(`"usage"`)
+	modelLength      = []byte(`"finish_reason":"model_length"`)
 )

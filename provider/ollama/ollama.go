@@ -122,7 +122,7 @@ func (p Provider) NewRequest(ctx context.Context, r *provider.Request) (*http.Re
 
 // ChatBody translates an OpenAI chat request into an /api/chat body.
 func ChatBody(r *provider.Request) ([]byte, error) {
-	req, err := xlate.DecodeChat(r.Body)
+	req, err := xlate.DecodeChat(r)
 	if err != nil {
 		return nil, err
 	}

@@ -29,6 +29,9 @@ type Provider struct {
 	// BaseURL is the API root that route paths are appended to; empty means DefaultBaseURL.
 	// model.options.upstream_url, when set, is used as the whole URL instead.
 	BaseURL string
+	// TopK says the upstream takes a top_k parameter (vLLM, Databricks, DashScope do;
+	// OpenAI does not): model.options.top_k is then added to chat bodies that have none.
+	TopK bool
 }
 
 var _ provider.Provider = Provider{}
@@ -63,7 +66,21 @@ func (p Provider) NewRequest(ctx context.Context, r *provider.Request) (*http.Re
 	if base == "" {
 		base = DefaultBaseURL
 	}
-	return NewJSONRequest(ctx, URL(base, r), r.Body, r.Stream)
+	return NewJSONRequest(ctx, URL(base, r), p.Body(r), r.Stream)
+}
+
+// Body returns the body to send for r: r.Body, with model.options.top_k added when p.TopK
+// is set and the client's chat request has no top_k.
+func (p Provider) Body(r *provider.Request) []byte {
+	k := r.Model.Options.TopK
+	if !p.TopK || k == nil || r.RouteType != provider.Chat {
+		return r.Body
+	}
+	edit := []jsonx.Edit{{Key: "top_k", Value: strconv.AppendInt(nil, int64(*k), 10), OnlyIfAbsent: true}}
+	if jsonx.Object(r.Body, func(jsonx.Member) bool { return false }) != nil {
+		return r.Body // not an object: the upstream answers for it
+	}
+	return jsonx.Apply(make([]byte, 0, len(r.Body)+16), r.Body, edit)
 }
 
 // NewJSONRequest returns a POST of body with JSON content headers; with stream it accepts

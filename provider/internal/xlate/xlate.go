@@ -216,11 +216,16 @@ func InsufficientQuota(e *provider.Error) *provider.Error {
 	return e
 }
 
-// DecodeChat decodes an OpenAI chat request.
-func DecodeChat(body []byte) (*provider.ChatRequest, error) {
+// DecodeChat decodes r's OpenAI chat request. model.options.top_k fills in a top_k the
+// client left out: the proxy applies the other model.options defaults to every body, but
+// top_k only reaches the translators whose upstream takes it.
+func DecodeChat(r *provider.Request) (*provider.ChatRequest, error) {
 	var req provider.ChatRequest
-	if err := json.Unmarshal(body, &req); err != nil {
+	if err := json.Unmarshal(r.Body, &req); err != nil {
 		return nil, BadRequest("", "the request is not a valid chat completion request: "+err.Error())
+	}
+	if req.TopK == nil {
+		req.TopK = r.Model.Options.TopK
 	}
 	return &req, nil
 }
