@@ -202,16 +202,25 @@ func (Provider) NewStream(_ *provider.Request, _ http.Header, body io.Reader) pr
 }
 
 type stream struct {
-	r     *sse.Reader
-	usage provider.Usage
+	r        *sse.Reader
+	usage    provider.Usage
+	finished bool // a chunk carried a finish_reason
 }
 
-var usageKey = []byte(`"usage"`)
-var errorKey = []byte(`"error"`)
+var (
+	usageKey  = []byte(`"usage"`)
+	errorKey  = []byte(`"error"`)
+	finishKey = []byte(`"finish_reason"`)
+)
 
 func (s *stream) Next() ([]byte, error) {
 	for {
 		ev, err := s.r.Next()
+		if err == io.EOF && !s.finished {
+			// Neither [DONE] nor a finish_reason: the upstream was cut off, not done.
+			return nil, &provider.Error{Status: http.StatusBadGateway, Type: "server_error",
+				Message: "the upstream stream ended before a finish_reason or data: [DONE]"}
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -231,7 +240,27 @@ func (s *stream) Next() ([]byte, error) {
 				return nil, e
 			}
 		}
+		if !s.finished {
+			s.finished = hasFinish(data)
+		}
 		return data, nil
+	}
+}
+
+// hasFinish reports whether a chunk has a finish_reason that is not null.
+func hasFinish(data []byte) bool {
+	for {
+		i := bytes.Index(data, finishKey)
+		if i < 0 {
+			return false
+		}
+		data = bytes.TrimLeft(data[i+len(finishKey):], " \t\r\n")
+		if len(data) > 0 && data[0] == ':' {
+			data = bytes.TrimLeft(data[1:], " \t\r\n")
+			if len(data) > 0 && data[0] == '"' {
+				return true
+			}
+		}
 	}
 }
 
