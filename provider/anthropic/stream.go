@@ -33,8 +33,8 @@ type stream struct {
 	usage        usage
 	blockTool    map[int]int // content block index → tool call index
 	tools        int
-	finished     bool
-	done         bool
+	finished     bool // the finish chunk was queued
+	done         bool // message_stop was seen
 }
 
 func (s *stream) Usage() provider.Usage { return s.usage.openai() }
@@ -53,12 +53,8 @@ func (s *stream) Next() ([]byte, error) {
 		}
 		s.q.Reset()
 		ev, err := s.r.Next()
-		if err == io.EOF {
-			if !s.finished {
-				return nil, badStream("the stream ended before message_stop")
-			}
-			s.stop()
-			continue
+		if err == io.EOF { // message_stop ends the stream before its reader does
+			return nil, badStream("the stream ended before message_stop")
 		}
 		if err != nil {
 			return nil, err
