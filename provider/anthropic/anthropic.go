@@ -21,7 +21,6 @@
 package anthropic
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -256,8 +255,8 @@ func translateRequest(r *provider.Request) ([]byte, error) {
 			return nil, badRequest("message role " + m.Role + " is not supported")
 		}
 	}
-	if rf := in.ResponseFormat; rf != nil && (rf.Type == "json_object" || rf.Type == "json_schema") {
-		system = append(system, jsonInstruction(rf))
+	if s := xlate.JSONInstruction(in.ResponseFormat); s != "" {
+		system = append(system, s)
 	}
 	out.System = strings.Join(system, "\n\n")
 	if out.Messages == nil {
@@ -311,23 +310,6 @@ func hasToolResult(m message) bool {
 		}
 	}
 	return false
-}
-
-// jsonInstruction is the system-prompt instruction standing in for OpenAI's JSON mode.
-func jsonInstruction(rf *provider.ResponseFormat) string {
-	s := "Respond with a single valid JSON object and nothing else: no prose, no code fences."
-	if rf.Type == "json_schema" && len(rf.JSONSchema) > 0 {
-		var js struct {
-			Schema json.RawMessage `json:"schema"`
-		}
-		if json.Unmarshal(rf.JSONSchema, &js) == nil && len(js.Schema) > 0 {
-			var buf bytes.Buffer
-			if json.Compact(&buf, js.Schema) == nil {
-				s += " The object must conform to this JSON Schema: " + buf.String()
-			}
-		}
-	}
-	return s
 }
 
 func translateToolChoice(raw json.RawMessage) (*toolChoice, error) {
@@ -411,17 +393,11 @@ func assistantContent(m provider.Message) (content, error) {
 	}
 	blocks := toBlocks(content{Text: m.Content.String()})
 	for _, tc := range m.ToolCalls {
-		input := json.RawMessage(tc.Function.Arguments)
-		var obj map[string]json.RawMessage
-		if json.Unmarshal(input, &obj) != nil || obj == nil {
-			if strings.TrimSpace(tc.Function.Arguments) != "" {
-				return content{}, badRequest("tool call " + tc.ID + " arguments are not a JSON object")
-			}
-			input = json.RawMessage(`{}`)
+		input, err := xlate.Args(tc)
+		if err != nil {
+			return content{}, err
 		}
-		var buf bytes.Buffer
-		_ = json.Compact(&buf, input)
-		blocks = append(blocks, block{Type: "tool_use", ID: tc.ID, Name: tc.Function.Name, Input: buf.Bytes()})
+		blocks = append(blocks, block{Type: "tool_use", ID: tc.ID, Name: tc.Function.Name, Input: input})
 	}
 	return content{Blocks: blocks}, nil
 }

@@ -75,6 +75,7 @@ func TestNewRequestRefuses(t *testing.T) {
 		"http image":     `{"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"https://example.com/a.png"}}]}]}`,
 		"bmp image":      `{"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/bmp;base64,AAAA"}}]}]}`,
 		"bad args":       `{"messages":[{"role":"assistant","tool_calls":[{"id":"1","type":"function","function":{"name":"f","arguments":"{nope"}}]}]}`,
+		"array args":     `{"messages":[{"role":"assistant","tool_calls":[{"id":"1","type":"function","function":{"name":"f","arguments":"[1,2]"}}]}]}`,
 		"unknown role":   `{"messages":[{"role":"wizard","content":"x"}]}`,
 		"not json":       `{"messages":`,
 		"bad toolchoice": `{"messages":[{"role":"user","content":"x"}],"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":"maybe"}`,

@@ -146,7 +146,7 @@ func converseBody(req *provider.ChatRequest, r *provider.Request) ([]byte, error
 				blocks = append(blocks, text(s))
 			}
 			for _, tc := range m.ToolCalls {
-				args, err := xlate.Args(tc.Function.Arguments)
+				args, err := xlate.Args(tc)
 				if err != nil {
 					return nil, err
 				}
@@ -162,6 +162,11 @@ func converseBody(req *provider.ChatRequest, r *provider.Request) ([]byte, error
 		default:
 			return nil, xlate.BadRequest("messages", "unknown message role "+strconv.Quote(m.Role))
 		}
+	}
+
+	// Converse has no JSON mode: as for Anthropic, an instruction in the system prompt.
+	if s := xlate.JSONInstruction(req.ResponseFormat); s != "" {
+		out.System = append(out.System, text(s))
 	}
 
 	ic := inferenceConfig{MaxTokens: req.MaxCompletionTokens, Temperature: req.Temperature, TopP: req.TopP, StopSequences: req.Stop}

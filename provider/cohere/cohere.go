@@ -145,7 +145,7 @@ func chatBody(r *provider.Request) ([]byte, error) {
 				msg.Content = s
 			}
 			for _, tc := range m.ToolCalls {
-				if _, err := xlate.Args(tc.Function.Arguments); err != nil {
+				if _, err := xlate.Args(tc); err != nil {
 					return nil, err
 				}
 				msg.ToolCalls = append(msg.ToolCalls, provider.ToolCall{ID: tc.ID, Type: "function",

@@ -274,13 +274,9 @@ func translateChat(r *provider.Request) ([]byte, string, error) {
 			}
 			for _, tc := range m.ToolCalls {
 				names[tc.ID] = tc.Function.Name
-				args := json.RawMessage(`{}`)
-				if a := strings.TrimSpace(tc.Function.Arguments); a != "" {
-					var buf bytes.Buffer
-					if json.Compact(&buf, []byte(a)) != nil || buf.Len() == 0 || buf.Bytes()[0] != '{' {
-						return nil, "", badRequest("tool call " + tc.ID + " arguments are not a JSON object")
-					}
-					args = buf.Bytes()
+				args, err := xlate.Args(tc)
+				if err != nil {
+					return nil, "", err
 				}
 				parts = append(parts, part{FunctionCall: &functionCall{Name: tc.Function.Name, Args: args},
 					ThoughtSignature: SignatureFromID(tc.ID)})

@@ -164,7 +164,7 @@ func ChatBody(r *provider.Request) ([]byte, error) {
 		case "assistant":
 			msg.Content = m.Content.String()
 			for _, tc := range m.ToolCalls {
-				args, err := xlate.Args(tc.Function.Arguments)
+				args, err := xlate.Args(tc)
 				if err != nil {
 					return nil, err
 				}

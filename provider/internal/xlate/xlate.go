@@ -280,16 +280,39 @@ func ParseToolChoice(raw json.RawMessage) (ToolChoice, error) {
 	return ToolChoice{Mode: "function", Name: obj.Function.Name}, nil
 }
 
-// Args returns a tool call's arguments as a JSON object: "" becomes {}. Invalid JSON is an
-// error, since providers want an object.
-func Args(s string) (json.RawMessage, error) {
-	if strings.TrimSpace(s) == "" {
+// Args returns a tool call's arguments as the JSON object that native APIs take for a call's
+// input: "" becomes {}; anything but an object (an array, a string, invalid JSON) is a 400.
+func Args(tc provider.ToolCall) (json.RawMessage, error) {
+	s := strings.TrimSpace(tc.Function.Arguments)
+	if s == "" {
 		return json.RawMessage("{}"), nil
 	}
-	if !json.Valid([]byte(s)) {
-		return nil, BadRequest("messages", "tool call arguments are not valid JSON")
+	if s[0] != '{' || !json.Valid([]byte(s)) {
+		return nil, BadRequest("messages", "tool call "+strconv.Quote(tc.ID)+" arguments are not a JSON object")
 	}
 	return json.RawMessage(s), nil
+}
+
+// JSONInstruction is the system-prompt instruction that stands in for OpenAI's JSON mode on
+// upstreams without one (Anthropic's Messages API, Bedrock's Converse): for response_format
+// json_object or json_schema (with its schema), else "".
+func JSONInstruction(rf *provider.ResponseFormat) string {
+	if rf == nil || (rf.Type != "json_object" && rf.Type != "json_schema") {
+		return ""
+	}
+	s := "Respond with a single valid JSON object and nothing else: no prose, no code fences."
+	if rf.Type == "json_schema" && len(rf.JSONSchema) > 0 {
+		var js struct {
+			Schema json.RawMessage `json:"schema"`
+		}
+		if json.Unmarshal(rf.JSONSchema, &js) == nil && len(js.Schema) > 0 {
+			var buf bytes.Buffer
+			if json.Compact(&buf, js.Schema) == nil {
+				s += " The object must conform to this JSON Schema: " + buf.String()
+			}
+		}
+	}
+	return s
 }
 
 // Completion builds a one-choice chat.completion body.
