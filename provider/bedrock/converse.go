@@ -212,8 +212,6 @@ func converseBody(req *provider.ChatRequest, r *provider.Request) ([]byte, error
 			} else {
 				tc.ToolChoice = nil
 			}
-		default:
-			return nil, xlate.BadRequest("tool_choice", "unknown tool_choice "+strconv.Quote(choice.Mode))
 		}
 		out.ToolConfig = tc
 	}

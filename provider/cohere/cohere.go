@@ -164,10 +164,11 @@ func chatBody(r *provider.Request) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		for _, t := range req.Tools {
-			if choice.Mode == "function" && t.Function.Name != choice.Name {
-				continue // Cohere cannot force one tool: offer only that one, and require a call
-			}
+		offered, err := choice.Offered(req.Tools) // Cohere cannot force one tool: offer it alone, and require a call
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range offered {
 			out.Tools = append(out.Tools, tool{Type: "function", Function: function{Name: t.Function.Name,
 				Description: t.Function.Description, Parameters: t.Function.Parameters}})
 		}

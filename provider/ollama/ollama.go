@@ -212,8 +212,17 @@ func ChatBody(r *provider.Request) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		if choice.Mode == "none" {
-			out.Tools = nil // Ollama has no tool_choice; "none" is expressible by omission only
+		// Ollama has no tool_choice: "none" is expressed by offering no tool, a named function
+		// by offering it alone (as for Cohere); "required" cannot be expressed.
+		switch choice.Mode {
+		case "none":
+			out.Tools = nil
+		case "required":
+			return nil, xlate.BadRequest("tool_choice", "ollama cannot require a tool call (it has no tool_choice)")
+		case "function":
+			if out.Tools, err = choice.Offered(req.Tools); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return json.Marshal(out)

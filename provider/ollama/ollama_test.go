@@ -47,6 +47,33 @@ func TestNewRequestGolden(t *testing.T) {
 	assert.Equal(t, 400, pe.Status)
 }
 
+// Ollama has no tool_choice: a named function is offered alone, "none" offers no tool and
+// "required" cannot be expressed (400).
+func TestToolChoice(t *testing.T) {
+	const tools = `"tools":[{"type":"function","function":{"name":"a"}},{"type":"function","function":{"name":"b"}}]`
+	body := func(choice string) []byte {
+		return []byte(`{"messages":[{"role":"user","content":"hi"}],` + tools + `,"tool_choice":` + choice + `}`)
+	}
+	sent := func(choice string) string {
+		t.Helper()
+		req, err := Provider{}.NewRequest(context.Background(), chatReq(body(choice), false))
+		require.NoError(t, err)
+		got, _ := io.ReadAll(req.Body)
+		return string(got)
+	}
+	assert.JSONEq(t, `{"model":"llama3.2:3b","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"b"}}],"stream":false}`,
+		sent(`{"type":"function","function":{"name":"b"}}`))
+	assert.JSONEq(t, `{"model":"llama3.2:3b","messages":[{"role":"user","content":"hi"}],"stream":false}`, sent(`"none"`))
+	assert.Contains(t, sent(`"auto"`), `"name":"a"`)
+	for _, choice := range []string{`"required"`, `{"type":"function","function":{"name":"c"}}`, `"maybe"`} {
+		_, err := Provider{}.NewRequest(context.Background(), chatReq(body(choice), false))
+		var pe *provider.Error
+		require.ErrorAs(t, err, &pe, choice)
+		assert.Equal(t, 400, pe.Status, choice)
+		assert.Equal(t, "tool_choice", pe.Param, choice)
+	}
+}
+
 func TestParseResponseGolden(t *testing.T) {
 	for _, name := range []string{"response_text", "response_tool"} {
 		t.Run(name, func(t *testing.T) {

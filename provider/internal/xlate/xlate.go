@@ -255,7 +255,8 @@ type ToolChoice struct {
 	Name string
 }
 
-// ParseToolChoice decodes tool_choice; an absent one is the zero value.
+// ParseToolChoice decodes tool_choice; an absent one is the zero value. A mode other than
+// auto, none, required or a function is a 400.
 func ParseToolChoice(raw json.RawMessage) (ToolChoice, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
@@ -266,7 +267,11 @@ func ParseToolChoice(raw json.RawMessage) (ToolChoice, error) {
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return ToolChoice{}, BadRequest("tool_choice", "invalid tool_choice")
 		}
-		return ToolChoice{Mode: s}, nil
+		switch s {
+		case "auto", "none", "required":
+			return ToolChoice{Mode: s}, nil
+		}
+		return ToolChoice{}, BadRequest("tool_choice", "tool_choice "+strconv.Quote(s)+" is not supported: auto, none, required or a function")
 	}
 	var obj struct {
 		Type     string `json:"type"`
@@ -278,6 +283,21 @@ func ParseToolChoice(raw json.RawMessage) (ToolChoice, error) {
 		return ToolChoice{}, BadRequest("tool_choice", "invalid tool_choice")
 	}
 	return ToolChoice{Mode: "function", Name: obj.Function.Name}, nil
+}
+
+// Offered returns the tools to declare upstream for c: for a named function only that one
+// (upstreams that cannot force a given function offer it alone), else all of them. A named
+// function that is not among the tools is a 400.
+func (c ToolChoice) Offered(tools []provider.Tool) ([]provider.Tool, error) {
+	if c.Mode != "function" {
+		return tools, nil
+	}
+	for _, t := range tools {
+		if t.Function.Name == c.Name {
+			return []provider.Tool{t}, nil
+		}
+	}
+	return nil, BadRequest("tool_choice", "tool_choice names "+strconv.Quote(c.Name)+", which is not in tools")
 }
 
 // Args returns a tool call's arguments as the JSON object that native APIs take for a call's
