@@ -236,16 +236,29 @@ func (u *usage) toUsage() provider.Usage {
 	return provider.Usage{PromptTokens: in, CompletionTokens: out, TotalTokens: in + out, CachedTokens: u.CachedTok}
 }
 
-// FinishReason maps Cohere's finish_reason onto OpenAI's.
+// FinishReason maps Cohere's finish_reason onto OpenAI's. ERROR is not a finish: see
+// finishError.
 func FinishReason(s string) string {
 	switch s {
 	case "MAX_TOKENS":
 		return xlate.Length
 	case "TOOL_CALL":
 		return xlate.ToolCalls
-	default: // COMPLETE, STOP_SEQUENCE, ERROR, TIMEOUT
+	default: // COMPLETE, STOP_SEQUENCE, TIMEOUT
 		return xlate.Stop
 	}
+}
+
+// finishError is the 502 of a generation that Cohere ended with finish_reason ERROR (with
+// the error Cohere gave, if any), or nil for any other finish_reason.
+func finishError(reason, msg string) *provider.Error {
+	if reason != "ERROR" {
+		return nil
+	}
+	if msg == "" {
+		msg = "the generation failed (finish_reason ERROR)"
+	}
+	return xlate.BadGateway("cohere: " + msg)
 }
 
 // ParseResponse translates a /v2/chat or /v2/embed response.
@@ -256,6 +269,9 @@ func (p Provider) ParseResponse(r *provider.Request, h http.Header, body []byte)
 	var resp chatResponse
 	if err := json.Unmarshal(body, &resp); err != nil {
 		return nil, xlate.BadGateway("cohere: cannot decode the chat response: " + err.Error())
+	}
+	if e := finishError(resp.FinishReason, ""); e != nil {
+		return nil, e
 	}
 	var (
 		sb  strings.Builder

@@ -168,8 +168,8 @@ func (s *stream) event(data []byte) error {
 		if ev.Delta != nil {
 			finish = ev.Delta.FinishReason
 			s.usage = ev.Delta.Usage.toUsage()
-			if finish == "ERROR" && ev.Delta.Error != "" {
-				return xlate.BadGateway("cohere: " + ev.Delta.Error)
+			if e := finishError(finish, ev.Delta.Error); e != nil {
+				return e
 			}
 		}
 		s.push(func() []byte { return s.c.Finish(FinishReason(finish)) })
