@@ -163,6 +163,9 @@ func (s *stream) event(data []byte) error {
 		return nil
 	}
 	c := g.Candidates[0]
+	if e := finishError(c.FinishReason); e != nil {
+		return e
+	}
 	for _, pt := range c.Content.Parts {
 		switch {
 		case pt.FunctionCall != nil:
