@@ -22,7 +22,8 @@ import (
 )
 
 // DefaultAPIVersion is the api-version used when model.options.azure_api_version is empty
-// (Kong's default).
+// (Kong's default). It predates tools and tool_choice (it has only functions): requests with
+// tools need azure_api_version 2024-02-01 or a later GA version (or a preview that has them).
 const DefaultAPIVersion = "2023-05-15"
 
 // Provider speaks Azure OpenAI. The zero value is ready to use.
