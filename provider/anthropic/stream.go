@@ -130,7 +130,7 @@ func (s *stream) event(data []byte) error {
 		case "tool_use":
 			i, _ := atoi(index)
 			s.blockTool[i] = s.tools
-			s.q.Push(s.w.ToolStart(s.q.Buf(), s.tools, b.ID, b.Name, nil))
+			s.q.Push(s.w.ToolStart(s.q.Buf(), s.tools, b.ID, b.Name, nil, nil))
 			s.tools++
 		case "text":
 			if b.Text != "" {

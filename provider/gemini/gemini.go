@@ -14,9 +14,13 @@
 // application/json and json_schema adds responseJsonSchema.
 //
 // Gemini does not give function calls ids; tool call ids are derived from responseId and the
-// call's position, so they are the same on every translation of the same response. Gemini 3
-// requires each functionCall's thoughtSignature back in the next turn; it travels inside the
-// tool call id (after "__ts_", base64url) and is restored from there.
+// call's position, so they are the same on every translation of the same response, and short
+// (OpenAI takes ids of at most 40 characters, Bedrock 64). Gemini 3 requires a function call's
+// thoughtSignature back in the next turn: it travels as the tool call's
+// extra_content.google.thought_signature, as in Google's own OpenAI-compatible API, and is
+// sent back from there. A model turn whose calls carry none (a client that drops
+// extra_content, or history from another provider) gets Google's documented
+// skip_thought_signature_validator on its first call, so that Gemini 3 accepts it.
 //
 // Embeddings requests become embedContent (one input), batchEmbedContents (several), or, on
 // Vertex AI, predict; dimensions (or model.options.embeddings_dimensions) is
@@ -26,7 +30,6 @@ package gemini
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"hash/fnv"
 	"net/http"
@@ -272,14 +275,23 @@ func translateChat(r *provider.Request) ([]byte, string, error) {
 			if s := m.Content.String(); s != "" {
 				parts = append(parts, part{Text: strPtr(s)})
 			}
+			signed := false
 			for _, tc := range m.ToolCalls {
 				names[tc.ID] = tc.Function.Name
 				args, err := xlate.Args(tc)
 				if err != nil {
 					return nil, "", err
 				}
-				parts = append(parts, part{FunctionCall: &functionCall{Name: tc.Function.Name, Args: args},
-					ThoughtSignature: SignatureFromID(tc.ID)})
+				p := part{FunctionCall: &functionCall{Name: tc.Function.Name, Args: args}}
+				if tc.ExtraContent != nil {
+					p.ThoughtSignature = tc.ExtraContent.Google.ThoughtSignature
+				}
+				signed = signed || p.ThoughtSignature != ""
+				parts = append(parts, p)
+			}
+			if !signed && len(m.ToolCalls) > 0 {
+				// Only a step's first call carries a signature (parallel calls share it).
+				parts[len(parts)-len(m.ToolCalls)].ThoughtSignature = SkipSignature
 			}
 			if len(parts) == 0 {
 				parts = append(parts, part{Text: strPtr("")})
@@ -469,35 +481,26 @@ func mimeFromURL(u string) string {
 	}
 }
 
-// --- tool call ids ---------------------------------------------------------------------
+// --- tool call ids and thought signatures ----------------------------------------------
 
-const sigSep = "__ts_"
+// SkipSignature is the thoughtSignature Google documents for function calls that have none
+// (history from another model, or injected calls): Gemini 3 then skips its validation.
+const SkipSignature = "skip_thought_signature_validator"
 
-// ToolCallID is the id of the n-th function call of the response responseID. A thought
-// signature travels inside it, base64url-encoded, so that clients send it back.
-func ToolCallID(responseID string, n int, signature string) string {
+// ToolCallID is the id of the n-th function call of the response responseID: "call_" and 16
+// hex digits.
+func ToolCallID(responseID string, n int) string {
 	h := fnv.New64a()
 	h.Write([]byte(responseID))
 	h.Write([]byte{0})
 	h.Write([]byte(strconv.Itoa(n)))
-	id := "call_" + strconv.FormatUint(h.Sum64(), 16)
-	if signature != "" {
-		if raw, err := base64.StdEncoding.DecodeString(signature); err == nil {
-			id += sigSep + base64.RawURLEncoding.EncodeToString(raw)
-		}
-	}
-	return id
+	return "call_" + strconv.FormatUint(h.Sum64(), 16)
 }
 
-// SignatureFromID returns the thought signature ToolCallID put in id, or "".
-func SignatureFromID(id string) string {
-	_, enc, ok := strings.Cut(id, sigSep)
-	if !ok {
-		return ""
+// extraContent carries a function call's thought signature to the client; nil without one.
+func extraContent(signature string) *provider.ExtraContent {
+	if signature == "" {
+		return nil
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(enc)
-	if err != nil {
-		return ""
-	}
-	return base64.StdEncoding.EncodeToString(raw)
+	return &provider.ExtraContent{Google: provider.GoogleExtra{ThoughtSignature: signature}}
 }

@@ -50,10 +50,11 @@ func TestFinishReasons(t *testing.T) {
 	}
 }
 
-func TestToolCallIDSignature(t *testing.T) {
-	id := ToolCallID("r", 0, "CiQB0e2Kb+2lF0jT9U/xQQ==")
-	assert.Regexp(t, `^[A-Za-z0-9_-]+$`, id, "ids stay valid for Anthropic's tool_use id pattern")
-	assert.Equal(t, "CiQB0e2Kb+2lF0jT9U/xQQ==", SignatureFromID(id))
-	assert.Equal(t, "", SignatureFromID(ToolCallID("r", 0, "")))
-	assert.Equal(t, "", SignatureFromID("call_x__ts_!!"))
+// Tool call ids must be valid on every provider a conversation may fail over to: at most 40
+// characters (OpenAI), and of Anthropic's and Bedrock's [a-zA-Z0-9_-] alphabet.
+func TestToolCallID(t *testing.T) {
+	id := ToolCallID("mVLaaPK4LJe1nvgPkZbkmAM", 3)
+	assert.Regexp(t, `^[A-Za-z0-9_-]{1,40}$`, id)
+	assert.Equal(t, id, ToolCallID("mVLaaPK4LJe1nvgPkZbkmAM", 3), "deterministic")
+	assert.NotEqual(t, id, ToolCallID("mVLaaPK4LJe1nvgPkZbkmAM", 4))
 }

@@ -134,8 +134,9 @@ func (p Provider) ParseResponse(r *provider.Request, h http.Header, body []byte)
 			switch {
 			case pt.FunctionCall != nil:
 				msg.ToolCalls = append(msg.ToolCalls, provider.ToolCall{
-					ID: ToolCallID(g.ResponseID, calls, pt.ThoughtSignature), Type: "function",
-					Function: provider.FunctionCall{Name: pt.FunctionCall.Name, Arguments: compactArgs(pt.FunctionCall.Args)}})
+					ID: ToolCallID(g.ResponseID, calls), Type: "function",
+					Function:     provider.FunctionCall{Name: pt.FunctionCall.Name, Arguments: compactArgs(pt.FunctionCall.Args)},
+					ExtraContent: extraContent(pt.ThoughtSignature)})
 				calls++
 			case pt.Text != nil && !pt.Thought:
 				text.WriteString(*pt.Text)

@@ -170,7 +170,11 @@ func (s *stream) event(data []byte) error {
 		switch {
 		case pt.FunctionCall != nil:
 			args := jsonx.AppendString(nil, compactArgs(pt.FunctionCall.Args))
-			s.q.Push(s.w.ToolStart(s.q.Buf(), s.tools, ToolCallID(g.ResponseID, s.tools, pt.ThoughtSignature), pt.FunctionCall.Name, args))
+			var extra []byte
+			if e := extraContent(pt.ThoughtSignature); e != nil {
+				extra, _ = json.Marshal(e)
+			}
+			s.q.Push(s.w.ToolStart(s.q.Buf(), s.tools, ToolCallID(g.ResponseID, s.tools), pt.FunctionCall.Name, args, extra))
 			s.tools++
 		case pt.Text != nil && !pt.Thought && *pt.Text != "":
 			s.q.Push(s.w.Text(s.q.Buf(), *pt.Text))

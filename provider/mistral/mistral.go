@@ -46,27 +46,38 @@ func (p Provider) NewRequest(ctx context.Context, r *provider.Request) (*http.Re
 	default:
 		return nil, xlate.BadRequest("", "mistral: unknown mistral_format "+f)
 	}
-	if r.Model.Options.MistralFormat != "ollama" && bytes.Contains(r.Body, streamOptionsKey) {
-		// Mistral's API refuses fields it does not know (422 extra_forbidden), stream_options
-		// among them; its stream reports usage anyway, and stream turns that into OpenAI's
-		// usage chunk when the client asked for it.
+	if r.Model.Options.MistralFormat != "ollama" && (bytes.Contains(r.Body, streamOptionsKey) || bytes.Contains(r.Body, extraContentKey)) {
 		rr := *r
-		rr.Body = withoutMember(r.Body, "stream_options")
+		rr.Body = withoutUnknown(r.Body)
 		r = &rr
 	}
 	return p.target(r).NewRequest(ctx, r)
 }
 
-// withoutMember returns the JSON object body without its top-level member key.
-func withoutMember(body []byte, key string) []byte {
+// withoutUnknown removes from an OpenAI chat body the fields that Mistral's API refuses (422
+// extra_forbidden: it takes no field it does not know): stream_options (Mistral's stream
+// reports usage anyway, and stream turns it into OpenAI's usage chunk when the client asked)
+// and the extra_content of tool calls (Gemini's thought signatures, of no use to Mistral).
+func withoutUnknown(body []byte) []byte {
 	var m map[string]json.RawMessage
 	if json.Unmarshal(body, &m) != nil {
 		return body
 	}
-	if _, ok := m[key]; !ok {
-		return body
+	delete(m, "stream_options")
+	var msgs []map[string]json.RawMessage
+	if bytes.Contains(m["messages"], extraContentKey) && json.Unmarshal(m["messages"], &msgs) == nil {
+		for _, msg := range msgs {
+			var calls []map[string]json.RawMessage
+			if json.Unmarshal(msg["tool_calls"], &calls) != nil || len(calls) == 0 {
+				continue
+			}
+			for _, c := range calls {
+				delete(c, "extra_content")
+			}
+			msg["tool_calls"], _ = json.Marshal(calls)
+		}
+		m["messages"], _ = json.Marshal(msgs)
 	}
-	delete(m, key)
 	out, err := json.Marshal(m)
 	if err != nil {
 		return body
@@ -158,6 +169,7 @@ func (s *stream) Next() ([]byte, error) {
 
 var (
 	streamOptionsKey = []byte(`"stream_options"`)
+	extraContentKey  = []byte(`"extra_content"`)
 	usageKey         = []byte(`"usage"`)
 	modelLength      = []byte(`"finish_reason":"model_length"`)
 )

@@ -59,9 +59,9 @@ func (w *Writer) Text(dst []byte, text string) []byte {
 	return closeDelta(dst)
 }
 
-// ToolStart appends the first delta of tool call index: its id, type, name, and arguments
-// (raw JSON string; nil means "").
-func (w *Writer) ToolStart(dst []byte, index int, id, name string, argsRaw []byte) []byte {
+// ToolStart appends the first delta of tool call index: its id, type, name, arguments (raw
+// JSON string; nil means "") and extra_content (a raw JSON object; nil for none).
+func (w *Writer) ToolStart(dst []byte, index int, id, name string, argsRaw, extra []byte) []byte {
 	dst = w.open(dst)
 	dst = append(dst, `"tool_calls":[{"index":`...)
 	dst = strconv.AppendInt(dst, int64(index), 10)
@@ -74,7 +74,12 @@ func (w *Writer) ToolStart(dst []byte, index int, id, name string, argsRaw []byt
 		argsRaw = []byte(`""`)
 	}
 	dst = append(dst, argsRaw...)
-	dst = append(dst, `}}]`...)
+	dst = append(dst, '}')
+	if extra != nil {
+		dst = append(dst, `,"extra_content":`...)
+		dst = append(dst, extra...)
+	}
+	dst = append(dst, `}]`...)
 	return closeDelta(dst)
 }
 
