@@ -266,11 +266,14 @@ func finishReason(doneReason string, calledTools bool) string {
 	}
 }
 
-func callID(tc *toolCall, i int) string {
+// callID is the id of the i-th tool call of the answer created at createdAt to reqBody:
+// Ollama's own, else one derived from them, unique across the conversation's turns (so that
+// a tool result maps to its call) and the same on every translation.
+func callID(tc *toolCall, reqBody []byte, createdAt string, i int) string {
 	if tc.ID != "" {
 		return tc.ID
 	}
-	return "call_" + strconv.Itoa(i)
+	return xlate.ID("call_", reqBody, []byte(createdAt), []byte{0}, strconv.AppendInt(nil, int64(i), 10))
 }
 
 func argsString(raw json.RawMessage) string {
@@ -302,10 +305,14 @@ func (p Provider) ParseResponse(r *provider.Request, _ http.Header, body []byte)
 	if resp.Error != "" {
 		return nil, &provider.Error{Status: http.StatusBadGateway, Type: "server_error", Message: resp.Error}
 	}
+	var reqBody []byte
+	if r != nil {
+		reqBody = r.Body
+	}
 	var calls []provider.ToolCall
 	for i := range resp.Message.ToolCalls {
 		tc := &resp.Message.ToolCalls[i]
-		calls = append(calls, provider.ToolCall{ID: callID(tc, i), Type: "function",
+		calls = append(calls, provider.ToolCall{ID: callID(tc, reqBody, resp.CreatedAt, i), Type: "function",
 			Function: provider.FunctionCall{Name: tc.Function.Name, Arguments: argsString(tc.Function.Arguments)}})
 	}
 	var content *string
@@ -317,10 +324,6 @@ func (p Provider) ParseResponse(r *provider.Request, _ http.Header, body []byte)
 		model = xlate.Model(r)
 	}
 	u := resp.usage()
-	var reqBody []byte
-	if r != nil {
-		reqBody = r.Body
-	}
 	out, err := xlate.Completion(xlate.ID("chatcmpl-", reqBody, []byte(resp.CreatedAt)), model, p.created(resp.CreatedAt),
 		content, calls, finishReason(resp.DoneReason, len(calls) > 0), u)
 	if err != nil {
@@ -337,11 +340,11 @@ func (Provider) ParseError(_ *provider.Request, status int, header http.Header, 
 
 // NewStream translates Ollama's ndjson stream into chat.completion.chunk events.
 func (p Provider) NewStream(r *provider.Request, _ http.Header, body io.Reader) provider.Stream {
-	s := &stream{lr: xlate.NewLineReader(body), p: p}
+	s := &stream{lr: xlate.NewLineReader(body), p: p, c: xlate.Chunker{Model: xlate.Model(r)}}
 	if r != nil {
 		s.includeUsage = xlate.IncludeUsage(r.Body)
-		s.c.Model = xlate.Model(r)
 		s.c.ID = xlate.ID("chatcmpl-", r.Body)
+		s.reqBody = r.Body
 	}
 	return s
 }
@@ -353,6 +356,8 @@ type stream struct {
 	includeUsage bool
 	usage        provider.Usage
 	started      bool
+	reqBody      []byte
+	createdAt    string // the first record's, for tool call ids
 	tools        int
 	queue        [][]byte // chunks translated from one line, still to return
 	qbuf         []byte
@@ -406,9 +411,10 @@ func (s *stream) line(line []byte) error {
 	}
 	if !s.started {
 		s.started = true
-		if rec.Model != "" && s.c.Model == "" {
+		if rec.Model != "" { // the model Ollama says served, as ParseResponse reports it
 			s.c.Model = rec.Model
 		}
+		s.createdAt = rec.CreatedAt
 		s.c.Created = s.p.created(rec.CreatedAt)
 		s.push(s.c.Role())
 	}
@@ -417,7 +423,7 @@ func (s *stream) line(line []byte) error {
 	}
 	for i := range rec.Message.ToolCalls {
 		tc := &rec.Message.ToolCalls[i]
-		s.push(s.c.ToolCall(s.tools, callID(tc, s.tools), tc.Function.Name, argsString(tc.Function.Arguments)))
+		s.push(s.c.ToolCall(s.tools, callID(tc, s.reqBody, s.createdAt, s.tools), tc.Function.Name, argsString(tc.Function.Arguments)))
 		s.tools++
 	}
 	if rec.Done {

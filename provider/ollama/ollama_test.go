@@ -3,6 +3,7 @@ package ollama
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"testing"
@@ -72,6 +73,35 @@ func TestToolChoice(t *testing.T) {
 		assert.Equal(t, 400, pe.Status, choice)
 		assert.Equal(t, "tool_choice", pe.Param, choice)
 	}
+}
+
+// Ollama gives tool calls no ids: each turn's are derived from the request and the answer's
+// created_at, so they do not repeat across turns (Anthropic and Bedrock refuse a history with
+// repeated ids, and a result must map to its own call), and stream and non-stream agree on
+// the model, the one Ollama names.
+func TestToolCallIDsPerTurn(t *testing.T) {
+	answer := func(createdAt string) []byte {
+		return []byte(`{"model":"llama3.2","created_at":"` + createdAt + `","message":{"role":"assistant","content":"","tool_calls":[{"function":{"name":"f","arguments":{}}},{"function":{"name":"g","arguments":{}}}]},"done":true,"done_reason":"stop"}`)
+	}
+	r := chatReq([]byte(`{"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f"}},{"type":"function","function":{"name":"g"}}]}`), false)
+	ids := map[string]bool{}
+	for _, at := range []string{"2024-07-22T20:33:28.123Z", "2024-07-22T20:34:01.5Z"} {
+		resp, err := Provider{}.ParseResponse(r, nil, answer(at))
+		require.NoError(t, err)
+		var c provider.ChatCompletion
+		require.NoError(t, json.Unmarshal(resp.Body, &c))
+		assert.Equal(t, "llama3.2", c.Model)
+		for _, tc := range c.Choices[0].Message.ToolCalls {
+			assert.False(t, ids[tc.ID], "tool call id %s repeats", tc.ID)
+			ids[tc.ID] = true
+		}
+		chunks, err := xlatetest.Drain(Provider{}.NewStream(r, nil, bytes.NewReader(append(answer(at), '\n'))))
+		require.NoError(t, err)
+		var ch provider.ChatChunk
+		require.NoError(t, json.Unmarshal(chunks[0], &ch))
+		assert.Equal(t, "llama3.2", ch.Model, "the stream names the model ParseResponse does")
+	}
+	assert.Len(t, ids, 4)
 }
 
 func TestParseResponseGolden(t *testing.T) {
