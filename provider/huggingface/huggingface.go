@@ -9,7 +9,6 @@
 package huggingface
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -18,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/aiproxy/aiproxy/internal/jsonx"
 	"github.com/aiproxy/aiproxy/provider"
 	"github.com/aiproxy/aiproxy/provider/internal/xlate"
 	"github.com/aiproxy/aiproxy/provider/openai"
@@ -191,28 +191,19 @@ func reqBody(r *provider.Request) []byte {
 	return r.Body
 }
 
-var (
-	emptyID       = []byte(`"id":""`)
-	emptyIDSpaced = []byte(`"id": ""`)
-)
-
-// fillID sets the top-level "id" of a JSON object when it is empty (or missing), as OpenAI's
-// clients expect one; other bodies are returned unchanged.
+// fillID sets the top-level "id" of a JSON object when it is empty, null or missing (a tool
+// call's own "id" does not count), as OpenAI's clients expect one; other bodies are returned
+// unchanged.
 func fillID(b []byte, id func() string) []byte {
-	if !bytes.Contains(b, emptyID) && !bytes.Contains(b, emptyIDSpaced) && bytes.Contains(b, []byte(`"id"`)) {
+	missing := true
+	if jsonx.Object(b, func(m jsonx.Member) bool {
+		if string(m.Key) != "id" {
+			return true
+		}
+		missing = string(m.Value) == `""` || string(m.Value) == "null"
+		return false
+	}) != nil || !missing {
 		return b
 	}
-	var m map[string]json.RawMessage
-	if json.Unmarshal(b, &m) != nil {
-		return b
-	}
-	if v, ok := m["id"]; ok && string(v) != `""` && string(v) != "null" {
-		return b
-	}
-	m["id"], _ = json.Marshal(id())
-	out, err := json.Marshal(m)
-	if err != nil {
-		return b
-	}
-	return out
+	return jsonx.Apply(make([]byte, 0, len(b)+32), b, []jsonx.Edit{{Key: "id", Value: jsonx.AppendString(nil, id())}})
 }
