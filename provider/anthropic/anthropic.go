@@ -243,6 +243,11 @@ func translateRequest(r *provider.Request) ([]byte, error) {
 			if err != nil {
 				return nil, err
 			}
+			if c.Blocks == nil && c.Text == "" {
+				// Anthropic refuses empty content; it also joins consecutive turns of one
+				// role, so leaving the message out changes nothing else.
+				continue
+			}
 			out.Messages = append(out.Messages, message{Role: "assistant", Content: c})
 		case "tool":
 			res := toolResult(m)

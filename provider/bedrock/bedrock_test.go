@@ -58,6 +58,16 @@ func TestNewRequestOptions(t *testing.T) {
 	got, _ = io.ReadAll(req.Body)
 	assert.JSONEq(t, `{"messages":[{"role":"user","content":[{"text":"hi"}]}]}`, string(got))
 
+	// tool_choice none with tool calls in the history: Converse would need a toolConfig for
+	// toolUse/toolResult blocks, which lets the model call tools; the history goes as text.
+	body = []byte(`{"model":"m","messages":[{"role":"user","content":"hi"},{"role":"assistant","tool_calls":[{"id":"t1","type":"function","function":{"name":"f","arguments":"{\"x\":1}"}}]},{"role":"tool","tool_call_id":"t1","content":"42"}],"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":"none"}`)
+	req, err = Provider{}.NewRequest(context.Background(), chatReq(body, false))
+	require.NoError(t, err)
+	got, _ = io.ReadAll(req.Body)
+	assert.JSONEq(t, `{"messages":[{"role":"user","content":[{"text":"hi"}]},
+		{"role":"assistant","content":[{"text":"Called tool f (call t1) with {\"x\":1}"}]},
+		{"role":"user","content":[{"text":"Result of tool call t1: 42"}]}]}`, string(got))
+
 	// An ARN model id stays one path segment; upstream_url wins.
 	r = chatReq([]byte(`{"messages":[{"role":"user","content":"hi"}]}`), false)
 	r.Model.Name = "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.anthropic.claude-3-7"

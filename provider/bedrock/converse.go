@@ -116,7 +116,14 @@ func userContent(c provider.Content) ([]contentBlock, error) {
 func converseBody(req *provider.ChatRequest, r *provider.Request) ([]byte, error) {
 	var out converseRequest
 	out.Messages = make([]message, 0, len(req.Messages))
-	hasToolHistory := false
+	choice, err := xlate.ParseToolChoice(req.ToolChoice)
+	if err != nil {
+		return nil, err
+	}
+	// Converse has no tool_choice "none", and takes toolUse and toolResult blocks only with a
+	// toolConfig, which would let the model call tools. So without tools on offer (none, or
+	// no tools), the tool history is sent as text and the model can call nothing.
+	offer := len(req.Tools) > 0 && choice.Mode != "none"
 	add := func(role string, blocks []contentBlock) {
 		if len(blocks) == 0 {
 			return
@@ -150,15 +157,21 @@ func converseBody(req *provider.ChatRequest, r *provider.Request) ([]byte, error
 				if err != nil {
 					return nil, err
 				}
+				if !offer {
+					blocks = append(blocks, text("Called tool "+tc.Function.Name+" (call "+tc.ID+") with "+string(args)))
+					continue
+				}
 				blocks = append(blocks, contentBlock{ToolUse: &toolUse{ToolUseID: tc.ID, Name: tc.Function.Name, Input: args}})
-				hasToolHistory = true
 			}
 			add("assistant", blocks)
 		case "tool":
 			s := m.Content.String()
+			if !offer {
+				add("user", []contentBlock{text("Result of tool call " + m.ToolCallID + ": " + s)})
+				continue
+			}
 			res := &toolResult{ToolUseID: m.ToolCallID, Content: []contentBlock{text(s)}}
 			add("user", []contentBlock{{ToolResult: res}})
-			hasToolHistory = true
 		default:
 			return nil, xlate.BadRequest("messages", "unknown message role "+strconv.Quote(m.Role))
 		}
@@ -183,11 +196,7 @@ func converseBody(req *provider.ChatRequest, r *provider.Request) ([]byte, error
 		out.PerformanceConfig = &performanceConfig{Latency: o.PerformanceConfigLatency}
 	}
 
-	if len(req.Tools) > 0 {
-		choice, err := xlate.ParseToolChoice(req.ToolChoice)
-		if err != nil {
-			return nil, err
-		}
+	if offer {
 		tc := &toolConfig{}
 		for _, t := range req.Tools {
 			spec := toolSpec{Name: t.Function.Name, Description: t.Function.Description}
@@ -204,14 +213,6 @@ func converseBody(req *provider.ChatRequest, r *provider.Request) ([]byte, error
 			tc.ToolChoice = map[string]any{"any": struct{}{}}
 		case "function":
 			tc.ToolChoice = map[string]any{"tool": map[string]string{"name": choice.Name}}
-		case "none":
-			// Converse has no "none": leave the tools out, unless the history has tool
-			// blocks, which Converse accepts only with a toolConfig.
-			if !hasToolHistory {
-				tc = nil
-			} else {
-				tc.ToolChoice = nil
-			}
 		}
 		out.ToolConfig = tc
 	}

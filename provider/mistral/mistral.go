@@ -102,7 +102,10 @@ func (p Provider) ParseError(r *provider.Request, status int, h http.Header, bod
 // NewStream translates the configured format's stream.
 func (p Provider) NewStream(r *provider.Request, h http.Header, body io.Reader) provider.Stream {
 	s := p.target(r).NewStream(r, h, body)
-	if r != nil && r.Model.Options.MistralFormat == "ollama" {
+	if r == nil {
+		return &stream{Stream: s}
+	}
+	if r.Model.Options.MistralFormat == "ollama" {
 		return s
 	}
 	return &stream{Stream: s, includeUsage: xlate.IncludeUsage(r.Body)}

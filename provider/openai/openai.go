@@ -274,7 +274,9 @@ func (s *stream) inspect(data []byte) *provider.Error {
 				_ = s.usage.UnmarshalJSON(m.Value)
 			}
 		case "error":
-			e = ParseErrorBody(http.StatusBadGateway, nil, data)
+			if string(m.Value) != "null" {
+				e = ParseErrorBody(http.StatusBadGateway, nil, data)
+			}
 		}
 		return true
 	})
