@@ -11,7 +11,9 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream"
 
+	"github.com/aiproxy/aiproxy/internal/jsonx"
 	"github.com/aiproxy/aiproxy/provider"
+	"github.com/aiproxy/aiproxy/provider/internal/chunk"
 	"github.com/aiproxy/aiproxy/provider/internal/xlate"
 )
 
@@ -96,7 +98,6 @@ type streamEvent struct {
 		} `json:"toolUse"`
 	} `json:"start"`
 	Delta *struct {
-		Text    *string `json:"text"`
 		ToolUse *struct {
 			Input string `json:"input"`
 		} `json:"toolUse"`
@@ -109,57 +110,53 @@ type streamEvent struct {
 // NewStream translates a ConverseStream event stream into chat.completion.chunk events.
 func (p Provider) NewStream(r *provider.Request, header http.Header, body io.Reader) provider.Stream {
 	s := &stream{fr: newFrameReader(body), tools: map[int]int{}}
-	s.c.Model = xlate.Model(r)
-	if r != nil {
-		s.includeUsage = xlate.IncludeUsage(r.Body)
-	}
-	s.c.Created = xlate.Created(header, p.Now)
-	if id := header.Get("X-Amzn-Requestid"); id != "" {
-		s.c.ID = "chatcmpl-" + id
+	id := xlate.ID("chatcmpl-", nil)
+	if rid := header.Get("X-Amzn-Requestid"); rid != "" {
+		id = "chatcmpl-" + rid
 	} else if r != nil {
-		s.c.ID = xlate.ID("chatcmpl-", r.Body)
+		id = xlate.ID("chatcmpl-", r.Body)
 	}
+	if r != nil {
+		s.includeUsage = chunk.IncludeUsage(r.Body)
+	}
+	s.w = chunk.NewWriter(id, xlate.Model(r), xlate.Created(header, p.Now))
 	return s
 }
 
 type stream struct {
 	fr           *frameReader
-	c            xlate.Chunker
+	w            *chunk.Writer
+	q            chunk.Queue
 	includeUsage bool
 	usage        provider.Usage
 	started      bool
 	// tools maps a content block index to its OpenAI tool call index.
 	tools    map[int]int
 	ev       streamEvent
-	pending  []byte // a chunk to return before reading on
-	done     bool
+	done     bool // nothing more to read
 	stopped  bool // messageStop was seen
-	usageOut bool // the usage chunk was returned
+	usageOut bool // the usage chunk was queued
 }
 
 func (s *stream) Usage() provider.Usage { return s.usage }
 
 func (s *stream) Next() ([]byte, error) {
-	if s.pending != nil {
-		out := s.pending
-		s.pending = nil
-		return out, nil
-	}
 	for {
+		if c := s.q.Pop(); c != nil {
+			return c, nil
+		}
 		if s.done {
 			return nil, io.EOF
 		}
+		s.q.Reset()
 		m, err := s.fr.next()
 		if err == io.EOF {
 			s.done = true
 			if !s.stopped {
 				return nil, xlate.BadGateway("bedrock: the event stream ended before messageStop")
 			}
-			if s.includeUsage && !s.usageOut { // no metadata event: still end with a usage chunk
-				s.usageOut = true
-				return s.c.Usage(s.usage), nil
-			}
-			return nil, io.EOF
+			s.usageChunk() // no metadata event: still end with a usage chunk
+			continue
 		}
 		if err != nil {
 			s.done = true
@@ -178,85 +175,75 @@ func (s *stream) Next() ([]byte, error) {
 			s.done = true
 			return nil, newError(0, header(&m, ":error-code"), header(&m, ":error-message"))
 		}
-		out, err := s.event(header(&m, ":event-type"), m.Payload)
-		if err != nil {
+		if err := s.event(header(&m, ":event-type"), m.Payload); err != nil {
 			s.done = true
 			return nil, err
-		}
-		if out != nil {
-			return out, nil
 		}
 	}
 }
 
-// event translates one event; nil, nil means it has no chunk of its own.
-func (s *stream) event(typ string, payload []byte) ([]byte, error) {
-	if typ == "contentBlockDelta" { // the hot path: text deltas, without a full decode
-		if text, ok := xlate.JSONString(xlate.Lookup(payload, "delta", "text")); ok {
-			if text == "" {
-				return nil, nil
+// role queues the role chunk first, even if the upstream skipped messageStart.
+func (s *stream) role() {
+	if !s.started {
+		s.started = true
+		s.q.Push(s.w.Role(s.q.Buf()))
+	}
+}
+
+// usageChunk queues the usage chunk, once, if the client asked for it.
+func (s *stream) usageChunk() {
+	if s.includeUsage && !s.usageOut {
+		s.usageOut = true
+		s.q.Push(s.w.Usage(s.q.Buf(), s.usage))
+	}
+}
+
+// event translates one event into the chunks it queues.
+func (s *stream) event(typ string, payload []byte) error {
+	if typ == "contentBlockDelta" { // the hot path: text deltas, without a decode
+		if text := xlate.Lookup(payload, "delta", "text"); len(text) > 0 && text[0] == '"' {
+			if len(text) > 2 {
+				s.role()
+				s.q.Push(s.w.TextRaw(s.q.Buf(), text))
 			}
-			return s.withRole(s.c.Content(text)), nil
+			return nil
 		}
 	}
 	s.ev = streamEvent{}
 	if err := json.Unmarshal(payload, &s.ev); err != nil {
-		return nil, xlate.BadGateway("bedrock: cannot decode a " + typ + " event: " + err.Error())
+		return xlate.BadGateway("bedrock: cannot decode a " + typ + " event: " + err.Error())
 	}
 	ev := &s.ev
 	switch typ {
 	case "messageStart":
-		if s.started {
-			return nil, nil
-		}
-		s.started = true
-		return s.c.Role(), nil
+		s.role()
 	case "contentBlockStart":
 		if ev.Start == nil || ev.Start.ToolUse == nil {
-			return nil, nil
+			return nil
 		}
 		idx := len(s.tools)
 		s.tools[ev.ContentBlockIndex] = idx
-		return s.withRole(s.c.ToolStart(idx, ev.Start.ToolUse.ToolUseID, ev.Start.ToolUse.Name)), nil
+		s.role()
+		s.q.Push(s.w.ToolStart(s.q.Buf(), idx, ev.Start.ToolUse.ToolUseID, ev.Start.ToolUse.Name, nil, nil))
 	case "contentBlockDelta":
-		switch {
-		case ev.Delta == nil:
-			return nil, nil
-		case ev.Delta.Text != nil:
-			if *ev.Delta.Text == "" {
-				return nil, nil
-			}
-			return s.withRole(s.c.Content(*ev.Delta.Text)), nil
-		case ev.Delta.ToolUse != nil:
-			idx, ok := s.tools[ev.ContentBlockIndex]
-			if !ok {
-				return nil, xlate.BadGateway("bedrock: tool input delta for a block that did not start a tool call")
-			}
-			return s.withRole(s.c.ToolArgs(idx, ev.Delta.ToolUse.Input)), nil
+		if ev.Delta == nil || ev.Delta.ToolUse == nil {
+			return nil // reasoning and other deltas have no OpenAI chat equivalent
 		}
-		return nil, nil // reasoning and other deltas have no OpenAI chat equivalent
+		idx, ok := s.tools[ev.ContentBlockIndex]
+		if !ok {
+			return xlate.BadGateway("bedrock: tool input delta for a block that did not start a tool call")
+		}
+		s.role()
+		s.q.Push(s.w.ToolArgsRaw(s.q.Buf(), idx, jsonx.AppendString(nil, ev.Delta.ToolUse.Input)))
 	case "messageStop":
 		s.stopped = true
-		return s.withRole(s.c.Finish(FinishReason(ev.StopReason))), nil
+		s.role()
+		s.q.Push(s.w.Finish(s.q.Buf(), FinishReason(ev.StopReason)))
 	case "metadata":
 		if ev.Usage != nil {
 			s.usage = ev.Usage.toUsage()
-			if s.includeUsage && !s.usageOut {
-				s.usageOut = true
-				return s.c.Usage(s.usage), nil
-			}
+			s.usageChunk()
 		}
-		return nil, nil
 	}
-	return nil, nil // contentBlockStop and events added later
-}
-
-// withRole makes sure the role chunk comes first, even if the upstream skipped messageStart.
-func (s *stream) withRole(chunk []byte) []byte {
-	if s.started {
-		return chunk
-	}
-	s.started = true
-	s.pending = append([]byte(nil), chunk...)
-	return s.c.Role()
+	return nil // contentBlockStop and events added later
 }

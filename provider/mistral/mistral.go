@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aiproxy/aiproxy/provider"
+	"github.com/aiproxy/aiproxy/provider/internal/chunk"
 	"github.com/aiproxy/aiproxy/provider/internal/xlate"
 	"github.com/aiproxy/aiproxy/provider/ollama"
 	"github.com/aiproxy/aiproxy/provider/openai"
@@ -108,7 +109,7 @@ func (p Provider) NewStream(r *provider.Request, h http.Header, body io.Reader) 
 	if r.Model.Options.MistralFormat == "ollama" {
 		return s
 	}
-	return &stream{Stream: s, includeUsage: xlate.IncludeUsage(r.Body)}
+	return &stream{Stream: s, includeUsage: chunk.IncludeUsage(r.Body)}
 }
 
 // stream puts Mistral's chunks in OpenAI's order: Mistral sends usage in the chunk that

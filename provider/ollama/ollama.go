@@ -16,7 +16,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aiproxy/aiproxy/internal/jsonx"
 	"github.com/aiproxy/aiproxy/provider"
+	"github.com/aiproxy/aiproxy/provider/internal/chunk"
 	"github.com/aiproxy/aiproxy/provider/internal/xlate"
 	"github.com/aiproxy/aiproxy/provider/openai"
 )
@@ -340,10 +342,9 @@ func (Provider) ParseError(_ *provider.Request, status int, header http.Header, 
 
 // NewStream translates Ollama's ndjson stream into chat.completion.chunk events.
 func (p Provider) NewStream(r *provider.Request, _ http.Header, body io.Reader) provider.Stream {
-	s := &stream{lr: xlate.NewLineReader(body), p: p, c: xlate.Chunker{Model: xlate.Model(r)}}
+	s := &stream{lr: xlate.NewLineReader(body), p: p, model: xlate.Model(r)}
 	if r != nil {
-		s.includeUsage = xlate.IncludeUsage(r.Body)
-		s.c.ID = xlate.ID("chatcmpl-", r.Body)
+		s.includeUsage = chunk.IncludeUsage(r.Body)
 		s.reqBody = r.Body
 	}
 	return s
@@ -352,38 +353,29 @@ func (p Provider) NewStream(r *provider.Request, _ http.Header, body io.Reader) 
 type stream struct {
 	lr           *xlate.LineReader
 	p            Provider
-	c            xlate.Chunker
+	w            *chunk.Writer // made at the first record
+	q            chunk.Queue
+	model        string
 	includeUsage bool
 	usage        provider.Usage
-	started      bool
 	reqBody      []byte
 	createdAt    string // the first record's, for tool call ids
 	tools        int
-	queue        [][]byte // chunks translated from one line, still to return
-	qbuf         []byte
 	done         bool
 	rec          chatResponse
 }
 
 func (s *stream) Usage() provider.Usage { return s.usage }
 
-func (s *stream) push(chunk []byte) {
-	start := len(s.qbuf)
-	s.qbuf = append(s.qbuf, chunk...)
-	s.queue = append(s.queue, s.qbuf[start:len(s.qbuf):len(s.qbuf)])
-}
-
 func (s *stream) Next() ([]byte, error) {
 	for {
-		if len(s.queue) > 0 {
-			out := s.queue[0]
-			s.queue = s.queue[1:]
-			return out, nil
+		if c := s.q.Pop(); c != nil {
+			return c, nil
 		}
 		if s.done {
 			return nil, io.EOF
 		}
-		s.queue, s.qbuf = s.queue[:0], s.qbuf[:0]
+		s.q.Reset()
 		line, err := s.lr.Next()
 		if err == io.EOF {
 			s.done = true
@@ -393,11 +385,52 @@ func (s *stream) Next() ([]byte, error) {
 			s.done = true
 			return nil, xlate.BadGateway("ollama: reading the stream: " + err.Error())
 		}
+		if s.textLine(line) {
+			continue
+		}
 		if err := s.line(line); err != nil {
 			s.done = true
 			return nil, err
 		}
 	}
+}
+
+// textLine translates the commonest record, a text delta once the stream has started,
+// without a decode; it reports false for any other record, which line then decodes.
+func (s *stream) textLine(line []byte) bool {
+	if s.w == nil {
+		return false
+	}
+	var done, msg, content []byte
+	plain := true
+	if jsonx.Object(line, func(m jsonx.Member) bool {
+		switch string(m.Key) {
+		case "done":
+			done = m.Value
+		case "message":
+			msg = m.Value
+		case "error":
+			plain = false
+		}
+		return plain
+	}) != nil || !plain || string(done) != "false" || msg == nil {
+		return false
+	}
+	if jsonx.Object(msg, func(m jsonx.Member) bool {
+		switch string(m.Key) {
+		case "content":
+			content = m.Value
+		case "tool_calls":
+			plain = false
+		}
+		return plain
+	}) != nil || !plain || (content != nil && content[0] != '"') {
+		return false
+	}
+	if len(content) > 2 {
+		s.q.Push(s.w.TextRaw(s.q.Buf(), content))
+	}
+	return true
 }
 
 func (s *stream) line(line []byte) error {
@@ -409,29 +442,30 @@ func (s *stream) line(line []byte) error {
 	if rec.Error != "" {
 		return &provider.Error{Status: http.StatusBadGateway, Type: "server_error", Message: rec.Error}
 	}
-	if !s.started {
-		s.started = true
-		if rec.Model != "" { // the model Ollama says served, as ParseResponse reports it
-			s.c.Model = rec.Model
+	if s.w == nil {
+		model := rec.Model // the model Ollama says served, as ParseResponse reports it
+		if model == "" {
+			model = s.model
 		}
 		s.createdAt = rec.CreatedAt
-		s.c.Created = s.p.created(rec.CreatedAt)
-		s.push(s.c.Role())
+		s.w = chunk.NewWriter(xlate.ID("chatcmpl-", s.reqBody), model, s.p.created(rec.CreatedAt))
+		s.q.Push(s.w.Role(s.q.Buf()))
 	}
 	if rec.Message.Content != "" {
-		s.push(s.c.Content(rec.Message.Content))
+		s.q.Push(s.w.Text(s.q.Buf(), rec.Message.Content))
 	}
 	for i := range rec.Message.ToolCalls {
 		tc := &rec.Message.ToolCalls[i]
-		s.push(s.c.ToolCall(s.tools, callID(tc, s.reqBody, s.createdAt, s.tools), tc.Function.Name, argsString(tc.Function.Arguments)))
+		args := jsonx.AppendString(nil, argsString(tc.Function.Arguments))
+		s.q.Push(s.w.ToolStart(s.q.Buf(), s.tools, callID(tc, s.reqBody, s.createdAt, s.tools), tc.Function.Name, args, nil))
 		s.tools++
 	}
 	if rec.Done {
 		s.done = true
 		s.usage = rec.usage()
-		s.push(s.c.Finish(finishReason(rec.DoneReason, s.tools > 0)))
+		s.q.Push(s.w.Finish(s.q.Buf(), finishReason(rec.DoneReason, s.tools > 0)))
 		if s.includeUsage {
-			s.push(s.c.Usage(s.usage))
+			s.q.Push(s.w.Usage(s.q.Buf(), s.usage))
 		}
 	}
 	return nil

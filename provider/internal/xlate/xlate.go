@@ -1,6 +1,7 @@
-// Package xlate holds what the native translators (bedrock, ollama, cohere, llama2) share:
-// an allocation-light writer of OpenAI chat.completion.chunk events, data: URL parsing,
-// deterministic ids, and the decoding of the OpenAI request.
+// Package xlate holds what the native translators share besides writing chunks (package
+// chunk): the decoding of the OpenAI request (messages, tool choice, tool call arguments,
+// data: URLs, embeddings inputs), deterministic ids, OpenAI-format bodies and errors, and
+// the readers of ndjson lines and raw JSON values on hot stream paths.
 package xlate
 
 import (
@@ -27,117 +28,6 @@ const (
 	ToolCalls     = "tool_calls"
 	ContentFilter = "content_filter"
 )
-
-// Chunker writes chat.completion.chunk events for one stream. Every method returns a slice
-// of an internal buffer that is valid until the next call.
-type Chunker struct {
-	ID      string
-	Model   string
-	Created int64
-	buf     []byte
-}
-
-func (c *Chunker) head() []byte {
-	b := append(c.buf[:0], `{"id":`...)
-	b = jsonx.AppendString(b, c.ID)
-	b = append(b, `,"object":"chat.completion.chunk","created":`...)
-	b = strconv.AppendInt(b, c.Created, 10)
-	b = append(b, `,"model":`...)
-	b = jsonx.AppendString(b, c.Model)
-	return append(b, `,"choices":[{"index":0,"delta":{`...)
-}
-
-func (c *Chunker) tail(b []byte, finish string) []byte {
-	b = append(b, `},"finish_reason":`...)
-	if finish == "" {
-		b = append(b, "null"...)
-	} else {
-		b = jsonx.AppendString(b, finish)
-	}
-	b = append(b, "}]}"...)
-	c.buf = b
-	return b
-}
-
-// Role is the first chunk: the assistant role with empty content, as OpenAI sends it.
-func (c *Chunker) Role() []byte {
-	b := append(c.head(), `"role":"assistant","content":""`...)
-	return c.tail(b, "")
-}
-
-// Content is a text delta.
-func (c *Chunker) Content(s string) []byte {
-	b := append(c.head(), `"content":`...)
-	b = jsonx.AppendString(b, s)
-	return c.tail(b, "")
-}
-
-// ToolStart opens tool call index with its id and function name.
-func (c *Chunker) ToolStart(index int, id, name string) []byte {
-	b := append(c.head(), `"tool_calls":[{"index":`...)
-	b = strconv.AppendInt(b, int64(index), 10)
-	b = append(b, `,"id":`...)
-	b = jsonx.AppendString(b, id)
-	b = append(b, `,"type":"function","function":{"name":`...)
-	b = jsonx.AppendString(b, name)
-	b = append(b, `,"arguments":""}}]`...)
-	return c.tail(b, "")
-}
-
-// ToolArgs is a fragment of tool call index's JSON arguments.
-func (c *Chunker) ToolArgs(index int, args string) []byte {
-	b := append(c.head(), `"tool_calls":[{"index":`...)
-	b = strconv.AppendInt(b, int64(index), 10)
-	b = append(b, `,"function":{"arguments":`...)
-	b = jsonx.AppendString(b, args)
-	b = append(b, `}}]`...)
-	return c.tail(b, "")
-}
-
-// Finish is the chunk with an empty delta and the finish reason.
-func (c *Chunker) Finish(reason string) []byte {
-	return c.tail(c.head(), reason)
-}
-
-// Usage is the extra last chunk of include_usage: no choices, the usage.
-func (c *Chunker) Usage(u provider.Usage) []byte {
-	b := append(c.buf[:0], `{"id":`...)
-	b = jsonx.AppendString(b, c.ID)
-	b = append(b, `,"object":"chat.completion.chunk","created":`...)
-	b = strconv.AppendInt(b, c.Created, 10)
-	b = append(b, `,"model":`...)
-	b = jsonx.AppendString(b, c.Model)
-	b = append(b, `,"choices":[],"usage":{"prompt_tokens":`...)
-	b = strconv.AppendInt(b, int64(u.PromptTokens), 10)
-	b = append(b, `,"completion_tokens":`...)
-	b = strconv.AppendInt(b, int64(u.CompletionTokens), 10)
-	b = append(b, `,"total_tokens":`...)
-	b = strconv.AppendInt(b, int64(u.TotalTokens), 10)
-	if u.CachedTokens > 0 {
-		b = append(b, `,"prompt_tokens_details":{"cached_tokens":`...)
-		b = strconv.AppendInt(b, int64(u.CachedTokens), 10)
-		b = append(b, '}')
-	}
-	b = append(b, "}}"...)
-	c.buf = b
-	return b
-}
-
-// IncludeUsage reports whether an OpenAI request body asks for stream_options.include_usage.
-func IncludeUsage(body []byte) bool {
-	var on bool
-	_ = jsonx.Object(body, func(m jsonx.Member) bool {
-		if string(m.Key) != "stream_options" {
-			return true
-		}
-		var so provider.StreamOptions
-		if json.Unmarshal(m.Value, &so) == nil {
-			on = so.IncludeUsage
-		}
-		return false
-	})
-	return on
-}
 
 // ID returns prefix + a short hash of parts: an id that is the same on every retry.
 func ID(prefix string, parts ...[]byte) string {
@@ -385,20 +275,6 @@ func Model(r *provider.Request) string {
 		return r.Model.Name
 	}
 	return BodyModel(r.Body)
-}
-
-// ToolCall is a whole tool call in one delta, for upstreams that do not stream arguments.
-func (c *Chunker) ToolCall(index int, id, name, args string) []byte {
-	b := append(c.head(), `"tool_calls":[{"index":`...)
-	b = strconv.AppendInt(b, int64(index), 10)
-	b = append(b, `,"id":`...)
-	b = jsonx.AppendString(b, id)
-	b = append(b, `,"type":"function","function":{"name":`...)
-	b = jsonx.AppendString(b, name)
-	b = append(b, `,"arguments":`...)
-	b = jsonx.AppendString(b, args)
-	b = append(b, `}}]`...)
-	return c.tail(b, "")
 }
 
 // ErrLineTooLong is returned by LineReader for a line above Limit.
