@@ -7,7 +7,8 @@
 // NewRequest. The region is options.bedrock.aws_region.
 //
 // ConverseStream answers in AWS's binary event stream (application/vnd.amazon.eventstream),
-// decoded with aws-sdk-go-v2's eventstream package; each frame is bounded by MaxFrameSize.
+// decoded here without allocating per frame, both CRCs checked; each frame is bounded by
+// MaxFrameSize. The tests encode their frames with aws-sdk-go-v2's eventstream encoder.
 package bedrock
 
 import (

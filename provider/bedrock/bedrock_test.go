@@ -231,6 +231,42 @@ func TestStreamFrameLimits(t *testing.T) {
 	s = Provider{}.NewStream(chatReq(nil, true), http.Header{}, bytes.NewReader(raw[:30]))
 	_, err = xlatetest.Drain(s)
 	assert.ErrorContains(t, err, "unexpected EOF")
+
+	raw = encodeEvents(t, goldenEvents(t, "stream_text.txtar"))
+	raw[9] ^= 0xff // the first frame's prelude CRC
+	_, err = xlatetest.Drain(Provider{}.NewStream(chatReq(nil, true), http.Header{}, bytes.NewReader(raw)))
+	assert.ErrorContains(t, err, "malformed")
+}
+
+// Frames may carry headers of every type of the event stream encoding; the decoder skips
+// those it does not read, whatever their type, and reads the string ones it needs.
+func TestStreamHeaderTypes(t *testing.T) {
+	var buf bytes.Buffer
+	enc := eventstream.NewEncoder()
+	frame := func(typ, payload string) {
+		var m eventstream.Message
+		m.Headers.Set("b", eventstream.BoolValue(true))
+		m.Headers.Set("f", eventstream.BoolValue(false))
+		m.Headers.Set("i8", eventstream.Int8Value(-1))
+		m.Headers.Set("i16", eventstream.Int16Value(300))
+		m.Headers.Set("i32", eventstream.Int32Value(70000))
+		m.Headers.Set("i64", eventstream.Int64Value(1<<40))
+		m.Headers.Set("raw", eventstream.BytesValue([]byte{0, 1, 2}))
+		m.Headers.Set("ts", eventstream.TimestampValue(fixedNow()))
+		m.Headers.Set("id", eventstream.UUIDValue{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16})
+		m.Headers.Set(":message-type", eventstream.StringValue("event"))
+		m.Headers.Set(":event-type", eventstream.StringValue(typ))
+		m.Payload = []byte(payload)
+		require.NoError(t, enc.Encode(&buf, m))
+	}
+	frame("messageStart", `{"role":"assistant"}`)
+	frame("contentBlockDelta", `{"contentBlockIndex":0,"delta":{"text":"Hi"}}`)
+	frame("messageStop", `{"stopReason":"end_turn"}`)
+	chunks, err := xlatetest.Drain(Provider{}.NewStream(chatReq(nil, true), respHeader, bytes.NewReader(buf.Bytes())))
+	require.NoError(t, err)
+	require.Len(t, chunks, 3)
+	assert.Contains(t, string(chunks[1]), `"content":"Hi"`)
+	assert.Contains(t, string(chunks[2]), `"finish_reason":"stop"`)
 }
 
 func TestSign(t *testing.T) {

@@ -102,10 +102,10 @@ func (s *stream) Next() ([]byte, error) {
 
 func (s *stream) event(data []byte) error {
 	// The hot path: text deltas, without a decode.
-	if typ, _ := xlate.JSONString(xlate.Lookup(data, "type")); typ == "content-delta" {
+	if string(xlate.Lookup(data, "type")) == `"content-delta"` {
 		content := xlate.Lookup(data, "delta", "message", "content")
-		ctype, _ := xlate.JSONString(xlate.Lookup(content, "type"))
-		if text := xlate.Lookup(content, "text"); len(text) > 0 && text[0] == '"' && (ctype == "" || ctype == "text") {
+		ctype := string(xlate.Lookup(content, "type"))
+		if text := xlate.Lookup(content, "text"); len(text) > 0 && text[0] == '"' && (ctype == "" || ctype == `"text"`) {
 			if len(text) > 2 {
 				s.start()
 				s.q.Push(s.w.TextRaw(s.q.Buf(), text))
