@@ -82,7 +82,9 @@ type HuggingfaceOptions struct {
 // CohereOptions are Kong's model.options.cohere.
 type CohereOptions struct {
 	EmbeddingInputType string `json:"embedding_input_type,omitempty"`
-	WaitForModel       *bool  `json:"wait_for_model,omitempty"`
+	// WaitForModel is accepted so that Kong configurations that set it load; Cohere's v2 API
+	// has no such switch, so it has no effect.
+	WaitForModel *bool `json:"wait_for_model,omitempty"`
 }
 
 // DashscopeOptions are Kong's model.options.dashscope.

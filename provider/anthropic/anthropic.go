@@ -21,6 +21,7 @@
 package anthropic
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -62,19 +63,7 @@ func (p Provider) now() int64 {
 
 // URL returns the Messages endpoint of r.
 func (p Provider) URL(r *provider.Request) string {
-	o := r.Model.Options
-	if o.UpstreamURL != "" {
-		return o.UpstreamURL
-	}
-	base := p.BaseURL
-	if base == "" {
-		base = DefaultBaseURL
-	}
-	path := "/v1/messages"
-	if o.UpstreamPath != "" {
-		path = "/" + strings.TrimPrefix(o.UpstreamPath, "/")
-	}
-	return strings.TrimSuffix(base, "/") + path
+	return openai.URL(cmp.Or(p.BaseURL, DefaultBaseURL), "/v1/messages", r)
 }
 
 func badRequest(msg string) *provider.Error {
@@ -317,32 +306,22 @@ func hasToolResult(m message) bool {
 	return false
 }
 
+// translateToolChoice maps tool_choice auto, none, required and a named function onto
+// Anthropic's auto, none, any and tool; nil when the request has none.
 func translateToolChoice(raw json.RawMessage) (*toolChoice, error) {
-	if len(raw) == 0 || string(raw) == "null" {
+	c, err := xlate.ParseToolChoice(raw)
+	if err != nil {
+		return nil, err
+	}
+	switch c.Mode {
+	case "":
 		return nil, nil
+	case "required":
+		return &toolChoice{Type: "any"}, nil
+	case "function":
+		return &toolChoice{Type: "tool", Name: c.Name}, nil
 	}
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		switch s {
-		case "auto":
-			return &toolChoice{Type: "auto"}, nil
-		case "none":
-			return &toolChoice{Type: "none"}, nil
-		case "required":
-			return &toolChoice{Type: "any"}, nil
-		}
-		return nil, badRequest("tool_choice " + s + " is not supported")
-	}
-	var obj struct {
-		Type     string `json:"type"`
-		Function struct {
-			Name string `json:"name"`
-		} `json:"function"`
-	}
-	if err := json.Unmarshal(raw, &obj); err != nil || obj.Function.Name == "" {
-		return nil, badRequest("tool_choice must be auto, none, required or a function")
-	}
-	return &toolChoice{Type: "tool", Name: obj.Function.Name}, nil
+	return &toolChoice{Type: c.Mode}, nil // auto, none
 }
 
 // userContent translates user content: a string stays a string.
@@ -375,10 +354,9 @@ func userContent(c provider.Content) (content, error) {
 
 // imageSource turns a data: URL into a base64 source and any other URL into a url source.
 func imageSource(u string) (*source, error) {
-	if rest, ok := strings.CutPrefix(u, "data:"); ok {
-		meta, data, ok := strings.Cut(rest, ",")
-		mediaType, isB64 := strings.CutSuffix(meta, ";base64")
-		if !ok || !isB64 || mediaType == "" {
+	if strings.HasPrefix(u, "data:") {
+		mediaType, data, ok := xlate.DataURLBase64(u)
+		if !ok || mediaType == "" {
 			return nil, badRequest("image data URLs must be data:<media type>;base64,<data>")
 		}
 		return &source{Type: "base64", MediaType: mediaType, Data: data}, nil

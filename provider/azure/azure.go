@@ -54,15 +54,12 @@ func URL(r *provider.Request) (string, error) {
 	if ver == "" {
 		ver = DefaultAPIVersion
 	}
-	p := "/openai/deployments/" + url.PathEscape(dep) + openai.Path(r.RouteType)
-	if o.UpstreamPath != "" {
-		p = "/" + strings.TrimPrefix(o.UpstreamPath, "/")
-	}
 	host := o.AzureInstance
 	if !strings.Contains(host, ".") { // a resource name, not a host
 		host += ".openai.azure.com"
 	}
-	return "https://" + host + p + "?api-version=" + url.QueryEscape(ver), nil
+	p := "/openai/deployments/" + url.PathEscape(dep) + openai.Path(r.RouteType)
+	return openai.URL("https://"+host, p, r) + "?api-version=" + url.QueryEscape(ver), nil
 }
 
 // NewRequest posts r.Body to the deployment.

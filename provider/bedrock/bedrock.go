@@ -28,6 +28,7 @@ import (
 
 	"github.com/aiproxy/aiproxy/provider"
 	"github.com/aiproxy/aiproxy/provider/internal/xlate"
+	"github.com/aiproxy/aiproxy/provider/openai"
 )
 
 // SigningService is the SigV4 service name of bedrock-runtime.
@@ -95,11 +96,7 @@ func operationURL(r *provider.Request, model, op string) (*url.URL, error) {
 		return nil, &provider.Error{Status: http.StatusBadRequest, Type: "invalid_request_error",
 			Message: "bedrock: model.options.bedrock.aws_region is not set"}
 	}
-	base := Endpoint(reg)
-	if p := r.Model.Options.UpstreamPath; p != "" {
-		return url.Parse(base + "/" + strings.TrimPrefix(p, "/"))
-	}
-	return url.Parse(base + "/model/" + escapePath(model) + "/" + op)
+	return url.Parse(openai.URL(Endpoint(reg), "/model/"+escapePath(model)+"/"+op, r))
 }
 
 func modelName(r *provider.Request, fromBody string) string {

@@ -1,7 +1,6 @@
 package bedrock
 
 import (
-	"bytes"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -300,7 +299,7 @@ func (p Provider) ParseResponse(r *provider.Request, header http.Header, body []
 			sb.WriteString(*b.Text)
 			has = true
 		case b.ToolUse != nil:
-			args := compactArgs(b.ToolUse.Input)
+			args := xlate.ArgsString(b.ToolUse.Input)
 			calls = append(calls, provider.ToolCall{ID: b.ToolUse.ToolUseID, Type: "function",
 				Function: provider.FunctionCall{Name: b.ToolUse.Name, Arguments: args}})
 		}
@@ -317,14 +316,4 @@ func (p Provider) ParseResponse(r *provider.Request, header http.Header, body []
 		return nil, err
 	}
 	return &provider.Response{Body: out, Usage: u}, nil
-}
-
-// compactArgs renders a tool input object as OpenAI's arguments string: compact JSON, "{}"
-// when absent.
-func compactArgs(raw json.RawMessage) string {
-	var b bytes.Buffer
-	if len(raw) == 0 || string(raw) == "null" || json.Compact(&b, raw) != nil {
-		return "{}"
-	}
-	return b.String()
 }

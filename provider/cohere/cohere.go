@@ -3,6 +3,7 @@
 package cohere
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -38,17 +39,7 @@ func Path(rt provider.RouteType) string {
 }
 
 func (p Provider) url(r *provider.Request) string {
-	if u := r.Model.Options.UpstreamURL; u != "" {
-		return u
-	}
-	base := p.BaseURL
-	if base == "" {
-		base = DefaultBaseURL
-	}
-	if path := r.Model.Options.UpstreamPath; path != "" {
-		return strings.TrimSuffix(base, "/") + "/" + strings.TrimPrefix(path, "/")
-	}
-	return strings.TrimSuffix(base, "/") + Path(r.RouteType)
+	return openai.URL(cmp.Or(p.BaseURL, DefaultBaseURL), Path(r.RouteType), r)
 }
 
 type (

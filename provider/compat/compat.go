@@ -36,7 +36,7 @@ func (p Provider) NewRequest(ctx context.Context, r *provider.Request) (*http.Re
 
 // fixed is an endpoint under a default API root; upstream_url and upstream_path apply.
 func fixed(base string) func(r *provider.Request) (string, error) {
-	return func(r *provider.Request) (string, error) { return openai.URL(base, r), nil }
+	return func(r *provider.Request) (string, error) { return openai.URL(base, openai.Path(r.RouteType), r), nil }
 }
 
 // required is an endpoint that model.options.upstream_url must give: either the whole URL

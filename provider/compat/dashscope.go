@@ -20,6 +20,6 @@ func DashScope() Provider {
 		if d := r.Model.Options.Dashscope; d != nil && d.International != nil && !*d.International {
 			base = DashScopeChinaBaseURL
 		}
-		return openai.URL(base, r), nil
+		return openai.URL(base, openai.Path(r.RouteType), r), nil
 	}}
 }

@@ -1,10 +1,12 @@
 package gemini
 
 import (
+	"bytes"
 	"encoding/json"
 	"strings"
 
 	"github.com/aiproxy/aiproxy/provider"
+	"github.com/aiproxy/aiproxy/provider/internal/xlate"
 )
 
 type embedRequest struct {
@@ -26,29 +28,17 @@ type predictParams struct {
 	OutputDimensionality *int `json:"outputDimensionality,omitempty"`
 }
 
-// embeddingInputs reads OpenAI's input: a string or an array of strings.
-func embeddingInputs(raw json.RawMessage) ([]string, bool, error) {
-	var one string
-	if json.Unmarshal(raw, &one) == nil {
-		return []string{one}, true, nil
-	}
-	var many []string
-	if err := json.Unmarshal(raw, &many); err != nil || len(many) == 0 {
-		return nil, false, badRequest("embeddings input must be a string or a non-empty array of strings")
-	}
-	return many, false, nil
-}
-
 func translateEmbeddings(r *provider.Request) (body []byte, model, method string, err error) {
 	var in provider.EmbeddingRequest
 	if err := json.Unmarshal(r.Body, &in); err != nil {
 		return nil, "", "", badRequest("the request body is not a valid embeddings request: " + err.Error())
 	}
 	model = modelName(r, in.Model)
-	inputs, single, err := embeddingInputs(in.Input)
+	inputs, err := xlate.EmbeddingInputs(in.Input)
 	if err != nil {
 		return nil, "", "", err
 	}
+	single := bytes.TrimSpace(in.Input)[0] == '"' // one string: embedContent; an array: batchEmbedContents
 	dims := in.Dimensions
 	if dims == nil {
 		dims = r.Model.Options.EmbeddingsDimensions

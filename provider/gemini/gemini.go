@@ -83,9 +83,6 @@ func Vertex(r *provider.Request) bool {
 // embedContent, batchEmbedContents, predict).
 func (p Provider) URL(r *provider.Request, model, method string) string {
 	o := r.Model.Options
-	if o.UpstreamURL != "" {
-		return o.UpstreamURL
-	}
 	var base, p0 string
 	if g := o.Gemini; g != nil && g.ProjectID != "" {
 		loc := g.LocationID
@@ -113,11 +110,8 @@ func (p Provider) URL(r *provider.Request, model, method string) string {
 		}
 		p0 = "/v1beta/models/" + url.PathEscape(model) + ":" + method
 	}
-	if o.UpstreamPath != "" {
-		p0 = "/" + strings.TrimPrefix(o.UpstreamPath, "/")
-	}
-	u := strings.TrimSuffix(base, "/") + p0
-	if method == "streamGenerateContent" {
+	u := openai.URL(base, p0, r)
+	if method == "streamGenerateContent" && o.UpstreamURL == "" {
 		u += "?alt=sse"
 	}
 	return u
@@ -398,31 +392,24 @@ func toolResponse(s string) json.RawMessage {
 	return b
 }
 
+// translateToolChoice maps tool_choice onto a functionCallingConfig: auto, none and
+// required are AUTO, NONE and ANY; a named function is ANY with allowedFunctionNames.
 func translateToolChoice(raw json.RawMessage) (*toolConfig, error) {
-	if len(raw) == 0 || string(raw) == "null" {
+	c, err := xlate.ParseToolChoice(raw)
+	if err != nil {
+		return nil, err
+	}
+	switch c.Mode {
+	case "":
 		return nil, nil
+	case "auto":
+		return &toolConfig{functionCallingConfig{Mode: "AUTO"}}, nil
+	case "none":
+		return &toolConfig{functionCallingConfig{Mode: "NONE"}}, nil
+	case "required":
+		return &toolConfig{functionCallingConfig{Mode: "ANY"}}, nil
 	}
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		switch s {
-		case "auto":
-			return &toolConfig{functionCallingConfig{Mode: "AUTO"}}, nil
-		case "none":
-			return &toolConfig{functionCallingConfig{Mode: "NONE"}}, nil
-		case "required":
-			return &toolConfig{functionCallingConfig{Mode: "ANY"}}, nil
-		}
-		return nil, badRequest("tool_choice " + s + " is not supported")
-	}
-	var obj struct {
-		Function struct {
-			Name string `json:"name"`
-		} `json:"function"`
-	}
-	if err := json.Unmarshal(raw, &obj); err != nil || obj.Function.Name == "" {
-		return nil, badRequest("tool_choice must be auto, none, required or a function")
-	}
-	return &toolConfig{functionCallingConfig{Mode: "ANY", AllowedFunctionNames: []string{obj.Function.Name}}}, nil
+	return &toolConfig{functionCallingConfig{Mode: "ANY", AllowedFunctionNames: []string{c.Name}}}, nil
 }
 
 func userParts(c provider.Content) ([]part, error) {
@@ -439,10 +426,9 @@ func userParts(c provider.Content) ([]part, error) {
 				return nil, badRequest("image_url part without a url")
 			}
 			u := p.ImageURL.URL
-			if rest, ok := strings.CutPrefix(u, "data:"); ok {
-				meta, data, ok := strings.Cut(rest, ",")
-				mt, isB64 := strings.CutSuffix(meta, ";base64")
-				if !ok || !isB64 || mt == "" {
+			if strings.HasPrefix(u, "data:") {
+				mt, data, ok := xlate.DataURLBase64(u)
+				if !ok || mt == "" {
 					return nil, badRequest("image data URLs must be data:<media type>;base64,<data>")
 				}
 				parts = append(parts, part{InlineData: &blob{MimeType: mt, Data: data}})

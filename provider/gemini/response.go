@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aiproxy/aiproxy/provider"
+	"github.com/aiproxy/aiproxy/provider/internal/xlate"
 	"github.com/aiproxy/aiproxy/provider/openai"
 )
 
@@ -135,7 +136,7 @@ func (p Provider) ParseResponse(r *provider.Request, h http.Header, body []byte)
 			case pt.FunctionCall != nil:
 				msg.ToolCalls = append(msg.ToolCalls, provider.ToolCall{
 					ID: ToolCallID(g.ResponseID, calls), Type: "function",
-					Function:     provider.FunctionCall{Name: pt.FunctionCall.Name, Arguments: compactArgs(pt.FunctionCall.Args)},
+					Function:     provider.FunctionCall{Name: pt.FunctionCall.Name, Arguments: xlate.ArgsString(pt.FunctionCall.Args)},
 					ExtraContent: extraContent(pt.ThoughtSignature)})
 				calls++
 			case pt.Text != nil && !pt.Thought:
@@ -166,17 +167,6 @@ func (p Provider) ParseResponse(r *provider.Request, h http.Header, body []byte)
 		return nil, err
 	}
 	return &provider.Response{Body: b, Model: model, Usage: u}, nil
-}
-
-func compactArgs(raw json.RawMessage) string {
-	if len(raw) == 0 || string(raw) == "null" {
-		return "{}"
-	}
-	var buf bytes.Buffer
-	if json.Compact(&buf, raw) != nil {
-		return "{}"
-	}
-	return buf.String()
 }
 
 // --- errors ----------------------------------------------------------------------------

@@ -285,7 +285,7 @@ func (s *stream) event(data []byte) error {
 	for _, pt := range c.Content.Parts {
 		switch {
 		case pt.FunctionCall != nil:
-			args := jsonx.AppendString(nil, compactArgs(pt.FunctionCall.Args))
+			args := jsonx.AppendString(nil, xlate.ArgsString(pt.FunctionCall.Args))
 			var extra []byte
 			if e := extraContent(pt.ThoughtSignature); e != nil {
 				extra, _ = json.Marshal(e)

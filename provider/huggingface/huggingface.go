@@ -9,6 +9,7 @@
 package huggingface
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"io"
@@ -100,16 +101,12 @@ func (p Provider) embedRequest(ctx context.Context, r *provider.Request) (*http.
 		if model == "" {
 			return nil, xlate.BadRequest("model", "huggingface: no model")
 		}
-		base := p.EmbeddingsBaseURL
-		if base == "" {
-			base = DefaultEmbeddingsBaseURL
-		}
 		// A model id is owner/name: keep its slash, escape the rest.
 		parts := strings.Split(model, "/")
 		for i := range parts {
 			parts[i] = url.PathEscape(parts[i])
 		}
-		u = strings.TrimSuffix(base, "/") + "/" + strings.Join(parts, "/") + "/pipeline/feature-extraction"
+		u = openai.URL(cmp.Or(p.EmbeddingsBaseURL, DefaultEmbeddingsBaseURL), "/"+strings.Join(parts, "/")+"/pipeline/feature-extraction", r)
 	}
 	body, err := json.Marshal(struct {
 		Inputs []string `json:"inputs"`

@@ -7,7 +7,7 @@
 package ollama
 
 import (
-	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"io"
@@ -82,17 +82,7 @@ type (
 )
 
 func (p Provider) url(r *provider.Request) string {
-	base := p.BaseURL
-	if base == "" {
-		base = DefaultBaseURL
-	}
-	if r.Model.Options.UpstreamURL != "" {
-		return r.Model.Options.UpstreamURL
-	}
-	if path := r.Model.Options.UpstreamPath; path != "" {
-		return strings.TrimSuffix(base, "/") + "/" + strings.TrimPrefix(path, "/")
-	}
-	return strings.TrimSuffix(base, "/") + Path(r.RouteType)
+	return openai.URL(cmp.Or(p.BaseURL, DefaultBaseURL), Path(r.RouteType), r)
 }
 
 // NewRequest builds an /api/chat or /api/embed request.
@@ -278,23 +268,6 @@ func callID(tc *toolCall, reqBody []byte, createdAt string, i int) string {
 	return xlate.ID("call_", reqBody, []byte(createdAt), []byte{0}, strconv.AppendInt(nil, int64(i), 10))
 }
 
-func argsString(raw json.RawMessage) string {
-	var b bytes.Buffer
-	if len(raw) == 0 || string(raw) == "null" {
-		return "{}"
-	}
-	if raw[0] == '"' { // some models answer with the arguments as a string
-		var s string
-		if json.Unmarshal(raw, &s) == nil {
-			return s
-		}
-	}
-	if json.Compact(&b, raw) != nil {
-		return "{}"
-	}
-	return b.String()
-}
-
 // ParseResponse translates an /api/chat or /api/embed response.
 func (p Provider) ParseResponse(r *provider.Request, _ http.Header, body []byte) (*provider.Response, error) {
 	if r != nil && r.RouteType == provider.Embeddings {
@@ -315,7 +288,7 @@ func (p Provider) ParseResponse(r *provider.Request, _ http.Header, body []byte)
 	for i := range resp.Message.ToolCalls {
 		tc := &resp.Message.ToolCalls[i]
 		calls = append(calls, provider.ToolCall{ID: callID(tc, reqBody, resp.CreatedAt, i), Type: "function",
-			Function: provider.FunctionCall{Name: tc.Function.Name, Arguments: argsString(tc.Function.Arguments)}})
+			Function: provider.FunctionCall{Name: tc.Function.Name, Arguments: xlate.ArgsString(tc.Function.Arguments)}})
 	}
 	var content *string
 	if resp.Message.Content != "" || len(calls) == 0 {
@@ -456,7 +429,7 @@ func (s *stream) line(line []byte) error {
 	}
 	for i := range rec.Message.ToolCalls {
 		tc := &rec.Message.ToolCalls[i]
-		args := jsonx.AppendString(nil, argsString(tc.Function.Arguments))
+		args := jsonx.AppendString(nil, xlate.ArgsString(tc.Function.Arguments))
 		s.q.Push(s.w.ToolStart(s.q.Buf(), s.tools, callID(tc, s.reqBody, s.createdAt, s.tools), tc.Function.Name, args, nil))
 		s.tools++
 	}

@@ -48,16 +48,17 @@ func Path(rt provider.RouteType) string {
 	}
 }
 
-// URL returns the upstream URL of r: options.upstream_url if set, else base + the route's
-// path, with options.upstream_path replacing the path when set.
-func URL(base string, r *provider.Request) string {
-	if u := r.Model.Options.UpstreamURL; u != "" {
-		return u
+// URL returns the upstream URL of r, for every provider: options.upstream_url if set, else
+// base + path, with options.upstream_path replacing path when set.
+func URL(base, path string, r *provider.Request) string {
+	o := r.Model.Options
+	if o.UpstreamURL != "" {
+		return o.UpstreamURL
 	}
-	if p := r.Model.Options.UpstreamPath; p != "" {
-		return strings.TrimSuffix(base, "/") + "/" + strings.TrimPrefix(p, "/")
+	if o.UpstreamPath != "" {
+		path = "/" + strings.TrimPrefix(o.UpstreamPath, "/")
 	}
-	return strings.TrimSuffix(base, "/") + Path(r.RouteType)
+	return strings.TrimSuffix(base, "/") + path
 }
 
 // NewRequest posts r.Body to the upstream.
@@ -66,7 +67,7 @@ func (p Provider) NewRequest(ctx context.Context, r *provider.Request) (*http.Re
 	if base == "" {
 		base = DefaultBaseURL
 	}
-	return NewJSONRequest(ctx, URL(base, r), p.Body(r), r.Stream)
+	return NewJSONRequest(ctx, URL(base, Path(r.RouteType), r), p.Body(r), r.Stream)
 }
 
 // Body returns the body to send for r: r.Body, with model.options.top_k added when p.TopK

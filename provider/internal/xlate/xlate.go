@@ -53,19 +53,11 @@ func Created(h http.Header, now func() time.Time) int64 {
 
 // DataURL splits a data: URL with base64 data into its media type and decoded bytes.
 func DataURL(u string) (mediaType string, data []byte, ok bool) {
-	rest, found := strings.CutPrefix(u, "data:")
-	if !found {
+	mediaType, b64, ok := DataURLBase64(u)
+	if !ok {
 		return "", nil, false
 	}
-	meta, payload, found := strings.Cut(rest, ",")
-	if !found {
-		return "", nil, false
-	}
-	mediaType, isB64 := strings.CutSuffix(meta, ";base64")
-	if !isB64 {
-		return "", nil, false
-	}
-	data, err := base64.StdEncoding.DecodeString(payload)
+	data, err := base64.StdEncoding.DecodeString(b64)
 	if err != nil {
 		return "", nil, false
 	}
@@ -201,6 +193,26 @@ func Args(tc provider.ToolCall) (json.RawMessage, error) {
 		return nil, BadRequest("messages", "tool call "+strconv.Quote(tc.ID)+" arguments are not a JSON object")
 	}
 	return json.RawMessage(s), nil
+}
+
+// ArgsString renders a native call's input as OpenAI's arguments string: compact JSON; "{}"
+// when absent, null or invalid; a JSON string's own text (some models answer with the
+// arguments as a string).
+func ArgsString(raw json.RawMessage) string {
+	if len(raw) == 0 || string(raw) == "null" {
+		return "{}"
+	}
+	if raw[0] == '"' {
+		var s string
+		if json.Unmarshal(raw, &s) == nil {
+			return s
+		}
+	}
+	var b bytes.Buffer
+	if json.Compact(&b, raw) != nil {
+		return "{}"
+	}
+	return b.String()
 }
 
 // JSONInstruction is the system-prompt instruction that stands in for OpenAI's JSON mode on
