@@ -8,6 +8,7 @@ import (
 	"github.com/aiproxy/aiproxy/internal/jsonx"
 	"github.com/aiproxy/aiproxy/provider"
 	"github.com/aiproxy/aiproxy/provider/internal/chunk"
+	"github.com/aiproxy/aiproxy/provider/internal/xlate"
 	"github.com/aiproxy/aiproxy/provider/sse"
 )
 
@@ -128,7 +129,7 @@ func (s *stream) event(data []byte) error {
 		}
 		switch b.Type {
 		case "tool_use":
-			i, _ := atoi(index)
+			i, _ := xlate.Atoi(index)
 			s.blockTool[i] = s.tools
 			s.q.Push(s.w.ToolStart(s.q.Buf(), s.tools, b.ID, b.Name, nil, nil))
 			s.tools++
@@ -158,7 +159,7 @@ func (s *stream) event(data []byte) error {
 				s.q.Push(s.w.TextRaw(s.q.Buf(), text))
 			}
 		case `"input_json_delta"`:
-			i, _ := atoi(index)
+			i, _ := xlate.Atoi(index)
 			tool, ok := s.blockTool[i]
 			if ok && len(partial) > 2 && partial[0] == '"' {
 				s.q.Push(s.w.ToolArgsRaw(s.q.Buf(), tool, partial))
@@ -197,18 +198,4 @@ func orNull(b []byte) []byte {
 		return []byte("null")
 	}
 	return b
-}
-
-func atoi(b []byte) (int, bool) {
-	n := 0
-	if len(b) == 0 || len(b) > 9 {
-		return 0, false
-	}
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int(c-'0')
-	}
-	return n, true
 }

@@ -222,25 +222,10 @@ func parseUsage(b []byte) (u usageMetadata, ok bool) {
 		default:
 			return true // the per-modality details
 		}
-		*p, ok = atoi(m.Value)
+		*p, ok = xlate.Atoi(m.Value)
 		return ok
 	})
 	return u, ok && err == nil
-}
-
-// atoi parses a small non-negative JSON integer.
-func atoi(b []byte) (int, bool) {
-	if len(b) == 0 || len(b) > 9 {
-		return 0, false
-	}
-	n := 0
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int(c-'0')
-	}
-	return n, true
 }
 
 func (s *stream) event(data []byte) error {

@@ -262,23 +262,7 @@ func Embeddings(model string, vecs [][]float32, u provider.Usage) ([]byte, error
 // Limit caps what a translator reads from a stream line or frame.
 const Limit = 4 << 20
 
-// BodyModel returns the "model" member of a JSON request body.
-func BodyModel(body []byte) string {
-	var model string
-	_ = jsonx.Object(body, func(m jsonx.Member) bool {
-		if string(m.Key) == "model" {
-			var s string
-			if json.Unmarshal(m.Value, &s) == nil {
-				model = s
-			}
-			return false
-		}
-		return true
-	})
-	return model
-}
-
-// Model returns the target's model name, else the one in the request body.
+// Model returns the target's model name, else the request body's "model".
 func Model(r *provider.Request) string {
 	if r == nil {
 		return ""
@@ -286,7 +270,9 @@ func Model(r *provider.Request) string {
 	if r.Model.Name != "" {
 		return r.Model.Name
 	}
-	return BodyModel(r.Body)
+	var model string
+	_ = json.Unmarshal(Lookup(r.Body, "model"), &model)
+	return model
 }
 
 // ErrLineTooLong is returned by LineReader for a line above Limit.
@@ -350,17 +336,17 @@ func Lookup(b []byte, keys ...string) []byte {
 	return b
 }
 
-// JSONString decodes a raw JSON string value. Without escapes it is one conversion.
-func JSONString(raw []byte) (string, bool) {
-	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
-		return "", false
+// Atoi parses a raw JSON number that is a non-negative integer of at most 9 digits (an
+// index, a token count), without allocating; ok is false for anything else.
+func Atoi(raw []byte) (n int, ok bool) {
+	if len(raw) == 0 || len(raw) > 9 {
+		return 0, false
 	}
-	if bytes.IndexByte(raw, '\\') < 0 {
-		return string(raw[1 : len(raw)-1]), true
+	for _, c := range raw {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
 	}
-	var s string
-	if json.Unmarshal(raw, &s) != nil {
-		return "", false
-	}
-	return s, true
+	return n, true
 }
