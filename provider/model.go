@@ -79,6 +79,15 @@ type HuggingfaceOptions struct {
 	WaitForModel *bool `json:"wait_for_model,omitempty"`
 }
 
+// InputType is the input_type of Cohere embeddings (Cohere's API and Cohere models on
+// Bedrock): embedding_input_type, else Kong's default "classification".
+func (c *CohereOptions) InputType() string {
+	if c == nil || c.EmbeddingInputType == "" {
+		return "classification"
+	}
+	return c.EmbeddingInputType
+}
+
 // CohereOptions are Kong's model.options.cohere.
 type CohereOptions struct {
 	EmbeddingInputType string `json:"embedding_input_type,omitempty"`

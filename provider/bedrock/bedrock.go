@@ -15,7 +15,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -129,12 +128,12 @@ func (p Provider) NewRequest(ctx context.Context, r *provider.Request) (*http.Re
 			op = "converse-stream"
 		}
 	case provider.Embeddings:
-		var req provider.EmbeddingRequest
-		if err := json.Unmarshal(r.Body, &req); err != nil {
-			return nil, xlate.BadRequest("", "the request is not a valid embeddings request: "+err.Error())
+		var req *xlate.EmbeddingsRequest
+		if req, err = xlate.DecodeEmbeddings(r); err != nil {
+			return nil, err
 		}
-		model = modelName(r, req.Model)
-		if body, err = embedBody(&req, r, model); err != nil {
+		model = req.Model
+		if body, err = embedBody(req, r); err != nil {
 			return nil, err
 		}
 		op = "invoke"

@@ -1,7 +1,6 @@
 package gemini
 
 import (
-	"bytes"
 	"encoding/json"
 	"strings"
 
@@ -29,20 +28,12 @@ type predictParams struct {
 }
 
 func translateEmbeddings(r *provider.Request) (body []byte, model, method string, err error) {
-	var in provider.EmbeddingRequest
-	if err := json.Unmarshal(r.Body, &in); err != nil {
-		return nil, "", "", badRequest("the request body is not a valid embeddings request: " + err.Error())
-	}
-	model = modelName(r, in.Model)
-	inputs, err := xlate.EmbeddingInputs(in.Input)
+	in, err := xlate.DecodeEmbeddings(r)
 	if err != nil {
 		return nil, "", "", err
 	}
-	single := bytes.TrimSpace(in.Input)[0] == '"' // one string: embedContent; an array: batchEmbedContents
-	dims := in.Dimensions
-	if dims == nil {
-		dims = r.Model.Options.EmbeddingsDimensions
-	}
+	model = strings.TrimPrefix(in.Model, "models/")
+	inputs, dims := in.Inputs, in.Dimensions
 	if Vertex(r) {
 		pr := predictRequest{}
 		for _, s := range inputs {
@@ -58,7 +49,7 @@ func translateEmbeddings(r *provider.Request) (body []byte, model, method string
 	for i, s := range inputs {
 		reqs[i] = embedRequest{Model: "models/" + model, Content: contentT{Parts: []part{{Text: strPtr(s)}}}, OutputDimensionality: dims}
 	}
-	if single {
+	if in.Single { // one string: embedContent; an array: batchEmbedContents
 		body, err = json.Marshal(reqs[0])
 		return body, model, "embedContent", err
 	}

@@ -84,18 +84,11 @@ func (p Provider) NewRequest(ctx context.Context, r *provider.Request) (*http.Re
 }
 
 func (p Provider) embedRequest(ctx context.Context, r *provider.Request) (*http.Request, error) {
-	var in provider.EmbeddingRequest
-	if err := json.Unmarshal(r.Body, &in); err != nil {
-		return nil, xlate.BadRequest("", "the request is not a valid embeddings request: "+err.Error())
-	}
-	inputs, err := xlate.EmbeddingInputs(in.Input)
+	in, err := xlate.DecodeEmbeddings(r)
 	if err != nil {
 		return nil, err
 	}
-	model := r.Model.Name
-	if model == "" {
-		model = in.Model
-	}
+	model := in.Model
 	u := r.Model.Options.UpstreamURL
 	if u == "" {
 		if model == "" {
@@ -110,7 +103,7 @@ func (p Provider) embedRequest(ctx context.Context, r *provider.Request) (*http.
 	}
 	body, err := json.Marshal(struct {
 		Inputs []string `json:"inputs"`
-	}{inputs})
+	}{in.Inputs})
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ package xlate
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -112,22 +113,41 @@ func DecodeChat(r *provider.Request) (*provider.ChatRequest, error) {
 	return &req, nil
 }
 
-// EmbeddingInputs decodes an OpenAI embeddings request's input: a string or an array of
-// strings. Token arrays are refused.
-func EmbeddingInputs(raw json.RawMessage) ([]string, error) {
-	raw = bytes.TrimSpace(raw)
+// EmbeddingsRequest is an OpenAI embeddings request as the native translators take it.
+type EmbeddingsRequest struct {
+	// Inputs are the texts: input, a string or an array of strings (token arrays are
+	// refused). Single says input was one string.
+	Inputs []string
+	Single bool
+	// Model is the target's model name, else the request's.
+	Model string
+	// Dimensions is the request's dimensions, else model.options.embeddings_dimensions.
+	Dimensions *int
+}
+
+// DecodeEmbeddings decodes r's OpenAI embeddings request.
+func DecodeEmbeddings(r *provider.Request) (*EmbeddingsRequest, error) {
+	var in provider.EmbeddingRequest
+	if err := json.Unmarshal(r.Body, &in); err != nil {
+		return nil, BadRequest("", "the request is not a valid embeddings request: "+err.Error())
+	}
+	out := &EmbeddingsRequest{Model: cmp.Or(r.Model.Name, in.Model), Dimensions: in.Dimensions}
+	if out.Dimensions == nil {
+		out.Dimensions = r.Model.Options.EmbeddingsDimensions
+	}
+	raw := bytes.TrimSpace(in.Input)
 	if len(raw) > 0 && raw[0] == '"' {
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return nil, BadRequest("input", "input must be a string or an array of strings")
 		}
-		return []string{s}, nil
+		out.Inputs, out.Single = []string{s}, true
+		return out, nil
 	}
-	var many []string
-	if err := json.Unmarshal(raw, &many); err != nil || len(many) == 0 {
+	if err := json.Unmarshal(raw, &out.Inputs); err != nil || len(out.Inputs) == 0 {
 		return nil, BadRequest("input", "input must be a string or a non-empty array of strings")
 	}
-	return many, nil
+	return out, nil
 }
 
 // ToolChoice is an OpenAI tool_choice: Mode is "auto", "none", "required", or "function"
