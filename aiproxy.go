@@ -323,9 +323,6 @@ func (p *Proxy) newTarget(cfg Target, extra map[string]provider.Provider) (*targ
 	if o.TopP != nil {
 		t.edits = append(t.edits, jsonx.Edit{Key: "top_p", Value: strconv.AppendFloat(nil, *o.TopP, 'g', -1, 64), OnlyIfAbsent: true})
 	}
-	if o.TopK != nil {
-		t.edits = append(t.edits, jsonx.Edit{Key: "top_k", Value: strconv.AppendInt(nil, int64(*o.TopK), 10), OnlyIfAbsent: true})
-	}
 	t.auth = newAuth(&t.cfg.Auth)
 	if cfg.Auth.GCPUseServiceAccount {
 		t.gcp = &gcpTokens{}

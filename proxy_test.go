@@ -150,8 +150,9 @@ func TestModelOptions(t *testing.T) {
 	up := aiproxytest.NewOpenAI()
 	defer up.Close()
 	tg := openaiTarget(up, "gpt-3.5-turbo")
-	maxTokens, temp, topP := 826, 0.0, 0.5
+	maxTokens, temp, topP, topK := 826, 0.0, 0.5, 40
 	tg.Model.Options.MaxTokens, tg.Model.Options.Temperature, tg.Model.Options.TopP = &maxTokens, &temp, &topP
+	tg.Model.Options.TopK = &topK // OpenAI has no top_k: the translators whose upstream takes it send it
 	p := newProxy(t, Config{Targets: []Target{tg}})
 
 	sent := func(body string) map[string]any {
@@ -167,7 +168,7 @@ func TestModelOptions(t *testing.T) {
 	assert.Equal(t, map[string]any{
 		"model": "gpt-3.5-turbo", "max_tokens": 826.0, "temperature": 0.0, "top_p": 0.5, "user": "u1",
 		"logit_bias": map[string]any{"50256": -100.0}, "messages": []any{map[string]any{"role": "user", "content": "hi"}},
-	}, m, "options fill defaults; unknown fields pass through")
+	}, m, "options fill defaults (top_k not, for OpenAI); unknown fields pass through")
 
 	m = sent(`{"messages":[{"role":"user","content":"hi"}],"max_tokens":5,"temperature":1.2}`)
 	assert.Equal(t, 5.0, m["max_tokens"], "the request wins")

@@ -17,7 +17,9 @@ type Model struct {
 // Options are Kong's model.options. A nil pointer or empty string means "not set".
 //
 // The sampling options (MaxTokens, Temperature, TopP, TopK) are defaults: they are applied
-// only when the client's request does not set the same field.
+// only when the client's request does not set the same field. The proxy sets MaxTokens,
+// Temperature and TopP in every body; TopK reaches only the providers whose API takes a
+// top_k (the native translators, and openai.Provider with TopK set), since OpenAI's does not.
 type Options struct {
 	MaxTokens   *int     `json:"max_tokens,omitempty"`
 	Temperature *float64 `json:"temperature,omitempty"` // 0..5
@@ -77,10 +79,21 @@ type HuggingfaceOptions struct {
 	WaitForModel *bool `json:"wait_for_model,omitempty"`
 }
 
+// InputType is the input_type of Cohere embeddings (Cohere's API and Cohere models on
+// Bedrock): embedding_input_type, else Kong's default "classification".
+func (c *CohereOptions) InputType() string {
+	if c == nil || c.EmbeddingInputType == "" {
+		return "classification"
+	}
+	return c.EmbeddingInputType
+}
+
 // CohereOptions are Kong's model.options.cohere.
 type CohereOptions struct {
 	EmbeddingInputType string `json:"embedding_input_type,omitempty"`
-	WaitForModel       *bool  `json:"wait_for_model,omitempty"`
+	// WaitForModel is accepted so that Kong configurations that set it load; Cohere's v2 API
+	// has no such switch, so it has no effect.
+	WaitForModel *bool `json:"wait_for_model,omitempty"`
 }
 
 // DashscopeOptions are Kong's model.options.dashscope.

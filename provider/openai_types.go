@@ -160,6 +160,20 @@ type ToolCall struct {
 	ID       string       `json:"id,omitempty"`
 	Type     string       `json:"type,omitempty"` // "function"
 	Function FunctionCall `json:"function"`
+	// ExtraContent is Google's extension of a tool call, which its OpenAI-compatible API
+	// sends and clients built for it send back; nil for every other provider.
+	ExtraContent *ExtraContent `json:"extra_content,omitempty"`
+}
+
+// ExtraContent is a tool call's extra_content: {"google":{"thought_signature":...}}, the
+// Gemini thought signature that must go back with the call in the next turn.
+type ExtraContent struct {
+	Google GoogleExtra `json:"google"`
+}
+
+// GoogleExtra is extra_content.google.
+type GoogleExtra struct {
+	ThoughtSignature string `json:"thought_signature,omitempty"`
 }
 
 // FunctionCall is the function part of a tool call; Arguments is a JSON-encoded string.

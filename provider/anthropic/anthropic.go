@@ -21,7 +21,7 @@
 package anthropic
 
 import (
-	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -29,6 +29,7 @@ import (
 	"time"
 
 	"github.com/aiproxy/aiproxy/provider"
+	"github.com/aiproxy/aiproxy/provider/internal/xlate"
 	"github.com/aiproxy/aiproxy/provider/openai"
 )
 
@@ -62,19 +63,7 @@ func (p Provider) now() int64 {
 
 // URL returns the Messages endpoint of r.
 func (p Provider) URL(r *provider.Request) string {
-	o := r.Model.Options
-	if o.UpstreamURL != "" {
-		return o.UpstreamURL
-	}
-	base := p.BaseURL
-	if base == "" {
-		base = DefaultBaseURL
-	}
-	path := "/v1/messages"
-	if o.UpstreamPath != "" {
-		path = "/" + strings.TrimPrefix(o.UpstreamPath, "/")
-	}
-	return strings.TrimSuffix(base, "/") + path
+	return openai.URL(cmp.Or(p.BaseURL, DefaultBaseURL), "/v1/messages", r)
 }
 
 func badRequest(msg string) *provider.Error {
@@ -180,9 +169,9 @@ type toolChoice struct {
 func textBlock(s string) block { return block{Type: "text", Text: &s} }
 
 func translateRequest(r *provider.Request) ([]byte, error) {
-	var in provider.ChatRequest
-	if err := json.Unmarshal(r.Body, &in); err != nil {
-		return nil, badRequest("the request body is not a valid chat request: " + err.Error())
+	in, err := xlate.DecodeChat(r)
+	if err != nil {
+		return nil, err
 	}
 	out := messagesRequest{Model: in.Model, Stream: r.Stream, TopP: in.TopP, TopK: in.TopK}
 	if r.Model.Name != "" {
@@ -209,9 +198,6 @@ func translateRequest(r *provider.Request) ([]byte, error) {
 	}
 	if out.TopP == nil {
 		out.TopP = o.TopP
-	}
-	if out.TopK == nil {
-		out.TopK = o.TopK
 	}
 	for _, s := range in.Stop {
 		if strings.TrimSpace(s) != "" { // Anthropic rejects whitespace-only sequences
@@ -246,6 +232,11 @@ func translateRequest(r *provider.Request) ([]byte, error) {
 			if err != nil {
 				return nil, err
 			}
+			if c.Blocks == nil && c.Text == "" {
+				// Anthropic refuses empty content; it also joins consecutive turns of one
+				// role, so leaving the message out changes nothing else.
+				continue
+			}
 			out.Messages = append(out.Messages, message{Role: "assistant", Content: c})
 		case "tool":
 			res := toolResult(m)
@@ -258,8 +249,8 @@ func translateRequest(r *provider.Request) ([]byte, error) {
 			return nil, badRequest("message role " + m.Role + " is not supported")
 		}
 	}
-	if rf := in.ResponseFormat; rf != nil && (rf.Type == "json_object" || rf.Type == "json_schema") {
-		system = append(system, jsonInstruction(rf))
+	if s := xlate.JSONInstruction(in.ResponseFormat); s != "" {
+		system = append(system, s)
 	}
 	out.System = strings.Join(system, "\n\n")
 	if out.Messages == nil {
@@ -315,49 +306,22 @@ func hasToolResult(m message) bool {
 	return false
 }
 
-// jsonInstruction is the system-prompt instruction standing in for OpenAI's JSON mode.
-func jsonInstruction(rf *provider.ResponseFormat) string {
-	s := "Respond with a single valid JSON object and nothing else: no prose, no code fences."
-	if rf.Type == "json_schema" && len(rf.JSONSchema) > 0 {
-		var js struct {
-			Schema json.RawMessage `json:"schema"`
-		}
-		if json.Unmarshal(rf.JSONSchema, &js) == nil && len(js.Schema) > 0 {
-			var buf bytes.Buffer
-			if json.Compact(&buf, js.Schema) == nil {
-				s += " The object must conform to this JSON Schema: " + buf.String()
-			}
-		}
-	}
-	return s
-}
-
+// translateToolChoice maps tool_choice auto, none, required and a named function onto
+// Anthropic's auto, none, any and tool; nil when the request has none.
 func translateToolChoice(raw json.RawMessage) (*toolChoice, error) {
-	if len(raw) == 0 || string(raw) == "null" {
+	c, err := xlate.ParseToolChoice(raw)
+	if err != nil {
+		return nil, err
+	}
+	switch c.Mode {
+	case "":
 		return nil, nil
+	case "required":
+		return &toolChoice{Type: "any"}, nil
+	case "function":
+		return &toolChoice{Type: "tool", Name: c.Name}, nil
 	}
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		switch s {
-		case "auto":
-			return &toolChoice{Type: "auto"}, nil
-		case "none":
-			return &toolChoice{Type: "none"}, nil
-		case "required":
-			return &toolChoice{Type: "any"}, nil
-		}
-		return nil, badRequest("tool_choice " + s + " is not supported")
-	}
-	var obj struct {
-		Type     string `json:"type"`
-		Function struct {
-			Name string `json:"name"`
-		} `json:"function"`
-	}
-	if err := json.Unmarshal(raw, &obj); err != nil || obj.Function.Name == "" {
-		return nil, badRequest("tool_choice must be auto, none, required or a function")
-	}
-	return &toolChoice{Type: "tool", Name: obj.Function.Name}, nil
+	return &toolChoice{Type: c.Mode}, nil // auto, none
 }
 
 // userContent translates user content: a string stays a string.
@@ -390,10 +354,9 @@ func userContent(c provider.Content) (content, error) {
 
 // imageSource turns a data: URL into a base64 source and any other URL into a url source.
 func imageSource(u string) (*source, error) {
-	if rest, ok := strings.CutPrefix(u, "data:"); ok {
-		meta, data, ok := strings.Cut(rest, ",")
-		mediaType, isB64 := strings.CutSuffix(meta, ";base64")
-		if !ok || !isB64 || mediaType == "" {
+	if strings.HasPrefix(u, "data:") {
+		mediaType, data, ok := xlate.DataURLBase64(u)
+		if !ok || mediaType == "" {
 			return nil, badRequest("image data URLs must be data:<media type>;base64,<data>")
 		}
 		return &source{Type: "base64", MediaType: mediaType, Data: data}, nil
@@ -413,17 +376,11 @@ func assistantContent(m provider.Message) (content, error) {
 	}
 	blocks := toBlocks(content{Text: m.Content.String()})
 	for _, tc := range m.ToolCalls {
-		input := json.RawMessage(tc.Function.Arguments)
-		var obj map[string]json.RawMessage
-		if json.Unmarshal(input, &obj) != nil || obj == nil {
-			if strings.TrimSpace(tc.Function.Arguments) != "" {
-				return content{}, badRequest("tool call " + tc.ID + " arguments are not a JSON object")
-			}
-			input = json.RawMessage(`{}`)
+		input, err := xlate.Args(tc)
+		if err != nil {
+			return content{}, err
 		}
-		var buf bytes.Buffer
-		_ = json.Compact(&buf, input)
-		blocks = append(blocks, block{Type: "tool_use", ID: tc.ID, Name: tc.Function.Name, Input: buf.Bytes()})
+		blocks = append(blocks, block{Type: "tool_use", ID: tc.ID, Name: tc.Function.Name, Input: input})
 	}
 	return content{Blocks: blocks}, nil
 }

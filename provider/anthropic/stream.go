@@ -8,6 +8,7 @@ import (
 	"github.com/aiproxy/aiproxy/internal/jsonx"
 	"github.com/aiproxy/aiproxy/provider"
 	"github.com/aiproxy/aiproxy/provider/internal/chunk"
+	"github.com/aiproxy/aiproxy/provider/internal/xlate"
 	"github.com/aiproxy/aiproxy/provider/sse"
 )
 
@@ -33,8 +34,8 @@ type stream struct {
 	usage        usage
 	blockTool    map[int]int // content block index → tool call index
 	tools        int
-	finished     bool
-	done         bool
+	finished     bool // the finish chunk was queued
+	done         bool // message_stop was seen
 }
 
 func (s *stream) Usage() provider.Usage { return s.usage.openai() }
@@ -53,12 +54,8 @@ func (s *stream) Next() ([]byte, error) {
 		}
 		s.q.Reset()
 		ev, err := s.r.Next()
-		if err == io.EOF {
-			if !s.finished {
-				return nil, badStream("the stream ended before message_stop")
-			}
-			s.stop()
-			continue
+		if err == io.EOF { // message_stop ends the stream before its reader does
+			return nil, badStream("the stream ended before message_stop")
 		}
 		if err != nil {
 			return nil, err
@@ -132,9 +129,9 @@ func (s *stream) event(data []byte) error {
 		}
 		switch b.Type {
 		case "tool_use":
-			i, _ := atoi(index)
+			i, _ := xlate.Atoi(index)
 			s.blockTool[i] = s.tools
-			s.q.Push(s.w.ToolStart(s.q.Buf(), s.tools, b.ID, b.Name, nil))
+			s.q.Push(s.w.ToolStart(s.q.Buf(), s.tools, b.ID, b.Name, nil, nil))
 			s.tools++
 		case "text":
 			if b.Text != "" {
@@ -162,7 +159,7 @@ func (s *stream) event(data []byte) error {
 				s.q.Push(s.w.TextRaw(s.q.Buf(), text))
 			}
 		case `"input_json_delta"`:
-			i, _ := atoi(index)
+			i, _ := xlate.Atoi(index)
 			tool, ok := s.blockTool[i]
 			if ok && len(partial) > 2 && partial[0] == '"' {
 				s.q.Push(s.w.ToolArgsRaw(s.q.Buf(), tool, partial))
@@ -201,18 +198,4 @@ func orNull(b []byte) []byte {
 		return []byte("null")
 	}
 	return b
-}
-
-func atoi(b []byte) (int, bool) {
-	n := 0
-	if len(b) == 0 || len(b) > 9 {
-		return 0, false
-	}
-	for _, c := range b {
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		n = n*10 + int(c-'0')
-	}
-	return n, true
 }

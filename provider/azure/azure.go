@@ -22,7 +22,8 @@ import (
 )
 
 // DefaultAPIVersion is the api-version used when model.options.azure_api_version is empty
-// (Kong's default).
+// (Kong's default). It predates tools and tool_choice (it has only functions): requests with
+// tools need azure_api_version 2024-02-01 or a later GA version (or a preview that has them).
 const DefaultAPIVersion = "2023-05-15"
 
 // Provider speaks Azure OpenAI. The zero value is ready to use.
@@ -53,15 +54,12 @@ func URL(r *provider.Request) (string, error) {
 	if ver == "" {
 		ver = DefaultAPIVersion
 	}
-	p := "/openai/deployments/" + url.PathEscape(dep) + openai.Path(r.RouteType)
-	if o.UpstreamPath != "" {
-		p = "/" + strings.TrimPrefix(o.UpstreamPath, "/")
-	}
 	host := o.AzureInstance
 	if !strings.Contains(host, ".") { // a resource name, not a host
 		host += ".openai.azure.com"
 	}
-	return "https://" + host + p + "?api-version=" + url.QueryEscape(ver), nil
+	p := "/openai/deployments/" + url.PathEscape(dep) + openai.Path(r.RouteType)
+	return openai.URL("https://"+host, p, r) + "?api-version=" + url.QueryEscape(ver), nil
 }
 
 // NewRequest posts r.Body to the deployment.

@@ -7,14 +7,14 @@
 // NewRequest. The region is options.bedrock.aws_region.
 //
 // ConverseStream answers in AWS's binary event stream (application/vnd.amazon.eventstream),
-// decoded with aws-sdk-go-v2's eventstream package; each frame is bounded by MaxFrameSize.
+// decoded here without allocating per frame, both CRCs checked; each frame is bounded by
+// MaxFrameSize. The tests encode their frames with aws-sdk-go-v2's eventstream encoder.
 package bedrock
 
 import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -27,6 +27,7 @@ import (
 
 	"github.com/aiproxy/aiproxy/provider"
 	"github.com/aiproxy/aiproxy/provider/internal/xlate"
+	"github.com/aiproxy/aiproxy/provider/openai"
 )
 
 // SigningService is the SigV4 service name of bedrock-runtime.
@@ -94,11 +95,7 @@ func operationURL(r *provider.Request, model, op string) (*url.URL, error) {
 		return nil, &provider.Error{Status: http.StatusBadRequest, Type: "invalid_request_error",
 			Message: "bedrock: model.options.bedrock.aws_region is not set"}
 	}
-	base := Endpoint(reg)
-	if p := r.Model.Options.UpstreamPath; p != "" {
-		return url.Parse(base + "/" + strings.TrimPrefix(p, "/"))
-	}
-	return url.Parse(base + "/model/" + escapePath(model) + "/" + op)
+	return url.Parse(openai.URL(Endpoint(reg), "/model/"+escapePath(model)+"/"+op, r))
 }
 
 func modelName(r *provider.Request, fromBody string) string {
@@ -119,7 +116,7 @@ func (p Provider) NewRequest(ctx context.Context, r *provider.Request) (*http.Re
 	switch r.RouteType {
 	case provider.Chat:
 		var req *provider.ChatRequest
-		if req, err = xlate.DecodeChat(r.Body); err != nil {
+		if req, err = xlate.DecodeChat(r); err != nil {
 			return nil, err
 		}
 		model = modelName(r, req.Model)
@@ -131,12 +128,12 @@ func (p Provider) NewRequest(ctx context.Context, r *provider.Request) (*http.Re
 			op = "converse-stream"
 		}
 	case provider.Embeddings:
-		var req provider.EmbeddingRequest
-		if err := json.Unmarshal(r.Body, &req); err != nil {
-			return nil, xlate.BadRequest("", "the request is not a valid embeddings request: "+err.Error())
+		var req *xlate.EmbeddingsRequest
+		if req, err = xlate.DecodeEmbeddings(r); err != nil {
+			return nil, err
 		}
-		model = modelName(r, req.Model)
-		if body, err = embedBody(&req, r, model); err != nil {
+		model = req.Model
+		if body, err = embedBody(req, r); err != nil {
 			return nil, err
 		}
 		op = "invoke"

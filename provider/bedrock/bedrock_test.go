@@ -42,12 +42,14 @@ func TestNewRequestOptions(t *testing.T) {
 	body := []byte(`{"model":"m","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":{"type":"function","function":{"name":"f"}}}`)
 	r := chatReq(body, false)
 	r.Model.Options.Bedrock.PerformanceConfigLatency = "optimized"
+	topK := 40
+	r.Model.Options.TopK = &topK // a default: the request sets no top_k
 	req, err := Provider{}.NewRequest(context.Background(), r)
 	require.NoError(t, err)
 	got, _ := io.ReadAll(req.Body)
 	assert.JSONEq(t, `{"messages":[{"role":"user","content":[{"text":"hi"}]}],
 		"toolConfig":{"tools":[{"toolSpec":{"name":"f","inputSchema":{"json":{"type":"object","properties":{}}}}}],"toolChoice":{"tool":{"name":"f"}}},
-		"performanceConfig":{"latency":"optimized"}}`, string(got))
+		"additionalModelRequestFields":{"top_k":40},"performanceConfig":{"latency":"optimized"}}`, string(got))
 
 	// tool_choice none without tool history drops the tools.
 	body = []byte(`{"model":"m","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":"none"}`)
@@ -55,6 +57,16 @@ func TestNewRequestOptions(t *testing.T) {
 	require.NoError(t, err)
 	got, _ = io.ReadAll(req.Body)
 	assert.JSONEq(t, `{"messages":[{"role":"user","content":[{"text":"hi"}]}]}`, string(got))
+
+	// tool_choice none with tool calls in the history: Converse would need a toolConfig for
+	// toolUse/toolResult blocks, which lets the model call tools; the history goes as text.
+	body = []byte(`{"model":"m","messages":[{"role":"user","content":"hi"},{"role":"assistant","tool_calls":[{"id":"t1","type":"function","function":{"name":"f","arguments":"{\"x\":1}"}}]},{"role":"tool","tool_call_id":"t1","content":"42"}],"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":"none"}`)
+	req, err = Provider{}.NewRequest(context.Background(), chatReq(body, false))
+	require.NoError(t, err)
+	got, _ = io.ReadAll(req.Body)
+	assert.JSONEq(t, `{"messages":[{"role":"user","content":[{"text":"hi"}]},
+		{"role":"assistant","content":[{"text":"Called tool f (call t1) with {\"x\":1}"}]},
+		{"role":"user","content":[{"text":"Result of tool call t1: 42"}]}]}`, string(got))
 
 	// An ARN model id stays one path segment; upstream_url wins.
 	r = chatReq([]byte(`{"messages":[{"role":"user","content":"hi"}]}`), false)
@@ -73,6 +85,7 @@ func TestNewRequestRefuses(t *testing.T) {
 		"http image":     `{"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"https://example.com/a.png"}}]}]}`,
 		"bmp image":      `{"messages":[{"role":"user","content":[{"type":"image_url","image_url":{"url":"data:image/bmp;base64,AAAA"}}]}]}`,
 		"bad args":       `{"messages":[{"role":"assistant","tool_calls":[{"id":"1","type":"function","function":{"name":"f","arguments":"{nope"}}]}]}`,
+		"array args":     `{"messages":[{"role":"assistant","tool_calls":[{"id":"1","type":"function","function":{"name":"f","arguments":"[1,2]"}}]}]}`,
 		"unknown role":   `{"messages":[{"role":"wizard","content":"x"}]}`,
 		"not json":       `{"messages":`,
 		"bad toolchoice": `{"messages":[{"role":"user","content":"x"}],"tools":[{"type":"function","function":{"name":"f"}}],"tool_choice":"maybe"}`,
@@ -218,6 +231,42 @@ func TestStreamFrameLimits(t *testing.T) {
 	s = Provider{}.NewStream(chatReq(nil, true), http.Header{}, bytes.NewReader(raw[:30]))
 	_, err = xlatetest.Drain(s)
 	assert.ErrorContains(t, err, "unexpected EOF")
+
+	raw = encodeEvents(t, goldenEvents(t, "stream_text.txtar"))
+	raw[9] ^= 0xff // the first frame's prelude CRC
+	_, err = xlatetest.Drain(Provider{}.NewStream(chatReq(nil, true), http.Header{}, bytes.NewReader(raw)))
+	assert.ErrorContains(t, err, "malformed")
+}
+
+// Frames may carry headers of every type of the event stream encoding; the decoder skips
+// those it does not read, whatever their type, and reads the string ones it needs.
+func TestStreamHeaderTypes(t *testing.T) {
+	var buf bytes.Buffer
+	enc := eventstream.NewEncoder()
+	frame := func(typ, payload string) {
+		var m eventstream.Message
+		m.Headers.Set("b", eventstream.BoolValue(true))
+		m.Headers.Set("f", eventstream.BoolValue(false))
+		m.Headers.Set("i8", eventstream.Int8Value(-1))
+		m.Headers.Set("i16", eventstream.Int16Value(300))
+		m.Headers.Set("i32", eventstream.Int32Value(70000))
+		m.Headers.Set("i64", eventstream.Int64Value(1<<40))
+		m.Headers.Set("raw", eventstream.BytesValue([]byte{0, 1, 2}))
+		m.Headers.Set("ts", eventstream.TimestampValue(fixedNow()))
+		m.Headers.Set("id", eventstream.UUIDValue{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16})
+		m.Headers.Set(":message-type", eventstream.StringValue("event"))
+		m.Headers.Set(":event-type", eventstream.StringValue(typ))
+		m.Payload = []byte(payload)
+		require.NoError(t, enc.Encode(&buf, m))
+	}
+	frame("messageStart", `{"role":"assistant"}`)
+	frame("contentBlockDelta", `{"contentBlockIndex":0,"delta":{"text":"Hi"}}`)
+	frame("messageStop", `{"stopReason":"end_turn"}`)
+	chunks, err := xlatetest.Drain(Provider{}.NewStream(chatReq(nil, true), respHeader, bytes.NewReader(buf.Bytes())))
+	require.NoError(t, err)
+	require.Len(t, chunks, 3)
+	assert.Contains(t, string(chunks[1]), `"content":"Hi"`)
+	assert.Contains(t, string(chunks[2]), `"finish_reason":"stop"`)
 }
 
 func TestSign(t *testing.T) {

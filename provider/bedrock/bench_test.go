@@ -3,26 +3,19 @@ package bedrock
 import (
 	"bytes"
 	"encoding/json"
-	"io"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream"
 
-	"github.com/aiproxy/aiproxy/provider"
 	"github.com/aiproxy/aiproxy/provider/internal/xlate/xlatetest"
+	"github.com/aiproxy/aiproxy/provider/providertest"
 )
 
 func BenchmarkParseResponse4KB(b *testing.B) {
 	text, _ := json.Marshal(xlatetest.Filler(3900))
 	body := []byte(`{"output":{"message":{"role":"assistant","content":[{"text":` + string(text) + `}]}},"stopReason":"end_turn","usage":{"inputTokens":30,"outputTokens":900,"totalTokens":930},"metrics":{"latencyMs":412}}`)
 	r := chatReq([]byte(`{"model":"claude","messages":[]}`), false)
-	b.SetBytes(int64(len(body)))
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := (Provider{}).ParseResponse(r, respHeader, body); err != nil {
-			b.Fatal(err)
-		}
-	}
+	providertest.BenchmarkResponse(b, Provider{}, r, body)
 }
 
 func benchFrames(b *testing.B, n int) []byte {
@@ -51,5 +44,5 @@ func benchFrames(b *testing.B, n int) []byte {
 func BenchmarkStream200(b *testing.B) {
 	raw := benchFrames(b, 200)
 	r := chatReq([]byte(`{"model":"claude","stream":true,"stream_options":{"include_usage":true},"messages":[]}`), true)
-	xlatetest.BenchStream(b, raw, func(rd io.Reader) provider.Stream { return Provider{}.NewStream(r, respHeader, rd) })
+	providertest.BenchmarkStream(b, Provider{}, r, raw)
 }

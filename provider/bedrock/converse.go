@@ -1,7 +1,6 @@
 package bedrock
 
 import (
-	"bytes"
 	"encoding/json"
 	"net/http"
 	"strconv"
@@ -116,7 +115,14 @@ func userContent(c provider.Content) ([]contentBlock, error) {
 func converseBody(req *provider.ChatRequest, r *provider.Request) ([]byte, error) {
 	var out converseRequest
 	out.Messages = make([]message, 0, len(req.Messages))
-	hasToolHistory := false
+	choice, err := xlate.ParseToolChoice(req.ToolChoice)
+	if err != nil {
+		return nil, err
+	}
+	// Converse has no tool_choice "none", and takes toolUse and toolResult blocks only with a
+	// toolConfig, which would let the model call tools. So without tools on offer (none, or
+	// no tools), the tool history is sent as text and the model can call nothing.
+	offer := len(req.Tools) > 0 && choice.Mode != "none"
 	add := func(role string, blocks []contentBlock) {
 		if len(blocks) == 0 {
 			return
@@ -146,22 +152,33 @@ func converseBody(req *provider.ChatRequest, r *provider.Request) ([]byte, error
 				blocks = append(blocks, text(s))
 			}
 			for _, tc := range m.ToolCalls {
-				args, err := xlate.Args(tc.Function.Arguments)
+				args, err := xlate.Args(tc)
 				if err != nil {
 					return nil, err
 				}
+				if !offer {
+					blocks = append(blocks, text("Called tool "+tc.Function.Name+" (call "+tc.ID+") with "+string(args)))
+					continue
+				}
 				blocks = append(blocks, contentBlock{ToolUse: &toolUse{ToolUseID: tc.ID, Name: tc.Function.Name, Input: args}})
-				hasToolHistory = true
 			}
 			add("assistant", blocks)
 		case "tool":
 			s := m.Content.String()
+			if !offer {
+				add("user", []contentBlock{text("Result of tool call " + m.ToolCallID + ": " + s)})
+				continue
+			}
 			res := &toolResult{ToolUseID: m.ToolCallID, Content: []contentBlock{text(s)}}
 			add("user", []contentBlock{{ToolResult: res}})
-			hasToolHistory = true
 		default:
 			return nil, xlate.BadRequest("messages", "unknown message role "+strconv.Quote(m.Role))
 		}
+	}
+
+	// Converse has no JSON mode: as for Anthropic, an instruction in the system prompt.
+	if s := xlate.JSONInstruction(req.ResponseFormat); s != "" {
+		out.System = append(out.System, text(s))
 	}
 
 	ic := inferenceConfig{MaxTokens: req.MaxCompletionTokens, Temperature: req.Temperature, TopP: req.TopP, StopSequences: req.Stop}
@@ -178,11 +195,7 @@ func converseBody(req *provider.ChatRequest, r *provider.Request) ([]byte, error
 		out.PerformanceConfig = &performanceConfig{Latency: o.PerformanceConfigLatency}
 	}
 
-	if len(req.Tools) > 0 {
-		choice, err := xlate.ParseToolChoice(req.ToolChoice)
-		if err != nil {
-			return nil, err
-		}
+	if offer {
 		tc := &toolConfig{}
 		for _, t := range req.Tools {
 			spec := toolSpec{Name: t.Function.Name, Description: t.Function.Description}
@@ -199,16 +212,6 @@ func converseBody(req *provider.ChatRequest, r *provider.Request) ([]byte, error
 			tc.ToolChoice = map[string]any{"any": struct{}{}}
 		case "function":
 			tc.ToolChoice = map[string]any{"tool": map[string]string{"name": choice.Name}}
-		case "none":
-			// Converse has no "none": leave the tools out, unless the history has tool
-			// blocks, which Converse accepts only with a toolConfig.
-			if !hasToolHistory {
-				tc = nil
-			} else {
-				tc.ToolChoice = nil
-			}
-		default:
-			return nil, xlate.BadRequest("tool_choice", "unknown tool_choice "+strconv.Quote(choice.Mode))
 		}
 		out.ToolConfig = tc
 	}
@@ -296,7 +299,7 @@ func (p Provider) ParseResponse(r *provider.Request, header http.Header, body []
 			sb.WriteString(*b.Text)
 			has = true
 		case b.ToolUse != nil:
-			args := compactArgs(b.ToolUse.Input)
+			args := xlate.ArgsString(b.ToolUse.Input)
 			calls = append(calls, provider.ToolCall{ID: b.ToolUse.ToolUseID, Type: "function",
 				Function: provider.FunctionCall{Name: b.ToolUse.Name, Arguments: args}})
 		}
@@ -313,14 +316,4 @@ func (p Provider) ParseResponse(r *provider.Request, header http.Header, body []
 		return nil, err
 	}
 	return &provider.Response{Body: out, Usage: u}, nil
-}
-
-// compactArgs renders a tool input object as OpenAI's arguments string: compact JSON, "{}"
-// when absent.
-func compactArgs(raw json.RawMessage) string {
-	var b bytes.Buffer
-	if len(raw) == 0 || string(raw) == "null" || json.Compact(&b, raw) != nil {
-		return "{}"
-	}
-	return b.String()
 }

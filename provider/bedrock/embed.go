@@ -16,11 +16,8 @@ import (
 func isTitan(model string) bool  { return strings.Contains(model, "amazon.titan-embed") }
 func isCohere(model string) bool { return strings.Contains(model, "cohere.embed") }
 
-func embedBody(req *provider.EmbeddingRequest, r *provider.Request, model string) ([]byte, error) {
-	inputs, err := xlate.EmbeddingInputs(req.Input)
-	if err != nil {
-		return nil, err
-	}
+func embedBody(req *xlate.EmbeddingsRequest, r *provider.Request) ([]byte, error) {
+	inputs, model := req.Inputs, req.Model
 	switch {
 	case isTitan(model):
 		if len(inputs) != 1 {
@@ -31,23 +28,16 @@ func embedBody(req *provider.EmbeddingRequest, r *provider.Request, model string
 			Dimensions *int   `json:"dimensions,omitempty"`
 			Normalize  *bool  `json:"normalize,omitempty"`
 		}{InputText: inputs[0], Dimensions: req.Dimensions}
-		if body.Dimensions == nil {
-			body.Dimensions = r.Model.Options.EmbeddingsDimensions
-		}
 		if o := r.Model.Options.Bedrock; o != nil && o.EmbeddingsNormalize {
 			t := true
 			body.Normalize = &t
 		}
 		return json.Marshal(body)
 	case isCohere(model):
-		inputType := "classification" // Kong's default for cohere.embedding_input_type
-		if o := r.Model.Options.Cohere; o != nil && o.EmbeddingInputType != "" {
-			inputType = o.EmbeddingInputType
-		}
 		return json.Marshal(struct {
 			Texts     []string `json:"texts"`
 			InputType string   `json:"input_type"`
-		}{inputs, inputType})
+		}{inputs, r.Model.Options.Cohere.InputType()})
 	}
 	return nil, xlate.BadRequest("model", "bedrock: embeddings are supported for amazon.titan-embed-* and cohere.embed-* models, not "+model)
 }

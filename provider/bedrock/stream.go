@@ -2,16 +2,16 @@ package bedrock
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"hash/crc32"
 	"io"
 	"net/http"
 
-	"github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream"
-
+	"github.com/aiproxy/aiproxy/internal/jsonx"
 	"github.com/aiproxy/aiproxy/provider"
+	"github.com/aiproxy/aiproxy/provider/internal/chunk"
 	"github.com/aiproxy/aiproxy/provider/internal/xlate"
 )
 
@@ -23,66 +23,123 @@ const MaxFrameSize = 1 << 20
 // ErrFrameTooLarge is returned by a stream whose upstream sends a frame above MaxFrameSize.
 var ErrFrameTooLarge = errors.New("bedrock: event stream frame exceeds the size limit")
 
-// errMalformed is returned for a frame whose prelude lengths are inconsistent.
+// errMalformed is returned for a frame whose lengths, headers or CRCs are wrong.
 var errMalformed = errors.New("bedrock: malformed event stream frame")
 
-// frameReader reads whole frames, checking the prelude's lengths before it buffers anything,
-// and decodes them with aws-sdk-go-v2's eventstream decoder (which checks both CRCs).
+// frame is one event-stream message: the headers a translator reads, and the payload. Its
+// slices are valid until the next frame is read.
+type frame struct {
+	messageType, eventType, exceptionType, errorCode, errorMessage []byte
+	payload                                                        []byte
+}
+
+// frameReader reads whole frames of AWS's event stream encoding
+// (https://docs.aws.amazon.com/transcribe/latest/dg/event-stream.html: a prelude of total
+// and headers length and its CRC32, the headers, the payload, the message's CRC32),
+// checking the prelude's lengths before it buffers anything and both CRCs before it reads
+// a header. It allocates nothing per frame.
 type frameReader struct {
-	r       *bufio.Reader
-	frame   []byte
-	payload []byte
-	br      bytes.Reader
-	dec     *eventstream.Decoder
+	r     *bufio.Reader
+	buf   []byte
+	frame frame
 }
 
 func newFrameReader(r io.Reader) *frameReader {
-	return &frameReader{r: bufio.NewReaderSize(r, 4096), dec: eventstream.NewDecoder()}
+	return &frameReader{r: bufio.NewReaderSize(r, 4096)}
 }
 
-func (f *frameReader) next() (eventstream.Message, error) {
+func (f *frameReader) next() (*frame, error) {
 	pre, err := f.r.Peek(12)
 	if err != nil {
 		if err == io.EOF && len(pre) == 0 {
-			return eventstream.Message{}, io.EOF
+			return nil, io.EOF
 		}
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF
 		}
-		return eventstream.Message{}, err
+		return nil, err
 	}
 	total := binary.BigEndian.Uint32(pre[0:4])
 	headers := binary.BigEndian.Uint32(pre[4:8])
 	if total > MaxFrameSize {
-		return eventstream.Message{}, ErrFrameTooLarge
+		return nil, ErrFrameTooLarge
 	}
 	if total < 16 || headers > total-16 {
-		return eventstream.Message{}, errMalformed
+		return nil, errMalformed
 	}
-	if cap(f.frame) < int(total) {
-		f.frame = make([]byte, total)
+	if cap(f.buf) < int(total) {
+		f.buf = make([]byte, total)
 	}
-	f.frame = f.frame[:total]
-	if _, err := io.ReadFull(f.r, f.frame); err != nil {
+	b := f.buf[:total]
+	if _, err := io.ReadFull(f.r, b); err != nil {
 		if err == io.EOF {
 			err = io.ErrUnexpectedEOF
 		}
-		return eventstream.Message{}, err
+		return nil, err
 	}
-	f.br.Reset(f.frame)
-	m, err := f.dec.Decode(&f.br, f.payload[:0])
-	if err != nil {
-		return eventstream.Message{}, err
+	if crc32.ChecksumIEEE(b[:8]) != binary.BigEndian.Uint32(b[8:12]) ||
+		crc32.ChecksumIEEE(b[:total-4]) != binary.BigEndian.Uint32(b[total-4:]) {
+		return nil, errMalformed
 	}
-	f.payload = m.Payload
-	return m, nil
+	f.frame = frame{payload: b[12+headers : total-4]}
+	if !f.frame.headers(b[12 : 12+headers]) {
+		return nil, errMalformed
+	}
+	return &f.frame, nil
 }
 
-func header(m *eventstream.Message, name string) string {
-	if v := m.Headers.Get(name); v != nil {
-		return v.String()
+// headers reads the string headers a translator needs out of h, skipping the others by
+// their type's size; it reports false for headers that do not fit.
+func (fr *frame) headers(h []byte) bool {
+	for len(h) > 0 {
+		n := int(h[0])
+		if len(h) < 1+n+1 {
+			return false
+		}
+		name, typ := h[1:1+n], h[1+n]
+		h = h[2+n:]
+		size := 0
+		switch typ {
+		case 0, 1: // bool true, false
+		case 2: // byte
+			size = 1
+		case 3: // int16
+			size = 2
+		case 4: // int32
+			size = 4
+		case 5, 8: // int64, timestamp
+			size = 8
+		case 9: // uuid
+			size = 16
+		case 6, 7: // bytes, string: a 2-byte length first
+			if len(h) < 2 {
+				return false
+			}
+			size = 2 + int(binary.BigEndian.Uint16(h))
+		default:
+			return false
+		}
+		if len(h) < size {
+			return false
+		}
+		if typ == 7 {
+			v := h[2:size]
+			switch string(name) {
+			case ":message-type":
+				fr.messageType = v
+			case ":event-type":
+				fr.eventType = v
+			case ":exception-type":
+				fr.exceptionType = v
+			case ":error-code":
+				fr.errorCode = v
+			case ":error-message":
+				fr.errorMessage = v
+			}
+		}
+		h = h[size:]
 	}
-	return ""
+	return true
 }
 
 // streamEvent is the union of ConverseStream's event payloads.
@@ -96,7 +153,6 @@ type streamEvent struct {
 		} `json:"toolUse"`
 	} `json:"start"`
 	Delta *struct {
-		Text    *string `json:"text"`
 		ToolUse *struct {
 			Input string `json:"input"`
 		} `json:"toolUse"`
@@ -109,154 +165,139 @@ type streamEvent struct {
 // NewStream translates a ConverseStream event stream into chat.completion.chunk events.
 func (p Provider) NewStream(r *provider.Request, header http.Header, body io.Reader) provider.Stream {
 	s := &stream{fr: newFrameReader(body), tools: map[int]int{}}
-	s.c.Model = xlate.Model(r)
-	if r != nil {
-		s.includeUsage = xlate.IncludeUsage(r.Body)
-	}
-	s.c.Created = xlate.Created(header, p.Now)
-	if id := header.Get("X-Amzn-Requestid"); id != "" {
-		s.c.ID = "chatcmpl-" + id
+	id := xlate.ID("chatcmpl-", nil)
+	if rid := header.Get("X-Amzn-Requestid"); rid != "" {
+		id = "chatcmpl-" + rid
 	} else if r != nil {
-		s.c.ID = xlate.ID("chatcmpl-", r.Body)
+		id = xlate.ID("chatcmpl-", r.Body)
 	}
+	if r != nil {
+		s.includeUsage = chunk.IncludeUsage(r.Body)
+	}
+	s.w = chunk.NewWriter(id, xlate.Model(r), xlate.Created(header, p.Now))
 	return s
 }
 
 type stream struct {
 	fr           *frameReader
-	c            xlate.Chunker
+	w            *chunk.Writer
+	q            chunk.Queue
 	includeUsage bool
 	usage        provider.Usage
 	started      bool
 	// tools maps a content block index to its OpenAI tool call index.
 	tools    map[int]int
 	ev       streamEvent
-	pending  []byte // a chunk to return before reading on
-	done     bool
+	done     bool // nothing more to read
 	stopped  bool // messageStop was seen
-	usageOut bool // the usage chunk was returned
+	usageOut bool // the usage chunk was queued
 }
 
 func (s *stream) Usage() provider.Usage { return s.usage }
 
 func (s *stream) Next() ([]byte, error) {
-	if s.pending != nil {
-		out := s.pending
-		s.pending = nil
-		return out, nil
-	}
 	for {
+		if c := s.q.Pop(); c != nil {
+			return c, nil
+		}
 		if s.done {
 			return nil, io.EOF
 		}
+		s.q.Reset()
 		m, err := s.fr.next()
 		if err == io.EOF {
 			s.done = true
 			if !s.stopped {
 				return nil, xlate.BadGateway("bedrock: the event stream ended before messageStop")
 			}
-			if s.includeUsage && !s.usageOut { // no metadata event: still end with a usage chunk
-				s.usageOut = true
-				return s.c.Usage(s.usage), nil
-			}
-			return nil, io.EOF
+			s.usageChunk() // no metadata event: still end with a usage chunk
+			continue
 		}
 		if err != nil {
 			s.done = true
 			return nil, xlate.BadGateway("bedrock: reading the event stream: " + err.Error())
 		}
-		switch header(&m, ":message-type") {
+		switch string(m.messageType) {
 		case "exception":
 			s.done = true
-			exc := header(&m, ":exception-type")
 			var doc struct {
 				Message string `json:"message"`
 			}
-			_ = json.Unmarshal(m.Payload, &doc)
-			return nil, newError(0, exc, doc.Message)
+			_ = json.Unmarshal(m.payload, &doc)
+			return nil, newError(0, string(m.exceptionType), doc.Message)
 		case "error":
 			s.done = true
-			return nil, newError(0, header(&m, ":error-code"), header(&m, ":error-message"))
+			return nil, newError(0, string(m.errorCode), string(m.errorMessage))
 		}
-		out, err := s.event(header(&m, ":event-type"), m.Payload)
-		if err != nil {
+		if err := s.event(m.eventType, m.payload); err != nil {
 			s.done = true
 			return nil, err
-		}
-		if out != nil {
-			return out, nil
 		}
 	}
 }
 
-// event translates one event; nil, nil means it has no chunk of its own.
-func (s *stream) event(typ string, payload []byte) ([]byte, error) {
-	if typ == "contentBlockDelta" { // the hot path: text deltas, without a full decode
-		if text, ok := xlate.JSONString(xlate.Lookup(payload, "delta", "text")); ok {
-			if text == "" {
-				return nil, nil
+// role queues the role chunk first, even if the upstream skipped messageStart.
+func (s *stream) role() {
+	if !s.started {
+		s.started = true
+		s.q.Push(s.w.Role(s.q.Buf()))
+	}
+}
+
+// usageChunk queues the usage chunk, once, if the client asked for it.
+func (s *stream) usageChunk() {
+	if s.includeUsage && !s.usageOut {
+		s.usageOut = true
+		s.q.Push(s.w.Usage(s.q.Buf(), s.usage))
+	}
+}
+
+// event translates one event into the chunks it queues.
+func (s *stream) event(typ, payload []byte) error {
+	if string(typ) == "contentBlockDelta" { // the hot path: text deltas, without a decode
+		if text := xlate.Lookup(payload, "delta", "text"); len(text) > 0 && text[0] == '"' {
+			if len(text) > 2 {
+				s.role()
+				s.q.Push(s.w.TextRaw(s.q.Buf(), text))
 			}
-			return s.withRole(s.c.Content(text)), nil
+			return nil
 		}
 	}
 	s.ev = streamEvent{}
 	if err := json.Unmarshal(payload, &s.ev); err != nil {
-		return nil, xlate.BadGateway("bedrock: cannot decode a " + typ + " event: " + err.Error())
+		return xlate.BadGateway("bedrock: cannot decode a " + string(typ) + " event: " + err.Error())
 	}
 	ev := &s.ev
-	switch typ {
+	switch string(typ) {
 	case "messageStart":
-		if s.started {
-			return nil, nil
-		}
-		s.started = true
-		return s.c.Role(), nil
+		s.role()
 	case "contentBlockStart":
 		if ev.Start == nil || ev.Start.ToolUse == nil {
-			return nil, nil
+			return nil
 		}
 		idx := len(s.tools)
 		s.tools[ev.ContentBlockIndex] = idx
-		return s.withRole(s.c.ToolStart(idx, ev.Start.ToolUse.ToolUseID, ev.Start.ToolUse.Name)), nil
+		s.role()
+		s.q.Push(s.w.ToolStart(s.q.Buf(), idx, ev.Start.ToolUse.ToolUseID, ev.Start.ToolUse.Name, nil, nil))
 	case "contentBlockDelta":
-		switch {
-		case ev.Delta == nil:
-			return nil, nil
-		case ev.Delta.Text != nil:
-			if *ev.Delta.Text == "" {
-				return nil, nil
-			}
-			return s.withRole(s.c.Content(*ev.Delta.Text)), nil
-		case ev.Delta.ToolUse != nil:
-			idx, ok := s.tools[ev.ContentBlockIndex]
-			if !ok {
-				return nil, xlate.BadGateway("bedrock: tool input delta for a block that did not start a tool call")
-			}
-			return s.withRole(s.c.ToolArgs(idx, ev.Delta.ToolUse.Input)), nil
+		if ev.Delta == nil || ev.Delta.ToolUse == nil {
+			return nil // reasoning and other deltas have no OpenAI chat equivalent
 		}
-		return nil, nil // reasoning and other deltas have no OpenAI chat equivalent
+		idx, ok := s.tools[ev.ContentBlockIndex]
+		if !ok {
+			return xlate.BadGateway("bedrock: tool input delta for a block that did not start a tool call")
+		}
+		s.role()
+		s.q.Push(s.w.ToolArgsRaw(s.q.Buf(), idx, jsonx.AppendString(nil, ev.Delta.ToolUse.Input)))
 	case "messageStop":
 		s.stopped = true
-		return s.withRole(s.c.Finish(FinishReason(ev.StopReason))), nil
+		s.role()
+		s.q.Push(s.w.Finish(s.q.Buf(), FinishReason(ev.StopReason)))
 	case "metadata":
 		if ev.Usage != nil {
 			s.usage = ev.Usage.toUsage()
-			if s.includeUsage && !s.usageOut {
-				s.usageOut = true
-				return s.c.Usage(s.usage), nil
-			}
+			s.usageChunk()
 		}
-		return nil, nil
 	}
-	return nil, nil // contentBlockStop and events added later
-}
-
-// withRole makes sure the role chunk comes first, even if the upstream skipped messageStart.
-func (s *stream) withRole(chunk []byte) []byte {
-	if s.started {
-		return chunk
-	}
-	s.started = true
-	s.pending = append([]byte(nil), chunk...)
-	return s.c.Role()
+	return nil // contentBlockStop and events added later
 }

@@ -2,25 +2,17 @@ package cohere
 
 import (
 	"encoding/json"
-	"io"
 	"strings"
 	"testing"
 
-	"github.com/aiproxy/aiproxy/provider"
 	"github.com/aiproxy/aiproxy/provider/internal/xlate/xlatetest"
+	"github.com/aiproxy/aiproxy/provider/providertest"
 )
 
 func BenchmarkParseResponse4KB(b *testing.B) {
 	text, _ := json.Marshal(xlatetest.Filler(3900))
 	body := []byte(`{"id":"c14c80c3","finish_reason":"COMPLETE","message":{"role":"assistant","content":[{"type":"text","text":` + string(text) + `}]},"usage":{"billed_units":{"input_tokens":17,"output_tokens":900},"tokens":{"input_tokens":215,"output_tokens":900}}}`)
-	r := chatReq([]byte(`{}`), false)
-	b.SetBytes(int64(len(body)))
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := (Provider{}).ParseResponse(r, date, body); err != nil {
-			b.Fatal(err)
-		}
-	}
+	providertest.BenchmarkResponse(b, Provider{}, chatReq([]byte(`{}`), false), body)
 }
 
 func BenchmarkStream200(b *testing.B) {
@@ -31,5 +23,5 @@ func BenchmarkStream200(b *testing.B) {
 	}
 	sb.WriteString("event: message-end\ndata: {\"type\":\"message-end\",\"delta\":{\"finish_reason\":\"COMPLETE\",\"usage\":{\"tokens\":{\"input_tokens\":69,\"output_tokens\":200}}}}\n\n")
 	r := chatReq([]byte(`{"stream":true,"stream_options":{"include_usage":true}}`), true)
-	xlatetest.BenchStream(b, []byte(sb.String()), func(rd io.Reader) provider.Stream { return Provider{}.NewStream(r, date, rd) })
+	providertest.BenchmarkStream(b, Provider{}, r, []byte(sb.String()))
 }

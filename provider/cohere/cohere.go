@@ -3,6 +3,7 @@
 package cohere
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -38,17 +39,7 @@ func Path(rt provider.RouteType) string {
 }
 
 func (p Provider) url(r *provider.Request) string {
-	if u := r.Model.Options.UpstreamURL; u != "" {
-		return u
-	}
-	base := p.BaseURL
-	if base == "" {
-		base = DefaultBaseURL
-	}
-	if path := r.Model.Options.UpstreamPath; path != "" {
-		return strings.TrimSuffix(base, "/") + "/" + strings.TrimPrefix(path, "/")
-	}
-	return strings.TrimSuffix(base, "/") + Path(r.RouteType)
+	return openai.URL(cmp.Or(p.BaseURL, DefaultBaseURL), Path(r.RouteType), r)
 }
 
 type (
@@ -110,7 +101,7 @@ func (p Provider) NewRequest(ctx context.Context, r *provider.Request) (*http.Re
 }
 
 func chatBody(r *provider.Request) ([]byte, error) {
-	req, err := xlate.DecodeChat(r.Body)
+	req, err := xlate.DecodeChat(r)
 	if err != nil {
 		return nil, err
 	}
@@ -145,7 +136,7 @@ func chatBody(r *provider.Request) ([]byte, error) {
 				msg.Content = s
 			}
 			for _, tc := range m.ToolCalls {
-				if _, err := xlate.Args(tc.Function.Arguments); err != nil {
+				if _, err := xlate.Args(tc); err != nil {
 					return nil, err
 				}
 				msg.ToolCalls = append(msg.ToolCalls, provider.ToolCall{ID: tc.ID, Type: "function",
@@ -164,10 +155,11 @@ func chatBody(r *provider.Request) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		for _, t := range req.Tools {
-			if choice.Mode == "function" && t.Function.Name != choice.Name {
-				continue // Cohere cannot force one tool: offer only that one, and require a call
-			}
+		offered, err := choice.Offered(req.Tools) // Cohere cannot force one tool: offer it alone, and require a call
+		if err != nil {
+			return nil, err
+		}
+		for _, t := range offered {
 			out.Tools = append(out.Tools, tool{Type: "function", Function: function{Name: t.Function.Name,
 				Description: t.Function.Description, Parameters: t.Function.Parameters}})
 		}
@@ -235,16 +227,29 @@ func (u *usage) toUsage() provider.Usage {
 	return provider.Usage{PromptTokens: in, CompletionTokens: out, TotalTokens: in + out, CachedTokens: u.CachedTok}
 }
 
-// FinishReason maps Cohere's finish_reason onto OpenAI's.
+// FinishReason maps Cohere's finish_reason onto OpenAI's. ERROR is not a finish: see
+// finishError.
 func FinishReason(s string) string {
 	switch s {
 	case "MAX_TOKENS":
 		return xlate.Length
 	case "TOOL_CALL":
 		return xlate.ToolCalls
-	default: // COMPLETE, STOP_SEQUENCE, ERROR, TIMEOUT
+	default: // COMPLETE, STOP_SEQUENCE, TIMEOUT
 		return xlate.Stop
 	}
+}
+
+// finishError is the 502 of a generation that Cohere ended with finish_reason ERROR (with
+// the error Cohere gave, if any), or nil for any other finish_reason.
+func finishError(reason, msg string) *provider.Error {
+	if reason != "ERROR" {
+		return nil
+	}
+	if msg == "" {
+		msg = "the generation failed (finish_reason ERROR)"
+	}
+	return xlate.BadGateway("cohere: " + msg)
 }
 
 // ParseResponse translates a /v2/chat or /v2/embed response.
@@ -255,6 +260,9 @@ func (p Provider) ParseResponse(r *provider.Request, h http.Header, body []byte)
 	var resp chatResponse
 	if err := json.Unmarshal(body, &resp); err != nil {
 		return nil, xlate.BadGateway("cohere: cannot decode the chat response: " + err.Error())
+	}
+	if e := finishError(resp.FinishReason, ""); e != nil {
+		return nil, e
 	}
 	var (
 		sb  strings.Builder

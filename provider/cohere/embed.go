@@ -7,35 +7,18 @@ import (
 	"github.com/aiproxy/aiproxy/provider/internal/xlate"
 )
 
-// DefaultInputType is Kong's default for model.options.cohere.embedding_input_type.
-const DefaultInputType = "classification"
-
 func embedBody(r *provider.Request) ([]byte, error) {
-	var req provider.EmbeddingRequest
-	if err := json.Unmarshal(r.Body, &req); err != nil {
-		return nil, xlate.BadRequest("", "the request is not a valid embeddings request: "+err.Error())
-	}
-	inputs, err := xlate.EmbeddingInputs(req.Input)
+	req, err := xlate.DecodeEmbeddings(r)
 	if err != nil {
 		return nil, err
 	}
-	out := struct {
+	return json.Marshal(struct {
 		Model           string   `json:"model"`
 		Texts           []string `json:"texts"`
 		InputType       string   `json:"input_type"`
 		EmbeddingTypes  []string `json:"embedding_types"`
 		OutputDimension *int     `json:"output_dimension,omitempty"`
-	}{Model: req.Model, Texts: inputs, InputType: DefaultInputType, EmbeddingTypes: []string{"float"}, OutputDimension: req.Dimensions}
-	if r.Model.Name != "" {
-		out.Model = r.Model.Name
-	}
-	if o := r.Model.Options.Cohere; o != nil && o.EmbeddingInputType != "" {
-		out.InputType = o.EmbeddingInputType
-	}
-	if out.OutputDimension == nil {
-		out.OutputDimension = r.Model.Options.EmbeddingsDimensions
-	}
-	return json.Marshal(out)
+	}{req.Model, req.Inputs, r.Model.Options.Cohere.InputType(), []string{"float"}, req.Dimensions})
 }
 
 func parseEmbeddings(r *provider.Request, body []byte) (*provider.Response, error) {

@@ -5,7 +5,9 @@ import (
 	"io"
 	"net/http"
 
+	"github.com/aiproxy/aiproxy/internal/jsonx"
 	"github.com/aiproxy/aiproxy/provider"
+	"github.com/aiproxy/aiproxy/provider/internal/chunk"
 	"github.com/aiproxy/aiproxy/provider/internal/xlate"
 	"github.com/aiproxy/aiproxy/provider/sse"
 )
@@ -42,59 +44,46 @@ type toolCallDelta struct {
 
 // NewStream translates /v2/chat's server-sent events into chat.completion.chunk events.
 func (p Provider) NewStream(r *provider.Request, h http.Header, body io.Reader) provider.Stream {
-	s := &stream{r: sse.NewReader(body)}
-	s.c.Model = xlate.Model(r)
-	s.c.Created = xlate.Created(h, p.Now)
+	s := &stream{r: sse.NewReader(body), model: xlate.Model(r), created: xlate.Created(h, p.Now)}
 	if r != nil {
-		s.includeUsage = xlate.IncludeUsage(r.Body)
-		s.c.ID = xlate.ID("chatcmpl-", r.Body)
+		s.includeUsage = chunk.IncludeUsage(r.Body)
+		s.id = xlate.ID("chatcmpl-", r.Body)
 	}
 	return s
 }
 
 type stream struct {
 	r            *sse.Reader
-	c            xlate.Chunker
+	w            *chunk.Writer // made at the first chunk, with message-start's id
+	q            chunk.Queue
+	id, model    string
+	created      int64
 	includeUsage bool
 	usage        provider.Usage
-	started      bool
 	tools        int // tool calls started so far
 	ev           streamEvent
-	queue        [][]byte // chunks translated from one event, still to return
-	qbuf         []byte
 	done         bool
 }
 
 func (s *stream) Usage() provider.Usage { return s.usage }
 
-// push queues a chunk, after the role chunk if the stream has not started.
-func (s *stream) push(chunk func() []byte) {
-	if !s.started {
-		s.started = true
-		s.pushBytes(s.c.Role())
+// start queues the role chunk, before any other.
+func (s *stream) start() {
+	if s.w == nil {
+		s.w = chunk.NewWriter(s.id, s.model, s.created)
+		s.q.Push(s.w.Role(s.q.Buf()))
 	}
-	if chunk != nil {
-		s.pushBytes(chunk())
-	}
-}
-
-func (s *stream) pushBytes(b []byte) {
-	start := len(s.qbuf)
-	s.qbuf = append(s.qbuf, b...)
-	s.queue = append(s.queue, s.qbuf[start:len(s.qbuf):len(s.qbuf)])
 }
 
 func (s *stream) Next() ([]byte, error) {
 	for {
-		if len(s.queue) > 0 {
-			out := s.queue[0]
-			s.queue = s.queue[1:]
-			return out, nil
+		if c := s.q.Pop(); c != nil {
+			return c, nil
 		}
 		if s.done {
 			return nil, io.EOF
 		}
-		s.queue, s.qbuf = s.queue[:0], s.qbuf[:0]
+		s.q.Reset()
 		ev, err := s.r.Next()
 		if err == io.EOF {
 			s.done = true
@@ -112,13 +101,14 @@ func (s *stream) Next() ([]byte, error) {
 }
 
 func (s *stream) event(data []byte) error {
-	// The hot path: text deltas, without a full decode.
-	if typ, _ := xlate.JSONString(xlate.Lookup(data, "type")); typ == "content-delta" {
+	// The hot path: text deltas, without a decode.
+	if string(xlate.Lookup(data, "type")) == `"content-delta"` {
 		content := xlate.Lookup(data, "delta", "message", "content")
-		ctype, _ := xlate.JSONString(xlate.Lookup(content, "type"))
-		if text, ok := xlate.JSONString(xlate.Lookup(content, "text")); ok && (ctype == "" || ctype == "text") {
-			if text != "" {
-				s.push(func() []byte { return s.c.Content(text) })
+		ctype := string(xlate.Lookup(content, "type"))
+		if text := xlate.Lookup(content, "text"); len(text) > 0 && text[0] == '"' && (ctype == "" || ctype == `"text"`) {
+			if len(text) > 2 {
+				s.start()
+				s.q.Push(s.w.TextRaw(s.q.Buf(), text))
 			}
 			return nil
 		}
@@ -131,10 +121,10 @@ func (s *stream) event(data []byte) error {
 	msg := ev.Delta != nil && ev.Delta.Message != nil
 	switch ev.Type {
 	case "message-start":
-		if ev.ID != "" && !s.started {
-			s.c.ID = "chatcmpl-" + ev.ID
+		if ev.ID != "" && s.w == nil {
+			s.id = "chatcmpl-" + ev.ID
 		}
-		s.push(nil)
+		s.start()
 	case "content-delta":
 		var c contentDelta
 		if !msg || json.Unmarshal(ev.Delta.Message.Content, &c) != nil || c.Text == "" {
@@ -143,38 +133,37 @@ func (s *stream) event(data []byte) error {
 		if c.Type != "" && c.Type != "text" {
 			return nil // thinking
 		}
-		s.push(func() []byte { return s.c.Content(c.Text) })
+		s.start()
+		s.q.Push(s.w.Text(s.q.Buf(), c.Text))
 	case "tool-call-start":
 		var tc toolCallDelta
 		if !msg || json.Unmarshal(ev.Delta.Message.ToolCalls, &tc) != nil {
 			return nil
 		}
-		idx := s.tools
+		s.start()
+		s.q.Push(s.w.ToolStart(s.q.Buf(), s.tools, tc.ID, tc.Function.Name, jsonx.AppendString(nil, tc.Function.Arguments), nil))
 		s.tools++
-		if tc.Function.Arguments != "" {
-			s.push(func() []byte { return s.c.ToolCall(idx, tc.ID, tc.Function.Name, tc.Function.Arguments) })
-		} else {
-			s.push(func() []byte { return s.c.ToolStart(idx, tc.ID, tc.Function.Name) })
-		}
 	case "tool-call-delta":
 		var tc toolCallDelta
 		if !msg || s.tools == 0 || json.Unmarshal(ev.Delta.Message.ToolCalls, &tc) != nil {
 			return nil
 		}
-		s.push(func() []byte { return s.c.ToolArgs(s.tools-1, tc.Function.Arguments) })
+		s.start()
+		s.q.Push(s.w.ToolArgsRaw(s.q.Buf(), s.tools-1, jsonx.AppendString(nil, tc.Function.Arguments)))
 	case "message-end":
 		s.done = true
 		finish := ""
 		if ev.Delta != nil {
 			finish = ev.Delta.FinishReason
 			s.usage = ev.Delta.Usage.toUsage()
-			if finish == "ERROR" && ev.Delta.Error != "" {
-				return xlate.BadGateway("cohere: " + ev.Delta.Error)
+			if e := finishError(finish, ev.Delta.Error); e != nil {
+				return e
 			}
 		}
-		s.push(func() []byte { return s.c.Finish(FinishReason(finish)) })
+		s.start()
+		s.q.Push(s.w.Finish(s.q.Buf(), FinishReason(finish)))
 		if s.includeUsage {
-			s.push(func() []byte { return s.c.Usage(s.usage) })
+			s.q.Push(s.w.Usage(s.q.Buf(), s.usage))
 		}
 	}
 	return nil // content-start, content-end, tool-plan-delta, tool-call-end, citations, debug

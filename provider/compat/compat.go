@@ -31,12 +31,12 @@ func (p Provider) NewRequest(ctx context.Context, r *provider.Request) (*http.Re
 	if err != nil {
 		return nil, err
 	}
-	return openai.NewJSONRequest(ctx, u, r.Body, r.Stream)
+	return openai.NewJSONRequest(ctx, u, p.Body(r), r.Stream)
 }
 
 // fixed is an endpoint under a default API root; upstream_url and upstream_path apply.
 func fixed(base string) func(r *provider.Request) (string, error) {
-	return func(r *provider.Request) (string, error) { return openai.URL(base, r), nil }
+	return func(r *provider.Request) (string, error) { return openai.URL(base, openai.Path(r.RouteType), r), nil }
 }
 
 // required is an endpoint that model.options.upstream_url must give: either the whole URL

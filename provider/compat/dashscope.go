@@ -13,12 +13,13 @@ const (
 
 // DashScope is Alibaba Cloud Model Studio's OpenAI-compatible mode (Qwen models, Bearer
 // key): the international endpoint unless model.options.dashscope.international is false.
+// Its chat requests take top_k.
 func DashScope() Provider {
-	return Provider{Name: "dashscope", Endpoint: func(r *provider.Request) (string, error) {
+	return Provider{Provider: openai.Provider{TopK: true}, Name: "dashscope", Endpoint: func(r *provider.Request) (string, error) {
 		base := DashScopeInternationalBaseURL
 		if d := r.Model.Options.Dashscope; d != nil && d.International != nil && !*d.International {
 			base = DashScopeChinaBaseURL
 		}
-		return openai.URL(base, r), nil
+		return openai.URL(base, openai.Path(r.RouteType), r), nil
 	}}
 }

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/aiproxy/aiproxy/provider"
+	"github.com/aiproxy/aiproxy/provider/internal/xlate"
 )
 
 type embedRequest struct {
@@ -26,33 +27,13 @@ type predictParams struct {
 	OutputDimensionality *int `json:"outputDimensionality,omitempty"`
 }
 
-// embeddingInputs reads OpenAI's input: a string or an array of strings.
-func embeddingInputs(raw json.RawMessage) ([]string, bool, error) {
-	var one string
-	if json.Unmarshal(raw, &one) == nil {
-		return []string{one}, true, nil
-	}
-	var many []string
-	if err := json.Unmarshal(raw, &many); err != nil || len(many) == 0 {
-		return nil, false, badRequest("embeddings input must be a string or a non-empty array of strings")
-	}
-	return many, false, nil
-}
-
 func translateEmbeddings(r *provider.Request) (body []byte, model, method string, err error) {
-	var in provider.EmbeddingRequest
-	if err := json.Unmarshal(r.Body, &in); err != nil {
-		return nil, "", "", badRequest("the request body is not a valid embeddings request: " + err.Error())
-	}
-	model = modelName(r, in.Model)
-	inputs, single, err := embeddingInputs(in.Input)
+	in, err := xlate.DecodeEmbeddings(r)
 	if err != nil {
 		return nil, "", "", err
 	}
-	dims := in.Dimensions
-	if dims == nil {
-		dims = r.Model.Options.EmbeddingsDimensions
-	}
+	model = strings.TrimPrefix(in.Model, "models/")
+	inputs, dims := in.Inputs, in.Dimensions
 	if Vertex(r) {
 		pr := predictRequest{}
 		for _, s := range inputs {
@@ -68,7 +49,7 @@ func translateEmbeddings(r *provider.Request) (body []byte, model, method string
 	for i, s := range inputs {
 		reqs[i] = embedRequest{Model: "models/" + model, Content: contentT{Parts: []part{{Text: strPtr(s)}}}, OutputDimensionality: dims}
 	}
-	if single {
+	if in.Single { // one string: embedContent; an array: batchEmbedContents
 		body, err = json.Marshal(reqs[0])
 		return body, model, "embedContent", err
 	}

@@ -14,9 +14,13 @@
 // application/json and json_schema adds responseJsonSchema.
 //
 // Gemini does not give function calls ids; tool call ids are derived from responseId and the
-// call's position, so they are the same on every translation of the same response. Gemini 3
-// requires each functionCall's thoughtSignature back in the next turn; it travels inside the
-// tool call id (after "__ts_", base64url) and is restored from there.
+// call's position, so they are the same on every translation of the same response, and short
+// (OpenAI takes ids of at most 40 characters, Bedrock 64). Gemini 3 requires a function call's
+// thoughtSignature back in the next turn: it travels as the tool call's
+// extra_content.google.thought_signature, as in Google's own OpenAI-compatible API, and is
+// sent back from there. A model turn whose calls carry none (a client that drops
+// extra_content, or history from another provider) gets Google's documented
+// skip_thought_signature_validator on its first call, so that Gemini 3 accepts it.
 //
 // Embeddings requests become embedContent (one input), batchEmbedContents (several), or, on
 // Vertex AI, predict; dimensions (or model.options.embeddings_dimensions) is
@@ -26,7 +30,6 @@ package gemini
 import (
 	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"hash/fnv"
 	"net/http"
@@ -37,6 +40,7 @@ import (
 	"time"
 
 	"github.com/aiproxy/aiproxy/provider"
+	"github.com/aiproxy/aiproxy/provider/internal/xlate"
 	"github.com/aiproxy/aiproxy/provider/openai"
 )
 
@@ -79,9 +83,6 @@ func Vertex(r *provider.Request) bool {
 // embedContent, batchEmbedContents, predict).
 func (p Provider) URL(r *provider.Request, model, method string) string {
 	o := r.Model.Options
-	if o.UpstreamURL != "" {
-		return o.UpstreamURL
-	}
 	var base, p0 string
 	if g := o.Gemini; g != nil && g.ProjectID != "" {
 		loc := g.LocationID
@@ -109,11 +110,8 @@ func (p Provider) URL(r *provider.Request, model, method string) string {
 		}
 		p0 = "/v1beta/models/" + url.PathEscape(model) + ":" + method
 	}
-	if o.UpstreamPath != "" {
-		p0 = "/" + strings.TrimPrefix(o.UpstreamPath, "/")
-	}
-	u := strings.TrimSuffix(base, "/") + p0
-	if method == "streamGenerateContent" {
+	u := openai.URL(base, p0, r)
+	if method == "streamGenerateContent" && o.UpstreamURL == "" {
 		u += "?alt=sse"
 	}
 	return u
@@ -244,9 +242,9 @@ type generationConfig struct {
 func strPtr(s string) *string { return &s }
 
 func translateChat(r *provider.Request) ([]byte, string, error) {
-	var in provider.ChatRequest
-	if err := json.Unmarshal(r.Body, &in); err != nil {
-		return nil, "", badRequest("the request body is not a valid chat request: " + err.Error())
+	in, err := xlate.DecodeChat(r)
+	if err != nil {
+		return nil, "", err
 	}
 	model := modelName(r, in.Model)
 	out := generateRequest{Contents: []contentT{}}
@@ -271,18 +269,23 @@ func translateChat(r *provider.Request) ([]byte, string, error) {
 			if s := m.Content.String(); s != "" {
 				parts = append(parts, part{Text: strPtr(s)})
 			}
+			signed := false
 			for _, tc := range m.ToolCalls {
 				names[tc.ID] = tc.Function.Name
-				args := json.RawMessage(`{}`)
-				if a := strings.TrimSpace(tc.Function.Arguments); a != "" {
-					var buf bytes.Buffer
-					if json.Compact(&buf, []byte(a)) != nil || buf.Len() == 0 || buf.Bytes()[0] != '{' {
-						return nil, "", badRequest("tool call " + tc.ID + " arguments are not a JSON object")
-					}
-					args = buf.Bytes()
+				args, err := xlate.Args(tc)
+				if err != nil {
+					return nil, "", err
 				}
-				parts = append(parts, part{FunctionCall: &functionCall{Name: tc.Function.Name, Args: args},
-					ThoughtSignature: SignatureFromID(tc.ID)})
+				p := part{FunctionCall: &functionCall{Name: tc.Function.Name, Args: args}}
+				if tc.ExtraContent != nil {
+					p.ThoughtSignature = tc.ExtraContent.Google.ThoughtSignature
+				}
+				signed = signed || p.ThoughtSignature != ""
+				parts = append(parts, p)
+			}
+			if !signed && len(m.ToolCalls) > 0 {
+				// Only a step's first call carries a signature (parallel calls share it).
+				parts[len(parts)-len(m.ToolCalls)].ThoughtSignature = SkipSignature
 			}
 			if len(parts) == 0 {
 				parts = append(parts, part{Text: strPtr("")})
@@ -349,9 +352,6 @@ func translateChat(r *provider.Request) ([]byte, string, error) {
 	if gc.TopP == nil {
 		gc.TopP = o.TopP
 	}
-	if gc.TopK == nil {
-		gc.TopK = o.TopK
-	}
 	if len(in.Stop) > 0 {
 		gc.StopSequences = in.Stop
 	}
@@ -392,31 +392,24 @@ func toolResponse(s string) json.RawMessage {
 	return b
 }
 
+// translateToolChoice maps tool_choice onto a functionCallingConfig: auto, none and
+// required are AUTO, NONE and ANY; a named function is ANY with allowedFunctionNames.
 func translateToolChoice(raw json.RawMessage) (*toolConfig, error) {
-	if len(raw) == 0 || string(raw) == "null" {
+	c, err := xlate.ParseToolChoice(raw)
+	if err != nil {
+		return nil, err
+	}
+	switch c.Mode {
+	case "":
 		return nil, nil
+	case "auto":
+		return &toolConfig{functionCallingConfig{Mode: "AUTO"}}, nil
+	case "none":
+		return &toolConfig{functionCallingConfig{Mode: "NONE"}}, nil
+	case "required":
+		return &toolConfig{functionCallingConfig{Mode: "ANY"}}, nil
 	}
-	var s string
-	if json.Unmarshal(raw, &s) == nil {
-		switch s {
-		case "auto":
-			return &toolConfig{functionCallingConfig{Mode: "AUTO"}}, nil
-		case "none":
-			return &toolConfig{functionCallingConfig{Mode: "NONE"}}, nil
-		case "required":
-			return &toolConfig{functionCallingConfig{Mode: "ANY"}}, nil
-		}
-		return nil, badRequest("tool_choice " + s + " is not supported")
-	}
-	var obj struct {
-		Function struct {
-			Name string `json:"name"`
-		} `json:"function"`
-	}
-	if err := json.Unmarshal(raw, &obj); err != nil || obj.Function.Name == "" {
-		return nil, badRequest("tool_choice must be auto, none, required or a function")
-	}
-	return &toolConfig{functionCallingConfig{Mode: "ANY", AllowedFunctionNames: []string{obj.Function.Name}}}, nil
+	return &toolConfig{functionCallingConfig{Mode: "ANY", AllowedFunctionNames: []string{c.Name}}}, nil
 }
 
 func userParts(c provider.Content) ([]part, error) {
@@ -433,10 +426,9 @@ func userParts(c provider.Content) ([]part, error) {
 				return nil, badRequest("image_url part without a url")
 			}
 			u := p.ImageURL.URL
-			if rest, ok := strings.CutPrefix(u, "data:"); ok {
-				meta, data, ok := strings.Cut(rest, ",")
-				mt, isB64 := strings.CutSuffix(meta, ";base64")
-				if !ok || !isB64 || mt == "" {
+			if strings.HasPrefix(u, "data:") {
+				mt, data, ok := xlate.DataURLBase64(u)
+				if !ok || mt == "" {
 					return nil, badRequest("image data URLs must be data:<media type>;base64,<data>")
 				}
 				parts = append(parts, part{InlineData: &blob{MimeType: mt, Data: data}})
@@ -475,35 +467,26 @@ func mimeFromURL(u string) string {
 	}
 }
 
-// --- tool call ids ---------------------------------------------------------------------
+// --- tool call ids and thought signatures ----------------------------------------------
 
-const sigSep = "__ts_"
+// SkipSignature is the thoughtSignature Google documents for function calls that have none
+// (history from another model, or injected calls): Gemini 3 then skips its validation.
+const SkipSignature = "skip_thought_signature_validator"
 
-// ToolCallID is the id of the n-th function call of the response responseID. A thought
-// signature travels inside it, base64url-encoded, so that clients send it back.
-func ToolCallID(responseID string, n int, signature string) string {
+// ToolCallID is the id of the n-th function call of the response responseID: "call_" and 16
+// hex digits.
+func ToolCallID(responseID string, n int) string {
 	h := fnv.New64a()
 	h.Write([]byte(responseID))
 	h.Write([]byte{0})
 	h.Write([]byte(strconv.Itoa(n)))
-	id := "call_" + strconv.FormatUint(h.Sum64(), 16)
-	if signature != "" {
-		if raw, err := base64.StdEncoding.DecodeString(signature); err == nil {
-			id += sigSep + base64.RawURLEncoding.EncodeToString(raw)
-		}
-	}
-	return id
+	return "call_" + strconv.FormatUint(h.Sum64(), 16)
 }
 
-// SignatureFromID returns the thought signature ToolCallID put in id, or "".
-func SignatureFromID(id string) string {
-	_, enc, ok := strings.Cut(id, sigSep)
-	if !ok {
-		return ""
+// extraContent carries a function call's thought signature to the client; nil without one.
+func extraContent(signature string) *provider.ExtraContent {
+	if signature == "" {
+		return nil
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(enc)
-	if err != nil {
-		return ""
-	}
-	return base64.StdEncoding.EncodeToString(raw)
+	return &provider.ExtraContent{Google: provider.GoogleExtra{ThoughtSignature: signature}}
 }

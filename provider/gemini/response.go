@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aiproxy/aiproxy/provider"
+	"github.com/aiproxy/aiproxy/provider/internal/xlate"
 	"github.com/aiproxy/aiproxy/provider/openai"
 )
 
@@ -58,18 +59,39 @@ func (u *usageMetadata) openai() provider.Usage {
 }
 
 // FinishReason maps a Gemini finishReason to OpenAI's finish_reason; toolCalls says the
-// candidate called functions (Gemini then still says STOP).
+// candidate called functions (Gemini then still says STOP). The reasons that mean the
+// candidate is no answer at all are errors instead: see finishError.
 func FinishReason(reason string, toolCalls bool) string {
 	switch reason {
 	case "MAX_TOKENS":
 		return "length"
-	case "SAFETY", "RECITATION", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII", "IMAGE_SAFETY", "LANGUAGE":
-		return "content_filter"
+	case "SAFETY", "RECITATION", "LANGUAGE", "BLOCKLIST", "PROHIBITED_CONTENT", "SPII",
+		"IMAGE_SAFETY", "IMAGE_PROHIBITED_CONTENT", "IMAGE_RECITATION", "IMAGE_OTHER":
+		return "content_filter" // generation (of text or of an image) was stopped by a filter
 	}
 	if toolCalls {
 		return "tool_calls"
 	}
-	return "stop" // STOP, MALFORMED_FUNCTION_CALL, OTHER, FINISH_REASON_UNSPECIFIED
+	// STOP, NO_IMAGE (the text answer is whole), OTHER, FINISH_REASON_UNSPECIFIED and
+	// reasons added later.
+	return "stop"
+}
+
+// finishError is the error of a candidate that Gemini ended without a usable answer, nil
+// for every other finishReason. MALFORMED_FUNCTION_CALL, UNEXPECTED_TOOL_CALL,
+// TOO_MANY_TOOL_CALLS and MALFORMED_RESPONSE mean the model produced no valid answer (as
+// OpenAI answers 500 for invalid model output): a 502, which fails over.
+// MISSING_THOUGHT_SIGNATURE faults the request's history: a 400.
+func finishError(reason string) *provider.Error {
+	switch reason {
+	case "MALFORMED_FUNCTION_CALL", "UNEXPECTED_TOOL_CALL", "TOO_MANY_TOOL_CALLS", "MALFORMED_RESPONSE":
+		return &provider.Error{Status: http.StatusBadGateway, Type: "server_error", Code: reason,
+			Message: "gemini: the model produced no valid answer (finishReason " + reason + ")"}
+	case "MISSING_THOUGHT_SIGNATURE":
+		return &provider.Error{Status: http.StatusBadRequest, Type: "invalid_request_error", Code: reason, Param: "messages",
+			Message: "gemini: a function call in the history lacks the thought signature Gemini requires"}
+	}
+	return nil
 }
 
 func invalid(err error) *provider.Error {
@@ -103,6 +125,9 @@ func (p Provider) ParseResponse(r *provider.Request, h http.Header, body []byte)
 	out := provider.ChatCompletion{ID: id, Object: "chat.completion", Created: p.now(), Model: model, Choices: []provider.Choice{}}
 	calls := 0
 	for i, c := range g.Candidates {
+		if e := finishError(c.FinishReason); e != nil {
+			return nil, e
+		}
 		msg := provider.ResponseMessage{Role: "assistant"}
 		var text strings.Builder
 		hasText := false
@@ -110,8 +135,9 @@ func (p Provider) ParseResponse(r *provider.Request, h http.Header, body []byte)
 			switch {
 			case pt.FunctionCall != nil:
 				msg.ToolCalls = append(msg.ToolCalls, provider.ToolCall{
-					ID: ToolCallID(g.ResponseID, calls, pt.ThoughtSignature), Type: "function",
-					Function: provider.FunctionCall{Name: pt.FunctionCall.Name, Arguments: compactArgs(pt.FunctionCall.Args)}})
+					ID: ToolCallID(g.ResponseID, calls), Type: "function",
+					Function:     provider.FunctionCall{Name: pt.FunctionCall.Name, Arguments: xlate.ArgsString(pt.FunctionCall.Args)},
+					ExtraContent: extraContent(pt.ThoughtSignature)})
 				calls++
 			case pt.Text != nil && !pt.Thought:
 				text.WriteString(*pt.Text)
@@ -141,17 +167,6 @@ func (p Provider) ParseResponse(r *provider.Request, h http.Header, body []byte)
 		return nil, err
 	}
 	return &provider.Response{Body: b, Model: model, Usage: u}, nil
-}
-
-func compactArgs(raw json.RawMessage) string {
-	if len(raw) == 0 || string(raw) == "null" {
-		return "{}"
-	}
-	var buf bytes.Buffer
-	if json.Compact(&buf, raw) != nil {
-		return "{}"
-	}
-	return buf.String()
 }
 
 // --- errors ----------------------------------------------------------------------------

@@ -13,6 +13,7 @@ import (
 	"github.com/aiproxy/aiproxy/internal/jsonx"
 	"github.com/aiproxy/aiproxy/provider"
 	"github.com/aiproxy/aiproxy/provider/internal/chunk"
+	"github.com/aiproxy/aiproxy/provider/internal/xlate"
 	"github.com/aiproxy/aiproxy/provider/sse"
 )
 
@@ -121,10 +122,110 @@ func (s *stream) Next() ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
+		if s.textEvent(data) {
+			continue
+		}
 		if err := s.event(data); err != nil {
 			return nil, err
 		}
 	}
+}
+
+// textEvent translates the commonest event, text parts of candidate 0 (and usage) once the
+// stream has started, without a decode; it reports false for any other event (a finish, a
+// function call, a thought, an error), which event then decodes.
+func (s *stream) textEvent(data []byte) bool {
+	if s.w == nil || s.finished {
+		return false
+	}
+	var cands, usage []byte
+	plain := true
+	if jsonx.Object(data, func(m jsonx.Member) bool {
+		switch string(m.Key) {
+		case "candidates":
+			cands = m.Value
+		case "usageMetadata":
+			usage = m.Value
+		case "modelVersion", "responseId", "createTime": // as in the first event
+		default:
+			plain = false
+		}
+		return plain
+	}) != nil || !plain || cands == nil {
+		return false
+	}
+	var cand, parts []byte
+	_ = jsonx.Array(cands, func(c []byte) bool { cand = c; return false })
+	if cand == nil || jsonx.Object(cand, func(m jsonx.Member) bool {
+		switch string(m.Key) {
+		case "content":
+			parts = xlate.Lookup(m.Value, "parts")
+		case "index", "safetyRatings", "citationMetadata":
+		default: // finishReason and what may come with it
+			plain = false
+		}
+		return plain
+	}) != nil || !plain {
+		return false
+	}
+	var texts [4][]byte
+	n := 0
+	if parts != nil && jsonx.Array(parts, func(p []byte) bool {
+		text := xlate.Lookup(p, "text")
+		if n == len(texts) || len(text) == 0 || text[0] != '"' || jsonx.Object(p, func(m jsonx.Member) bool {
+			plain = string(m.Key) == "text"
+			return plain
+		}) != nil || !plain {
+			plain = false
+			return false
+		}
+		texts[n] = text
+		n++
+		return true
+	}) != nil || !plain {
+		return false
+	}
+	if usage != nil {
+		u, ok := parseUsage(usage)
+		if !ok {
+			return false
+		}
+		s.usage = u
+	}
+	for _, t := range texts[:n] {
+		if len(t) > 2 {
+			s.q.Push(s.w.TextRaw(s.q.Buf(), t))
+		}
+	}
+	return true
+}
+
+// parseUsage reads usageMetadata's counts without a decode; ok is false for anything
+// event's decode would read differently.
+func parseUsage(b []byte) (u usageMetadata, ok bool) {
+	ok = true
+	err := jsonx.Object(b, func(m jsonx.Member) bool {
+		var p *int
+		switch string(m.Key) {
+		case "promptTokenCount":
+			p = &u.PromptTokenCount
+		case "candidatesTokenCount":
+			p = &u.CandidatesTokenCount
+		case "totalTokenCount":
+			p = &u.TotalTokenCount
+		case "cachedContentTokenCount":
+			p = &u.CachedContentTokenCount
+		case "thoughtsTokenCount":
+			p = &u.ThoughtsTokenCount
+		case "toolUsePromptTokenCount":
+			p = &u.ToolUsePromptTokenCount
+		default:
+			return true // the per-modality details
+		}
+		*p, ok = xlate.Atoi(m.Value)
+		return ok
+	})
+	return u, ok && err == nil
 }
 
 func (s *stream) event(data []byte) error {
@@ -163,11 +264,18 @@ func (s *stream) event(data []byte) error {
 		return nil
 	}
 	c := g.Candidates[0]
+	if e := finishError(c.FinishReason); e != nil {
+		return e
+	}
 	for _, pt := range c.Content.Parts {
 		switch {
 		case pt.FunctionCall != nil:
-			args := jsonx.AppendString(nil, compactArgs(pt.FunctionCall.Args))
-			s.q.Push(s.w.ToolStart(s.q.Buf(), s.tools, ToolCallID(g.ResponseID, s.tools, pt.ThoughtSignature), pt.FunctionCall.Name, args))
+			args := jsonx.AppendString(nil, xlate.ArgsString(pt.FunctionCall.Args))
+			var extra []byte
+			if e := extraContent(pt.ThoughtSignature); e != nil {
+				extra, _ = json.Marshal(e)
+			}
+			s.q.Push(s.w.ToolStart(s.q.Buf(), s.tools, ToolCallID(g.ResponseID, s.tools), pt.FunctionCall.Name, args, extra))
 			s.tools++
 		case pt.Text != nil && !pt.Thought && *pt.Text != "":
 			s.q.Push(s.w.Text(s.q.Buf(), *pt.Text))

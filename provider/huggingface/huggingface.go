@@ -9,7 +9,7 @@
 package huggingface
 
 import (
-	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"io"
@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/aiproxy/aiproxy/internal/jsonx"
 	"github.com/aiproxy/aiproxy/provider"
 	"github.com/aiproxy/aiproxy/provider/internal/xlate"
 	"github.com/aiproxy/aiproxy/provider/openai"
@@ -83,37 +84,26 @@ func (p Provider) NewRequest(ctx context.Context, r *provider.Request) (*http.Re
 }
 
 func (p Provider) embedRequest(ctx context.Context, r *provider.Request) (*http.Request, error) {
-	var in provider.EmbeddingRequest
-	if err := json.Unmarshal(r.Body, &in); err != nil {
-		return nil, xlate.BadRequest("", "the request is not a valid embeddings request: "+err.Error())
-	}
-	inputs, err := xlate.EmbeddingInputs(in.Input)
+	in, err := xlate.DecodeEmbeddings(r)
 	if err != nil {
 		return nil, err
 	}
-	model := r.Model.Name
-	if model == "" {
-		model = in.Model
-	}
+	model := in.Model
 	u := r.Model.Options.UpstreamURL
 	if u == "" {
 		if model == "" {
 			return nil, xlate.BadRequest("model", "huggingface: no model")
-		}
-		base := p.EmbeddingsBaseURL
-		if base == "" {
-			base = DefaultEmbeddingsBaseURL
 		}
 		// A model id is owner/name: keep its slash, escape the rest.
 		parts := strings.Split(model, "/")
 		for i := range parts {
 			parts[i] = url.PathEscape(parts[i])
 		}
-		u = strings.TrimSuffix(base, "/") + "/" + strings.Join(parts, "/") + "/pipeline/feature-extraction"
+		u = openai.URL(cmp.Or(p.EmbeddingsBaseURL, DefaultEmbeddingsBaseURL), "/"+strings.Join(parts, "/")+"/pipeline/feature-extraction", r)
 	}
 	body, err := json.Marshal(struct {
 		Inputs []string `json:"inputs"`
-	}{inputs})
+	}{in.Inputs})
 	if err != nil {
 		return nil, err
 	}
@@ -191,28 +181,19 @@ func reqBody(r *provider.Request) []byte {
 	return r.Body
 }
 
-var (
-	emptyID       = []byte(`"id":""`)
-	emptyIDSpaced = []byte(`"id": ""`)
-)
-
-// fillID sets the top-level "id" of a JSON object when it is empty (or missing), as OpenAI's
-// clients expect one; other bodies are returned unchanged.
+// fillID sets the top-level "id" of a JSON object when it is empty, null or missing (a tool
+// call's own "id" does not count), as OpenAI's clients expect one; other bodies are returned
+// unchanged.
 func fillID(b []byte, id func() string) []byte {
-	if !bytes.Contains(b, emptyID) && !bytes.Contains(b, emptyIDSpaced) && bytes.Contains(b, []byte(`"id"`)) {
+	missing := true
+	if jsonx.Object(b, func(m jsonx.Member) bool {
+		if string(m.Key) != "id" {
+			return true
+		}
+		missing = string(m.Value) == `""` || string(m.Value) == "null"
+		return false
+	}) != nil || !missing {
 		return b
 	}
-	var m map[string]json.RawMessage
-	if json.Unmarshal(b, &m) != nil {
-		return b
-	}
-	if v, ok := m["id"]; ok && string(v) != `""` && string(v) != "null" {
-		return b
-	}
-	m["id"], _ = json.Marshal(id())
-	out, err := json.Marshal(m)
-	if err != nil {
-		return b
-	}
-	return out
+	return jsonx.Apply(make([]byte, 0, len(b)+32), b, []jsonx.Edit{{Key: "id", Value: jsonx.AppendString(nil, id())}})
 }

@@ -37,7 +37,7 @@ func (p Provider) target(r *provider.Request) provider.Provider {
 	}
 	switch r.Model.Options.Llama2Format {
 	case "openai":
-		return openai.Provider{}
+		return openai.Provider{TopK: true} // self-hosted servers (vLLM, llama.cpp) take top_k
 	case "ollama":
 		return ollama.Provider{Now: p.Now}
 	}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aiproxy/aiproxy/provider"
+	"github.com/aiproxy/aiproxy/provider/internal/chunk"
 	"github.com/aiproxy/aiproxy/provider/internal/xlate"
 	"github.com/aiproxy/aiproxy/provider/openai"
 )
@@ -97,7 +98,7 @@ func (Raw) NewRequest(ctx context.Context, r *provider.Request) (*http.Request, 
 	if r.RouteType != provider.Chat {
 		return nil, xlate.BadRequest("", "llama2 raw format: route type "+string(r.RouteType)+" is not supported")
 	}
-	req, err := xlate.DecodeChat(r.Body)
+	req, err := xlate.DecodeChat(r)
 	if err != nil {
 		return nil, err
 	}
@@ -212,8 +213,6 @@ func (Raw) ParseError(_ *provider.Request, status int, h http.Header, body []byt
 // NewStream reads the whole (non-streamed) answer and yields it as a chunk stream.
 func (p Raw) NewStream(r *provider.Request, h http.Header, body io.Reader) provider.Stream {
 	s := &rawStream{}
-	s.c.Model = xlate.Model(r)
-	s.c.Created = xlate.Created(h, p.Now)
 	all, err := io.ReadAll(io.LimitReader(body, xlate.Limit+1))
 	switch {
 	case err != nil:
@@ -232,38 +231,33 @@ func (p Raw) NewStream(r *provider.Request, h http.Header, body io.Reader) provi
 	if r != nil {
 		reqBody = r.Body
 	}
-	s.c.ID = xlate.ID("chatcmpl-", reqBody, all)
+	w := chunk.NewWriter(xlate.ID("chatcmpl-", reqBody, all), xlate.Model(r), xlate.Created(h, p.Now))
 	s.usage = u
-	s.chunks = append(s.chunks, clone(s.c.Role()))
+	s.q.Push(w.Role(s.q.Buf()))
 	if text != "" {
-		s.chunks = append(s.chunks, clone(s.c.Content(text)))
+		s.q.Push(w.Text(s.q.Buf(), text))
 	}
-	s.chunks = append(s.chunks, clone(s.c.Finish(finish)))
-	if r != nil && xlate.IncludeUsage(r.Body) {
-		s.chunks = append(s.chunks, clone(s.c.Usage(u)))
+	s.q.Push(w.Finish(s.q.Buf(), finish))
+	if r != nil && chunk.IncludeUsage(r.Body) {
+		s.q.Push(w.Usage(s.q.Buf(), u))
 	}
 	return s
 }
 
-func clone(b []byte) []byte { return append([]byte(nil), b...) }
-
 type rawStream struct {
-	c      xlate.Chunker
-	chunks [][]byte
-	usage  provider.Usage
-	err    error
+	q     chunk.Queue
+	usage provider.Usage
+	err   error
 }
 
 func (s *rawStream) Next() ([]byte, error) {
 	if s.err != nil {
 		return nil, s.err
 	}
-	if len(s.chunks) == 0 {
-		return nil, io.EOF
+	if c := s.q.Pop(); c != nil {
+		return c, nil
 	}
-	c := s.chunks[0]
-	s.chunks = s.chunks[1:]
-	return c, nil
+	return nil, io.EOF
 }
 
 func (s *rawStream) Usage() provider.Usage { return s.usage }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/aiproxy/aiproxy/provider"
+	"github.com/aiproxy/aiproxy/provider/internal/chunk"
 	"github.com/aiproxy/aiproxy/provider/internal/xlate"
 	"github.com/aiproxy/aiproxy/provider/ollama"
 	"github.com/aiproxy/aiproxy/provider/openai"
@@ -46,7 +47,43 @@ func (p Provider) NewRequest(ctx context.Context, r *provider.Request) (*http.Re
 	default:
 		return nil, xlate.BadRequest("", "mistral: unknown mistral_format "+f)
 	}
+	if r.Model.Options.MistralFormat != "ollama" && (bytes.Contains(r.Body, streamOptionsKey) || bytes.Contains(r.Body, extraContentKey)) {
+		rr := *r
+		rr.Body = withoutUnknown(r.Body)
+		r = &rr
+	}
 	return p.target(r).NewRequest(ctx, r)
+}
+
+// withoutUnknown removes from an OpenAI chat body the fields that Mistral's API refuses (422
+// extra_forbidden: it takes no field it does not know): stream_options (Mistral's stream
+// reports usage anyway, and stream turns it into OpenAI's usage chunk when the client asked)
+// and the extra_content of tool calls (Gemini's thought signatures, of no use to Mistral).
+func withoutUnknown(body []byte) []byte {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(body, &m) != nil {
+		return body
+	}
+	delete(m, "stream_options")
+	var msgs []map[string]json.RawMessage
+	if bytes.Contains(m["messages"], extraContentKey) && json.Unmarshal(m["messages"], &msgs) == nil {
+		for _, msg := range msgs {
+			var calls []map[string]json.RawMessage
+			if json.Unmarshal(msg["tool_calls"], &calls) != nil || len(calls) == 0 {
+				continue
+			}
+			for _, c := range calls {
+				delete(c, "extra_content")
+			}
+			msg["tool_calls"], _ = json.Marshal(calls)
+		}
+		m["messages"], _ = json.Marshal(msgs)
+	}
+	out, err := json.Marshal(m)
+	if err != nil {
+		return body
+	}
+	return out
 }
 
 // ParseResponse translates the configured format's response.
@@ -66,10 +103,13 @@ func (p Provider) ParseError(r *provider.Request, status int, h http.Header, bod
 // NewStream translates the configured format's stream.
 func (p Provider) NewStream(r *provider.Request, h http.Header, body io.Reader) provider.Stream {
 	s := p.target(r).NewStream(r, h, body)
-	if r != nil && r.Model.Options.MistralFormat == "ollama" {
+	if r == nil {
+		return &stream{Stream: s}
+	}
+	if r.Model.Options.MistralFormat == "ollama" {
 		return s
 	}
-	return &stream{Stream: s, includeUsage: xlate.IncludeUsage(r.Body)}
+	return &stream{Stream: s, includeUsage: chunk.IncludeUsage(r.Body)}
 }
 
 // stream puts Mistral's chunks in OpenAI's order: Mistral sends usage in the chunk that
@@ -132,6 +172,8 @@ func (s *stream) Next() ([]byte, error) {
 }
 
 var (
-	usageKey    = []byte(`"usage"`)
-	modelLength = []byte(`"finish_reason":"model_length"`)
+	streamOptionsKey = []byte(`"stream_options"`)
+	extraContentKey  = []byte(`"extra_content"`)
+	usageKey         = []byte(`"usage"`)
+	modelLength      = []byte(`"finish_reason":"model_length"`)
 )

@@ -53,6 +53,17 @@ func TestFormats(t *testing.T) {
 	assert.ErrorContains(t, err, "unknown mistral_format")
 }
 
+// A stream without a request (as the fuzz and benchmark helpers may make) is the openai
+// format's, with no usage chunk asked.
+func TestStreamNilRequest(t *testing.T) {
+	s := Provider{}.NewStream(nil, nil, strings.NewReader("data: {\"id\":\"1\",\"object\":\"chat.completion.chunk\",\"created\":1,\"model\":\"m\",\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}],\"usage\":{\"prompt_tokens\":1,\"completion_tokens\":1,\"total_tokens\":2}}\n\ndata: [DONE]\n\n"))
+	evs, usage, err := providertest.Drain(s)
+	require.NoError(t, err)
+	assert.Len(t, evs, 1)
+	assert.NotContains(t, string(evs[0]), "usage")
+	assert.Equal(t, 2, usage.TotalTokens)
+}
+
 var testCase = providertest.Case{Provider: Provider{}, Model: provider.Model{Provider: "mistral", Name: "mistral-large-latest"}}
 
 // TestConformance runs the providertest suite on the *.txtar goldens (openai and ollama formats).

@@ -8,26 +8,15 @@ import (
 )
 
 func embedBody(r *provider.Request) ([]byte, error) {
-	var req provider.EmbeddingRequest
-	if err := json.Unmarshal(r.Body, &req); err != nil {
-		return nil, xlate.BadRequest("", "the request is not a valid embeddings request: "+err.Error())
-	}
-	inputs, err := xlate.EmbeddingInputs(req.Input)
+	req, err := xlate.DecodeEmbeddings(r)
 	if err != nil {
 		return nil, err
 	}
-	out := struct {
+	return json.Marshal(struct {
 		Model      string   `json:"model"`
 		Input      []string `json:"input"`
 		Dimensions *int     `json:"dimensions,omitempty"`
-	}{Model: req.Model, Input: inputs, Dimensions: req.Dimensions}
-	if r.Model.Name != "" {
-		out.Model = r.Model.Name
-	}
-	if out.Dimensions == nil {
-		out.Dimensions = r.Model.Options.EmbeddingsDimensions
-	}
-	return json.Marshal(out)
+	}{req.Model, req.Inputs, req.Dimensions})
 }
 
 func parseEmbeddings(r *provider.Request, body []byte) (*provider.Response, error) {

@@ -7,7 +7,7 @@
 package ollama
 
 import (
-	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"io"
@@ -16,7 +16,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/aiproxy/aiproxy/internal/jsonx"
 	"github.com/aiproxy/aiproxy/provider"
+	"github.com/aiproxy/aiproxy/provider/internal/chunk"
 	"github.com/aiproxy/aiproxy/provider/internal/xlate"
 	"github.com/aiproxy/aiproxy/provider/openai"
 )
@@ -80,17 +82,7 @@ type (
 )
 
 func (p Provider) url(r *provider.Request) string {
-	base := p.BaseURL
-	if base == "" {
-		base = DefaultBaseURL
-	}
-	if r.Model.Options.UpstreamURL != "" {
-		return r.Model.Options.UpstreamURL
-	}
-	if path := r.Model.Options.UpstreamPath; path != "" {
-		return strings.TrimSuffix(base, "/") + "/" + strings.TrimPrefix(path, "/")
-	}
-	return strings.TrimSuffix(base, "/") + Path(r.RouteType)
+	return openai.URL(cmp.Or(p.BaseURL, DefaultBaseURL), Path(r.RouteType), r)
 }
 
 // NewRequest builds an /api/chat or /api/embed request.
@@ -122,7 +114,7 @@ func (p Provider) NewRequest(ctx context.Context, r *provider.Request) (*http.Re
 
 // ChatBody translates an OpenAI chat request into an /api/chat body.
 func ChatBody(r *provider.Request) ([]byte, error) {
-	req, err := xlate.DecodeChat(r.Body)
+	req, err := xlate.DecodeChat(r)
 	if err != nil {
 		return nil, err
 	}
@@ -164,7 +156,7 @@ func ChatBody(r *provider.Request) ([]byte, error) {
 		case "assistant":
 			msg.Content = m.Content.String()
 			for _, tc := range m.ToolCalls {
-				args, err := xlate.Args(tc.Function.Arguments)
+				args, err := xlate.Args(tc)
 				if err != nil {
 					return nil, err
 				}
@@ -212,8 +204,17 @@ func ChatBody(r *provider.Request) ([]byte, error) {
 		if err != nil {
 			return nil, err
 		}
-		if choice.Mode == "none" {
-			out.Tools = nil // Ollama has no tool_choice; "none" is expressible by omission only
+		// Ollama has no tool_choice: "none" is expressed by offering no tool, a named function
+		// by offering it alone (as for Cohere); "required" cannot be expressed.
+		switch choice.Mode {
+		case "none":
+			out.Tools = nil
+		case "required":
+			return nil, xlate.BadRequest("tool_choice", "ollama cannot require a tool call (it has no tool_choice)")
+		case "function":
+			if out.Tools, err = choice.Offered(req.Tools); err != nil {
+				return nil, err
+			}
 		}
 	}
 	return json.Marshal(out)
@@ -257,28 +258,14 @@ func finishReason(doneReason string, calledTools bool) string {
 	}
 }
 
-func callID(tc *toolCall, i int) string {
+// callID is the id of the i-th tool call of the answer created at createdAt to reqBody:
+// Ollama's own, else one derived from them, unique across the conversation's turns (so that
+// a tool result maps to its call) and the same on every translation.
+func callID(tc *toolCall, reqBody []byte, createdAt string, i int) string {
 	if tc.ID != "" {
 		return tc.ID
 	}
-	return "call_" + strconv.Itoa(i)
-}
-
-func argsString(raw json.RawMessage) string {
-	var b bytes.Buffer
-	if len(raw) == 0 || string(raw) == "null" {
-		return "{}"
-	}
-	if raw[0] == '"' { // some models answer with the arguments as a string
-		var s string
-		if json.Unmarshal(raw, &s) == nil {
-			return s
-		}
-	}
-	if json.Compact(&b, raw) != nil {
-		return "{}"
-	}
-	return b.String()
+	return xlate.ID("call_", reqBody, []byte(createdAt), []byte{0}, strconv.AppendInt(nil, int64(i), 10))
 }
 
 // ParseResponse translates an /api/chat or /api/embed response.
@@ -293,11 +280,15 @@ func (p Provider) ParseResponse(r *provider.Request, _ http.Header, body []byte)
 	if resp.Error != "" {
 		return nil, &provider.Error{Status: http.StatusBadGateway, Type: "server_error", Message: resp.Error}
 	}
+	var reqBody []byte
+	if r != nil {
+		reqBody = r.Body
+	}
 	var calls []provider.ToolCall
 	for i := range resp.Message.ToolCalls {
 		tc := &resp.Message.ToolCalls[i]
-		calls = append(calls, provider.ToolCall{ID: callID(tc, i), Type: "function",
-			Function: provider.FunctionCall{Name: tc.Function.Name, Arguments: argsString(tc.Function.Arguments)}})
+		calls = append(calls, provider.ToolCall{ID: callID(tc, reqBody, resp.CreatedAt, i), Type: "function",
+			Function: provider.FunctionCall{Name: tc.Function.Name, Arguments: xlate.ArgsString(tc.Function.Arguments)}})
 	}
 	var content *string
 	if resp.Message.Content != "" || len(calls) == 0 {
@@ -308,10 +299,6 @@ func (p Provider) ParseResponse(r *provider.Request, _ http.Header, body []byte)
 		model = xlate.Model(r)
 	}
 	u := resp.usage()
-	var reqBody []byte
-	if r != nil {
-		reqBody = r.Body
-	}
 	out, err := xlate.Completion(xlate.ID("chatcmpl-", reqBody, []byte(resp.CreatedAt)), model, p.created(resp.CreatedAt),
 		content, calls, finishReason(resp.DoneReason, len(calls) > 0), u)
 	if err != nil {
@@ -328,11 +315,10 @@ func (Provider) ParseError(_ *provider.Request, status int, header http.Header, 
 
 // NewStream translates Ollama's ndjson stream into chat.completion.chunk events.
 func (p Provider) NewStream(r *provider.Request, _ http.Header, body io.Reader) provider.Stream {
-	s := &stream{lr: xlate.NewLineReader(body), p: p}
+	s := &stream{lr: xlate.NewLineReader(body), p: p, model: xlate.Model(r)}
 	if r != nil {
-		s.includeUsage = xlate.IncludeUsage(r.Body)
-		s.c.Model = xlate.Model(r)
-		s.c.ID = xlate.ID("chatcmpl-", r.Body)
+		s.includeUsage = chunk.IncludeUsage(r.Body)
+		s.reqBody = r.Body
 	}
 	return s
 }
@@ -340,36 +326,29 @@ func (p Provider) NewStream(r *provider.Request, _ http.Header, body io.Reader) 
 type stream struct {
 	lr           *xlate.LineReader
 	p            Provider
-	c            xlate.Chunker
+	w            *chunk.Writer // made at the first record
+	q            chunk.Queue
+	model        string
 	includeUsage bool
 	usage        provider.Usage
-	started      bool
+	reqBody      []byte
+	createdAt    string // the first record's, for tool call ids
 	tools        int
-	queue        [][]byte // chunks translated from one line, still to return
-	qbuf         []byte
 	done         bool
 	rec          chatResponse
 }
 
 func (s *stream) Usage() provider.Usage { return s.usage }
 
-func (s *stream) push(chunk []byte) {
-	start := len(s.qbuf)
-	s.qbuf = append(s.qbuf, chunk...)
-	s.queue = append(s.queue, s.qbuf[start:len(s.qbuf):len(s.qbuf)])
-}
-
 func (s *stream) Next() ([]byte, error) {
 	for {
-		if len(s.queue) > 0 {
-			out := s.queue[0]
-			s.queue = s.queue[1:]
-			return out, nil
+		if c := s.q.Pop(); c != nil {
+			return c, nil
 		}
 		if s.done {
 			return nil, io.EOF
 		}
-		s.queue, s.qbuf = s.queue[:0], s.qbuf[:0]
+		s.q.Reset()
 		line, err := s.lr.Next()
 		if err == io.EOF {
 			s.done = true
@@ -379,11 +358,52 @@ func (s *stream) Next() ([]byte, error) {
 			s.done = true
 			return nil, xlate.BadGateway("ollama: reading the stream: " + err.Error())
 		}
+		if s.textLine(line) {
+			continue
+		}
 		if err := s.line(line); err != nil {
 			s.done = true
 			return nil, err
 		}
 	}
+}
+
+// textLine translates the commonest record, a text delta once the stream has started,
+// without a decode; it reports false for any other record, which line then decodes.
+func (s *stream) textLine(line []byte) bool {
+	if s.w == nil {
+		return false
+	}
+	var done, msg, content []byte
+	plain := true
+	if jsonx.Object(line, func(m jsonx.Member) bool {
+		switch string(m.Key) {
+		case "done":
+			done = m.Value
+		case "message":
+			msg = m.Value
+		case "error":
+			plain = false
+		}
+		return plain
+	}) != nil || !plain || string(done) != "false" || msg == nil {
+		return false
+	}
+	if jsonx.Object(msg, func(m jsonx.Member) bool {
+		switch string(m.Key) {
+		case "content":
+			content = m.Value
+		case "tool_calls":
+			plain = false
+		}
+		return plain
+	}) != nil || !plain || (content != nil && content[0] != '"') {
+		return false
+	}
+	if len(content) > 2 {
+		s.q.Push(s.w.TextRaw(s.q.Buf(), content))
+	}
+	return true
 }
 
 func (s *stream) line(line []byte) error {
@@ -395,28 +415,30 @@ func (s *stream) line(line []byte) error {
 	if rec.Error != "" {
 		return &provider.Error{Status: http.StatusBadGateway, Type: "server_error", Message: rec.Error}
 	}
-	if !s.started {
-		s.started = true
-		if rec.Model != "" && s.c.Model == "" {
-			s.c.Model = rec.Model
+	if s.w == nil {
+		model := rec.Model // the model Ollama says served, as ParseResponse reports it
+		if model == "" {
+			model = s.model
 		}
-		s.c.Created = s.p.created(rec.CreatedAt)
-		s.push(s.c.Role())
+		s.createdAt = rec.CreatedAt
+		s.w = chunk.NewWriter(xlate.ID("chatcmpl-", s.reqBody), model, s.p.created(rec.CreatedAt))
+		s.q.Push(s.w.Role(s.q.Buf()))
 	}
 	if rec.Message.Content != "" {
-		s.push(s.c.Content(rec.Message.Content))
+		s.q.Push(s.w.Text(s.q.Buf(), rec.Message.Content))
 	}
 	for i := range rec.Message.ToolCalls {
 		tc := &rec.Message.ToolCalls[i]
-		s.push(s.c.ToolCall(s.tools, callID(tc, s.tools), tc.Function.Name, argsString(tc.Function.Arguments)))
+		args := jsonx.AppendString(nil, xlate.ArgsString(tc.Function.Arguments))
+		s.q.Push(s.w.ToolStart(s.q.Buf(), s.tools, callID(tc, s.reqBody, s.createdAt, s.tools), tc.Function.Name, args, nil))
 		s.tools++
 	}
 	if rec.Done {
 		s.done = true
 		s.usage = rec.usage()
-		s.push(s.c.Finish(finishReason(rec.DoneReason, s.tools > 0)))
+		s.q.Push(s.w.Finish(s.q.Buf(), finishReason(rec.DoneReason, s.tools > 0)))
 		if s.includeUsage {
-			s.push(s.c.Usage(s.usage))
+			s.q.Push(s.w.Usage(s.q.Buf(), s.usage))
 		}
 	}
 	return nil

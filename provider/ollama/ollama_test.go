@@ -3,6 +3,7 @@ package ollama
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"testing"
@@ -45,6 +46,62 @@ func TestNewRequestGolden(t *testing.T) {
 	var pe *provider.Error
 	require.ErrorAs(t, err, &pe)
 	assert.Equal(t, 400, pe.Status)
+}
+
+// Ollama has no tool_choice: a named function is offered alone, "none" offers no tool and
+// "required" cannot be expressed (400).
+func TestToolChoice(t *testing.T) {
+	const tools = `"tools":[{"type":"function","function":{"name":"a"}},{"type":"function","function":{"name":"b"}}]`
+	body := func(choice string) []byte {
+		return []byte(`{"messages":[{"role":"user","content":"hi"}],` + tools + `,"tool_choice":` + choice + `}`)
+	}
+	sent := func(choice string) string {
+		t.Helper()
+		req, err := Provider{}.NewRequest(context.Background(), chatReq(body(choice), false))
+		require.NoError(t, err)
+		got, _ := io.ReadAll(req.Body)
+		return string(got)
+	}
+	assert.JSONEq(t, `{"model":"llama3.2:3b","messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"b"}}],"stream":false}`,
+		sent(`{"type":"function","function":{"name":"b"}}`))
+	assert.JSONEq(t, `{"model":"llama3.2:3b","messages":[{"role":"user","content":"hi"}],"stream":false}`, sent(`"none"`))
+	assert.Contains(t, sent(`"auto"`), `"name":"a"`)
+	for _, choice := range []string{`"required"`, `{"type":"function","function":{"name":"c"}}`, `"maybe"`} {
+		_, err := Provider{}.NewRequest(context.Background(), chatReq(body(choice), false))
+		var pe *provider.Error
+		require.ErrorAs(t, err, &pe, choice)
+		assert.Equal(t, 400, pe.Status, choice)
+		assert.Equal(t, "tool_choice", pe.Param, choice)
+	}
+}
+
+// Ollama gives tool calls no ids: each turn's are derived from the request and the answer's
+// created_at, so they do not repeat across turns (Anthropic and Bedrock refuse a history with
+// repeated ids, and a result must map to its own call), and stream and non-stream agree on
+// the model, the one Ollama names.
+func TestToolCallIDsPerTurn(t *testing.T) {
+	answer := func(createdAt string) []byte {
+		return []byte(`{"model":"llama3.2","created_at":"` + createdAt + `","message":{"role":"assistant","content":"","tool_calls":[{"function":{"name":"f","arguments":{}}},{"function":{"name":"g","arguments":{}}}]},"done":true,"done_reason":"stop"}`)
+	}
+	r := chatReq([]byte(`{"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"function","function":{"name":"f"}},{"type":"function","function":{"name":"g"}}]}`), false)
+	ids := map[string]bool{}
+	for _, at := range []string{"2024-07-22T20:33:28.123Z", "2024-07-22T20:34:01.5Z"} {
+		resp, err := Provider{}.ParseResponse(r, nil, answer(at))
+		require.NoError(t, err)
+		var c provider.ChatCompletion
+		require.NoError(t, json.Unmarshal(resp.Body, &c))
+		assert.Equal(t, "llama3.2", c.Model)
+		for _, tc := range c.Choices[0].Message.ToolCalls {
+			assert.False(t, ids[tc.ID], "tool call id %s repeats", tc.ID)
+			ids[tc.ID] = true
+		}
+		chunks, err := xlatetest.Drain(Provider{}.NewStream(r, nil, bytes.NewReader(append(answer(at), '\n'))))
+		require.NoError(t, err)
+		var ch provider.ChatChunk
+		require.NoError(t, json.Unmarshal(chunks[0], &ch))
+		assert.Equal(t, "llama3.2", ch.Model, "the stream names the model ParseResponse does")
+	}
+	assert.Len(t, ids, 4)
 }
 
 func TestParseResponseGolden(t *testing.T) {

@@ -29,6 +29,9 @@ type Provider struct {
 	// BaseURL is the API root that route paths are appended to; empty means DefaultBaseURL.
 	// model.options.upstream_url, when set, is used as the whole URL instead.
 	BaseURL string
+	// TopK says the upstream takes a top_k parameter (vLLM, Databricks, DashScope do;
+	// OpenAI does not): model.options.top_k is then added to chat bodies that have none.
+	TopK bool
 }
 
 var _ provider.Provider = Provider{}
@@ -45,16 +48,17 @@ func Path(rt provider.RouteType) string {
 	}
 }
 
-// URL returns the upstream URL of r: options.upstream_url if set, else base + the route's
-// path, with options.upstream_path replacing the path when set.
-func URL(base string, r *provider.Request) string {
-	if u := r.Model.Options.UpstreamURL; u != "" {
-		return u
+// URL returns the upstream URL of r, for every provider: options.upstream_url if set, else
+// base + path, with options.upstream_path replacing path when set.
+func URL(base, path string, r *provider.Request) string {
+	o := r.Model.Options
+	if o.UpstreamURL != "" {
+		return o.UpstreamURL
 	}
-	if p := r.Model.Options.UpstreamPath; p != "" {
-		return strings.TrimSuffix(base, "/") + "/" + strings.TrimPrefix(p, "/")
+	if o.UpstreamPath != "" {
+		path = "/" + strings.TrimPrefix(o.UpstreamPath, "/")
 	}
-	return strings.TrimSuffix(base, "/") + Path(r.RouteType)
+	return strings.TrimSuffix(base, "/") + path
 }
 
 // NewRequest posts r.Body to the upstream.
@@ -63,7 +67,21 @@ func (p Provider) NewRequest(ctx context.Context, r *provider.Request) (*http.Re
 	if base == "" {
 		base = DefaultBaseURL
 	}
-	return NewJSONRequest(ctx, URL(base, r), r.Body, r.Stream)
+	return NewJSONRequest(ctx, URL(base, Path(r.RouteType), r), p.Body(r), r.Stream)
+}
+
+// Body returns the body to send for r: r.Body, with model.options.top_k added when p.TopK
+// is set and the client's chat request has no top_k.
+func (p Provider) Body(r *provider.Request) []byte {
+	k := r.Model.Options.TopK
+	if !p.TopK || k == nil || r.RouteType != provider.Chat {
+		return r.Body
+	}
+	edit := []jsonx.Edit{{Key: "top_k", Value: strconv.AppendInt(nil, int64(*k), 10), OnlyIfAbsent: true}}
+	if jsonx.Object(r.Body, func(jsonx.Member) bool { return false }) != nil {
+		return r.Body // not an object: the upstream answers for it
+	}
+	return jsonx.Apply(make([]byte, 0, len(r.Body)+16), r.Body, edit)
 }
 
 // NewJSONRequest returns a POST of body with JSON content headers; with stream it accepts
@@ -185,16 +203,25 @@ func (Provider) NewStream(_ *provider.Request, _ http.Header, body io.Reader) pr
 }
 
 type stream struct {
-	r     *sse.Reader
-	usage provider.Usage
+	r        *sse.Reader
+	usage    provider.Usage
+	finished bool // a chunk carried a finish_reason
 }
 
-var usageKey = []byte(`"usage"`)
-var errorKey = []byte(`"error"`)
+var (
+	usageKey  = []byte(`"usage"`)
+	errorKey  = []byte(`"error"`)
+	finishKey = []byte(`"finish_reason"`)
+)
 
 func (s *stream) Next() ([]byte, error) {
 	for {
 		ev, err := s.r.Next()
+		if err == io.EOF && !s.finished {
+			// Neither [DONE] nor a finish_reason: the upstream was cut off, not done.
+			return nil, &provider.Error{Status: http.StatusBadGateway, Type: "server_error",
+				Message: "the upstream stream ended before a finish_reason or data: [DONE]"}
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -214,7 +241,27 @@ func (s *stream) Next() ([]byte, error) {
 				return nil, e
 			}
 		}
+		if !s.finished {
+			s.finished = hasFinish(data)
+		}
 		return data, nil
+	}
+}
+
+// hasFinish reports whether a chunk has a finish_reason that is not null.
+func hasFinish(data []byte) bool {
+	for {
+		i := bytes.Index(data, finishKey)
+		if i < 0 {
+			return false
+		}
+		data = bytes.TrimLeft(data[i+len(finishKey):], " \t\r\n")
+		if len(data) > 0 && data[0] == ':' {
+			data = bytes.TrimLeft(data[1:], " \t\r\n")
+			if len(data) > 0 && data[0] == '"' {
+				return true
+			}
+		}
 	}
 }
 
@@ -228,7 +275,9 @@ func (s *stream) inspect(data []byte) *provider.Error {
 				_ = s.usage.UnmarshalJSON(m.Value)
 			}
 		case "error":
-			e = ParseErrorBody(http.StatusBadGateway, nil, data)
+			if string(m.Value) != "null" {
+				e = ParseErrorBody(http.StatusBadGateway, nil, data)
+			}
 		}
 		return true
 	})

@@ -15,8 +15,6 @@ type Event struct {
 	Name string
 	// Data is the event's "data:" lines joined by "\n".
 	Data []byte
-	// ID is the event's "id:" field.
-	ID string
 }
 
 // MaxEventSize bounds one event (all its lines), so a misbehaving upstream cannot make the
@@ -32,6 +30,7 @@ type Reader struct {
 	r    *bufio.Reader
 	data []byte
 	line []byte
+	name string // the last event name, reused while it repeats
 	ev   Event
 }
 
@@ -88,10 +87,11 @@ func (r *Reader) Next() (Event, error) {
 			r.data = append(r.data, value...)
 			hasData = true
 		case "event":
-			r.ev.Name = string(value)
-		case "id":
-			r.ev.ID = string(value)
-		}
+			if string(value) != r.name {
+				r.name = string(value)
+			}
+			r.ev.Name = r.name
+		} // "id" and "retry" are of no use to a translator
 		if err == io.EOF { // last line without a terminator
 			if hasData {
 				r.ev.Data = r.data

@@ -1,9 +1,9 @@
 // Package chunk writes OpenAI chat.completion.chunk events without reflection, for the
-// stream translators of native (non-OpenAI) providers.
+// stream translators of the native (non-OpenAI) providers: a Writer appends them, a Queue
+// holds those one upstream event gives until Stream.Next returns them.
 package chunk
 
 import (
-	"encoding/json"
 	"strconv"
 
 	"github.com/aiproxy/aiproxy/internal/jsonx"
@@ -59,9 +59,9 @@ func (w *Writer) Text(dst []byte, text string) []byte {
 	return closeDelta(dst)
 }
 
-// ToolStart appends the first delta of tool call index: its id, type, name, and arguments
-// (raw JSON string; nil means "").
-func (w *Writer) ToolStart(dst []byte, index int, id, name string, argsRaw []byte) []byte {
+// ToolStart appends the first delta of tool call index: its id, type, name, arguments (raw
+// JSON string; nil means "") and extra_content (a raw JSON object; nil for none).
+func (w *Writer) ToolStart(dst []byte, index int, id, name string, argsRaw, extra []byte) []byte {
 	dst = w.open(dst)
 	dst = append(dst, `"tool_calls":[{"index":`...)
 	dst = strconv.AppendInt(dst, int64(index), 10)
@@ -74,7 +74,12 @@ func (w *Writer) ToolStart(dst []byte, index int, id, name string, argsRaw []byt
 		argsRaw = []byte(`""`)
 	}
 	dst = append(dst, argsRaw...)
-	dst = append(dst, `}}]`...)
+	dst = append(dst, '}')
+	if extra != nil {
+		dst = append(dst, `,"extra_content":`...)
+		dst = append(dst, extra...)
+	}
+	dst = append(dst, `}]`...)
 	return closeDelta(dst)
 }
 
@@ -97,13 +102,21 @@ func (w *Writer) Finish(dst []byte, reason string) []byte {
 	return append(dst, `}]}`...)
 }
 
-// Usage appends the final usage chunk, which has no choices.
+// Usage appends the final usage chunk of include_usage, which has no choices.
 func (w *Writer) Usage(dst []byte, u provider.Usage) []byte {
 	dst = append(dst, w.prefix...)
-	dst = append(dst, `],"usage":`...)
-	b, _ := json.Marshal(u)
-	dst = append(dst, b...)
-	return append(dst, '}')
+	dst = append(dst, `],"usage":{"prompt_tokens":`...)
+	dst = strconv.AppendInt(dst, int64(u.PromptTokens), 10)
+	dst = append(dst, `,"completion_tokens":`...)
+	dst = strconv.AppendInt(dst, int64(u.CompletionTokens), 10)
+	dst = append(dst, `,"total_tokens":`...)
+	dst = strconv.AppendInt(dst, int64(u.TotalTokens), 10)
+	if u.CachedTokens > 0 {
+		dst = append(dst, `,"prompt_tokens_details":{"cached_tokens":`...)
+		dst = strconv.AppendInt(dst, int64(u.CachedTokens), 10)
+		dst = append(dst, '}')
+	}
+	return append(dst, "}}"...)
 }
 
 // IncludeUsage reports whether an OpenAI request body asks stream_options.include_usage.

@@ -1,11 +1,13 @@
-// Package xlate holds what the native translators (bedrock, ollama, cohere, llama2) share:
-// an allocation-light writer of OpenAI chat.completion.chunk events, data: URL parsing,
-// deterministic ids, and the decoding of the OpenAI request.
+// Package xlate holds what the native translators share besides writing chunks (package
+// chunk): the decoding of the OpenAI request (messages, tool choice, tool call arguments,
+// data: URLs, embeddings inputs), deterministic ids, OpenAI-format bodies and errors, and
+// the readers of ndjson lines and raw JSON values on hot stream paths.
 package xlate
 
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -27,117 +29,6 @@ const (
 	ToolCalls     = "tool_calls"
 	ContentFilter = "content_filter"
 )
-
-// Chunker writes chat.completion.chunk events for one stream. Every method returns a slice
-// of an internal buffer that is valid until the next call.
-type Chunker struct {
-	ID      string
-	Model   string
-	Created int64
-	buf     []byte
-}
-
-func (c *Chunker) head() []byte {
-	b := append(c.buf[:0], `{"id":`...)
-	b = jsonx.AppendString(b, c.ID)
-	b = append(b, `,"object":"chat.completion.chunk","created":`...)
-	b = strconv.AppendInt(b, c.Created, 10)
-	b = append(b, `,"model":`...)
-	b = jsonx.AppendString(b, c.Model)
-	return append(b, `,"choices":[{"index":0,"delta":{`...)
-}
-
-func (c *Chunker) tail(b []byte, finish string) []byte {
-	b = append(b, `},"finish_reason":`...)
-	if finish == "" {
-		b = append(b, "null"...)
-	} else {
-		b = jsonx.AppendString(b, finish)
-	}
-	b = append(b, "}]}"...)
-	c.buf = b
-	return b
-}
-
-// Role is the first chunk: the assistant role with empty content, as OpenAI sends it.
-func (c *Chunker) Role() []byte {
-	b := append(c.head(), `"role":"assistant","content":""`...)
-	return c.tail(b, "")
-}
-
-// Content is a text delta.
-func (c *Chunker) Content(s string) []byte {
-	b := append(c.head(), `"content":`...)
-	b = jsonx.AppendString(b, s)
-	return c.tail(b, "")
-}
-
-// ToolStart opens tool call index with its id and function name.
-func (c *Chunker) ToolStart(index int, id, name string) []byte {
-	b := append(c.head(), `"tool_calls":[{"index":`...)
-	b = strconv.AppendInt(b, int64(index), 10)
-	b = append(b, `,"id":`...)
-	b = jsonx.AppendString(b, id)
-	b = append(b, `,"type":"function","function":{"name":`...)
-	b = jsonx.AppendString(b, name)
-	b = append(b, `,"arguments":""}}]`...)
-	return c.tail(b, "")
-}
-
-// ToolArgs is a fragment of tool call index's JSON arguments.
-func (c *Chunker) ToolArgs(index int, args string) []byte {
-	b := append(c.head(), `"tool_calls":[{"index":`...)
-	b = strconv.AppendInt(b, int64(index), 10)
-	b = append(b, `,"function":{"arguments":`...)
-	b = jsonx.AppendString(b, args)
-	b = append(b, `}}]`...)
-	return c.tail(b, "")
-}
-
-// Finish is the chunk with an empty delta and the finish reason.
-func (c *Chunker) Finish(reason string) []byte {
-	return c.tail(c.head(), reason)
-}
-
-// Usage is the extra last chunk of include_usage: no choices, the usage.
-func (c *Chunker) Usage(u provider.Usage) []byte {
-	b := append(c.buf[:0], `{"id":`...)
-	b = jsonx.AppendString(b, c.ID)
-	b = append(b, `,"object":"chat.completion.chunk","created":`...)
-	b = strconv.AppendInt(b, c.Created, 10)
-	b = append(b, `,"model":`...)
-	b = jsonx.AppendString(b, c.Model)
-	b = append(b, `,"choices":[],"usage":{"prompt_tokens":`...)
-	b = strconv.AppendInt(b, int64(u.PromptTokens), 10)
-	b = append(b, `,"completion_tokens":`...)
-	b = strconv.AppendInt(b, int64(u.CompletionTokens), 10)
-	b = append(b, `,"total_tokens":`...)
-	b = strconv.AppendInt(b, int64(u.TotalTokens), 10)
-	if u.CachedTokens > 0 {
-		b = append(b, `,"prompt_tokens_details":{"cached_tokens":`...)
-		b = strconv.AppendInt(b, int64(u.CachedTokens), 10)
-		b = append(b, '}')
-	}
-	b = append(b, "}}"...)
-	c.buf = b
-	return b
-}
-
-// IncludeUsage reports whether an OpenAI request body asks for stream_options.include_usage.
-func IncludeUsage(body []byte) bool {
-	var on bool
-	_ = jsonx.Object(body, func(m jsonx.Member) bool {
-		if string(m.Key) != "stream_options" {
-			return true
-		}
-		var so provider.StreamOptions
-		if json.Unmarshal(m.Value, &so) == nil {
-			on = so.IncludeUsage
-		}
-		return false
-	})
-	return on
-}
 
 // ID returns prefix + a short hash of parts: an id that is the same on every retry.
 func ID(prefix string, parts ...[]byte) string {
@@ -163,19 +54,11 @@ func Created(h http.Header, now func() time.Time) int64 {
 
 // DataURL splits a data: URL with base64 data into its media type and decoded bytes.
 func DataURL(u string) (mediaType string, data []byte, ok bool) {
-	rest, found := strings.CutPrefix(u, "data:")
-	if !found {
+	mediaType, b64, ok := DataURLBase64(u)
+	if !ok {
 		return "", nil, false
 	}
-	meta, payload, found := strings.Cut(rest, ",")
-	if !found {
-		return "", nil, false
-	}
-	mediaType, isB64 := strings.CutSuffix(meta, ";base64")
-	if !isB64 {
-		return "", nil, false
-	}
-	data, err := base64.StdEncoding.DecodeString(payload)
+	data, err := base64.StdEncoding.DecodeString(b64)
 	if err != nil {
 		return "", nil, false
 	}
@@ -216,31 +99,55 @@ func InsufficientQuota(e *provider.Error) *provider.Error {
 	return e
 }
 
-// DecodeChat decodes an OpenAI chat request.
-func DecodeChat(body []byte) (*provider.ChatRequest, error) {
+// DecodeChat decodes r's OpenAI chat request. model.options.top_k fills in a top_k the
+// client left out: the proxy applies the other model.options defaults to every body, but
+// top_k only reaches the translators whose upstream takes it.
+func DecodeChat(r *provider.Request) (*provider.ChatRequest, error) {
 	var req provider.ChatRequest
-	if err := json.Unmarshal(body, &req); err != nil {
+	if err := json.Unmarshal(r.Body, &req); err != nil {
 		return nil, BadRequest("", "the request is not a valid chat completion request: "+err.Error())
+	}
+	if req.TopK == nil {
+		req.TopK = r.Model.Options.TopK
 	}
 	return &req, nil
 }
 
-// EmbeddingInputs decodes an OpenAI embeddings request's input: a string or an array of
-// strings. Token arrays are refused.
-func EmbeddingInputs(raw json.RawMessage) ([]string, error) {
-	raw = bytes.TrimSpace(raw)
+// EmbeddingsRequest is an OpenAI embeddings request as the native translators take it.
+type EmbeddingsRequest struct {
+	// Inputs are the texts: input, a string or an array of strings (token arrays are
+	// refused). Single says input was one string.
+	Inputs []string
+	Single bool
+	// Model is the target's model name, else the request's.
+	Model string
+	// Dimensions is the request's dimensions, else model.options.embeddings_dimensions.
+	Dimensions *int
+}
+
+// DecodeEmbeddings decodes r's OpenAI embeddings request.
+func DecodeEmbeddings(r *provider.Request) (*EmbeddingsRequest, error) {
+	var in provider.EmbeddingRequest
+	if err := json.Unmarshal(r.Body, &in); err != nil {
+		return nil, BadRequest("", "the request is not a valid embeddings request: "+err.Error())
+	}
+	out := &EmbeddingsRequest{Model: cmp.Or(r.Model.Name, in.Model), Dimensions: in.Dimensions}
+	if out.Dimensions == nil {
+		out.Dimensions = r.Model.Options.EmbeddingsDimensions
+	}
+	raw := bytes.TrimSpace(in.Input)
 	if len(raw) > 0 && raw[0] == '"' {
 		var s string
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return nil, BadRequest("input", "input must be a string or an array of strings")
 		}
-		return []string{s}, nil
+		out.Inputs, out.Single = []string{s}, true
+		return out, nil
 	}
-	var many []string
-	if err := json.Unmarshal(raw, &many); err != nil || len(many) == 0 {
+	if err := json.Unmarshal(raw, &out.Inputs); err != nil || len(out.Inputs) == 0 {
 		return nil, BadRequest("input", "input must be a string or a non-empty array of strings")
 	}
-	return many, nil
+	return out, nil
 }
 
 // ToolChoice is an OpenAI tool_choice: Mode is "auto", "none", "required", or "function"
@@ -250,7 +157,8 @@ type ToolChoice struct {
 	Name string
 }
 
-// ParseToolChoice decodes tool_choice; an absent one is the zero value.
+// ParseToolChoice decodes tool_choice; an absent one is the zero value. A mode other than
+// auto, none, required or a function is a 400.
 func ParseToolChoice(raw json.RawMessage) (ToolChoice, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) == 0 || string(raw) == "null" {
@@ -261,7 +169,11 @@ func ParseToolChoice(raw json.RawMessage) (ToolChoice, error) {
 		if err := json.Unmarshal(raw, &s); err != nil {
 			return ToolChoice{}, BadRequest("tool_choice", "invalid tool_choice")
 		}
-		return ToolChoice{Mode: s}, nil
+		switch s {
+		case "auto", "none", "required":
+			return ToolChoice{Mode: s}, nil
+		}
+		return ToolChoice{}, BadRequest("tool_choice", "tool_choice "+strconv.Quote(s)+" is not supported: auto, none, required or a function")
 	}
 	var obj struct {
 		Type     string `json:"type"`
@@ -275,16 +187,74 @@ func ParseToolChoice(raw json.RawMessage) (ToolChoice, error) {
 	return ToolChoice{Mode: "function", Name: obj.Function.Name}, nil
 }
 
-// Args returns a tool call's arguments as a JSON object: "" becomes {}. Invalid JSON is an
-// error, since providers want an object.
-func Args(s string) (json.RawMessage, error) {
-	if strings.TrimSpace(s) == "" {
+// Offered returns the tools to declare upstream for c: for a named function only that one
+// (upstreams that cannot force a given function offer it alone), else all of them. A named
+// function that is not among the tools is a 400.
+func (c ToolChoice) Offered(tools []provider.Tool) ([]provider.Tool, error) {
+	if c.Mode != "function" {
+		return tools, nil
+	}
+	for _, t := range tools {
+		if t.Function.Name == c.Name {
+			return []provider.Tool{t}, nil
+		}
+	}
+	return nil, BadRequest("tool_choice", "tool_choice names "+strconv.Quote(c.Name)+", which is not in tools")
+}
+
+// Args returns a tool call's arguments as the JSON object that native APIs take for a call's
+// input: "" becomes {}; anything but an object (an array, a string, invalid JSON) is a 400.
+func Args(tc provider.ToolCall) (json.RawMessage, error) {
+	s := strings.TrimSpace(tc.Function.Arguments)
+	if s == "" {
 		return json.RawMessage("{}"), nil
 	}
-	if !json.Valid([]byte(s)) {
-		return nil, BadRequest("messages", "tool call arguments are not valid JSON")
+	if s[0] != '{' || !json.Valid([]byte(s)) {
+		return nil, BadRequest("messages", "tool call "+strconv.Quote(tc.ID)+" arguments are not a JSON object")
 	}
 	return json.RawMessage(s), nil
+}
+
+// ArgsString renders a native call's input as OpenAI's arguments string: compact JSON; "{}"
+// when absent, null or invalid; a JSON string's own text (some models answer with the
+// arguments as a string).
+func ArgsString(raw json.RawMessage) string {
+	if len(raw) == 0 || string(raw) == "null" {
+		return "{}"
+	}
+	if raw[0] == '"' {
+		var s string
+		if json.Unmarshal(raw, &s) == nil {
+			return s
+		}
+	}
+	var b bytes.Buffer
+	if json.Compact(&b, raw) != nil {
+		return "{}"
+	}
+	return b.String()
+}
+
+// JSONInstruction is the system-prompt instruction that stands in for OpenAI's JSON mode on
+// upstreams without one (Anthropic's Messages API, Bedrock's Converse): for response_format
+// json_object or json_schema (with its schema), else "".
+func JSONInstruction(rf *provider.ResponseFormat) string {
+	if rf == nil || (rf.Type != "json_object" && rf.Type != "json_schema") {
+		return ""
+	}
+	s := "Respond with a single valid JSON object and nothing else: no prose, no code fences."
+	if rf.Type == "json_schema" && len(rf.JSONSchema) > 0 {
+		var js struct {
+			Schema json.RawMessage `json:"schema"`
+		}
+		if json.Unmarshal(rf.JSONSchema, &js) == nil && len(js.Schema) > 0 {
+			var buf bytes.Buffer
+			if json.Compact(&buf, js.Schema) == nil {
+				s += " The object must conform to this JSON Schema: " + buf.String()
+			}
+		}
+	}
+	return s
 }
 
 // Completion builds a one-choice chat.completion body.
@@ -312,23 +282,7 @@ func Embeddings(model string, vecs [][]float32, u provider.Usage) ([]byte, error
 // Limit caps what a translator reads from a stream line or frame.
 const Limit = 4 << 20
 
-// BodyModel returns the "model" member of a JSON request body.
-func BodyModel(body []byte) string {
-	var model string
-	_ = jsonx.Object(body, func(m jsonx.Member) bool {
-		if string(m.Key) == "model" {
-			var s string
-			if json.Unmarshal(m.Value, &s) == nil {
-				model = s
-			}
-			return false
-		}
-		return true
-	})
-	return model
-}
-
-// Model returns the target's model name, else the one in the request body.
+// Model returns the target's model name, else the request body's "model".
 func Model(r *provider.Request) string {
 	if r == nil {
 		return ""
@@ -336,21 +290,9 @@ func Model(r *provider.Request) string {
 	if r.Model.Name != "" {
 		return r.Model.Name
 	}
-	return BodyModel(r.Body)
-}
-
-// ToolCall is a whole tool call in one delta, for upstreams that do not stream arguments.
-func (c *Chunker) ToolCall(index int, id, name, args string) []byte {
-	b := append(c.head(), `"tool_calls":[{"index":`...)
-	b = strconv.AppendInt(b, int64(index), 10)
-	b = append(b, `,"id":`...)
-	b = jsonx.AppendString(b, id)
-	b = append(b, `,"type":"function","function":{"name":`...)
-	b = jsonx.AppendString(b, name)
-	b = append(b, `,"arguments":`...)
-	b = jsonx.AppendString(b, args)
-	b = append(b, `}}]`...)
-	return c.tail(b, "")
+	var model string
+	_ = json.Unmarshal(Lookup(r.Body, "model"), &model)
+	return model
 }
 
 // ErrLineTooLong is returned by LineReader for a line above Limit.
@@ -414,17 +356,17 @@ func Lookup(b []byte, keys ...string) []byte {
 	return b
 }
 
-// JSONString decodes a raw JSON string value. Without escapes it is one conversion.
-func JSONString(raw []byte) (string, bool) {
-	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
-		return "", false
+// Atoi parses a raw JSON number that is a non-negative integer of at most 9 digits (an
+// index, a token count), without allocating; ok is false for anything else.
+func Atoi(raw []byte) (n int, ok bool) {
+	if len(raw) == 0 || len(raw) > 9 {
+		return 0, false
 	}
-	if bytes.IndexByte(raw, '\\') < 0 {
-		return string(raw[1 : len(raw)-1]), true
+	for _, c := range raw {
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		n = n*10 + int(c-'0')
 	}
-	var s string
-	if json.Unmarshal(raw, &s) != nil {
-		return "", false
-	}
-	return s, true
+	return n, true
 }

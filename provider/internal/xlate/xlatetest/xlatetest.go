@@ -9,7 +9,6 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -132,36 +131,6 @@ func MaskIDs(t testing.TB, chunks [][]byte) [][]byte {
 		out[i] = MaskID(t, c)
 	}
 	return out
-}
-
-// BenchStream benchmarks translating raw with newStream, reporting the chunks per stream and
-// the allocations per chunk.
-func BenchStream(b *testing.B, raw []byte, newStream func(io.Reader) provider.Stream) {
-	b.Helper()
-	s := newStream(bytes.NewReader(raw))
-	n, err := Drain(s)
-	if err != nil {
-		b.Fatal(err)
-	}
-	chunks := len(n)
-	var before, after runtime.MemStats
-	b.SetBytes(int64(len(raw)))
-	b.ReportAllocs()
-	b.ResetTimer()
-	runtime.ReadMemStats(&before)
-	rd := bytes.NewReader(raw)
-	for b.Loop() {
-		rd.Reset(raw)
-		s := newStream(rd)
-		for {
-			if _, err := s.Next(); err != nil {
-				break
-			}
-		}
-	}
-	runtime.ReadMemStats(&after)
-	b.ReportMetric(float64(chunks), "chunks/op")
-	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/float64(b.N)/float64(chunks), "allocs/chunk")
 }
 
 // Filler returns n bytes of prose-like text, for sizing benchmark bodies.
