@@ -113,7 +113,9 @@ func New(cfg Config) (*Resolver, error) {
 		return nil, fmt.Errorf("vault: %w", err)
 	}
 	client.ClearToken()
-	client.ClearNamespace()
+	// The namespace goes on the client itself, so that every request (logins, reads, lookup-self
+	// and the lifetime watcher's renew-self) carries it.
+	setNamespace(client, set.namespace)
 
 	r := &Resolver{cfg: cfg, set: set, client: client, clock: cfg.Clock, log: cfg.Logger,
 		cache: make(map[string]*entry)}
@@ -387,13 +389,12 @@ func (r *Resolver) tokenAlive(ctx context.Context) bool {
 
 // read returns the data of the secret ref names.
 func (r *Resolver) read(ctx context.Context, ref aiproxy.SecretRef, opts refOptions) (map[string]any, error) {
-	c := r.client
-	if opts.namespace != "" {
-		c = c.WithNamespace(opts.namespace)
+	c, err := r.clientIn(opts.namespace)
+	if err != nil {
+		return nil, err
 	}
 	where := opts.mount + "/" + ref.Resource
 	var s *api.KVSecret
-	var err error
 	switch {
 	case opts.kv == 1:
 		s, err = c.KVv1(opts.mount).Get(ctx, ref.Resource)
