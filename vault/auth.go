@@ -76,7 +76,8 @@ func (r *Resolver) invalidateToken(gen uint64) {
 
 // watch renews the token with the Vault API's lifetime watcher. When the watcher gives up
 // (the token reached its max TTL, is not renewable, or renewing failed), the token is dropped
-// and, for AppRole and Kubernetes, a new login starts at once in the background.
+// and, for AppRole and Kubernetes, a new login starts at once in the background. It returns
+// nil, and starts nothing, once Close has begun.
 func (r *Resolver) watch(gen uint64, auth *api.SecretAuth) (stop func()) {
 	w, err := r.client.NewLifetimeWatcher(&api.LifetimeWatcherInput{
 		Secret: &api.Secret{Auth: auth},
@@ -86,9 +87,7 @@ func (r *Resolver) watch(gen uint64, auth *api.SecretAuth) (stop func()) {
 		return nil
 	}
 	done := make(chan struct{})
-	r.wg.Add(1)
-	go func() {
-		defer r.wg.Done()
+	started := r.spawn(func() {
 		go w.Start()
 		defer w.Stop()
 		for {
@@ -113,17 +112,18 @@ func (r *Resolver) watch(gen uint64, auth *api.SecretAuth) (stop func()) {
 					return // nothing to log in with: the token is used until Vault refuses it
 				}
 				r.invalidateToken(gen)
-				r.wg.Add(1)
-				go func() {
-					defer r.wg.Done()
+				r.spawn(func() {
 					if _, err := r.ensureToken(r.ctx); err != nil && r.ctx.Err() == nil {
 						r.log.Warn("vault: login failed; the next request retries", "err", err)
 					}
-				}()
+				})
 				return
 			}
 		}
-	}()
+	})
+	if !started { // Close has begun
+		return nil
+	}
 	var once sync.Once
 	return func() { once.Do(func() { close(done) }) }
 }

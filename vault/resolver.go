@@ -127,10 +127,26 @@ func New(cfg Config) (*Resolver, error) {
 	}
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	if set.rotationInterval > 0 {
-		r.wg.Add(1)
-		go r.rotateLoop()
+		r.spawn(r.rotateLoop)
 	}
 	return r, nil
+}
+
+// spawn runs f on a goroutine that Close waits for, unless Close has begun; it reports whether
+// f started. Close sets closed under mu before it waits, so every wg.Add here happens before
+// Close's wg.Wait, whichever goroutine calls spawn.
+func (r *Resolver) spawn(f func()) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return false
+	}
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		f()
+	}()
+	return true
 }
 
 // Close stops the rotation and token renewal goroutines and forgets the cached values. Resolve
@@ -184,18 +200,19 @@ func (r *Resolver) Resolve(ctx context.Context, ref aiproxy.SecretRef) (string, 
 			// Stale but still usable: answer at once and re-read in the background, so no
 			// request waits for a slow or unreachable Vault while it has a value.
 			v := e.value
-			if !recentFailure && !e.refreshing {
+			start := !recentFailure && !e.refreshing
+			if start {
 				e.refreshing = true
-				r.wg.Add(1)
-				go func() {
-					defer r.wg.Done()
+			}
+			r.mu.Unlock()
+			if start {
+				r.spawn(func() {
 					<-r.sf.DoChan(key, r.load(key, ref, opts))
 					r.mu.Lock()
 					e.refreshing = false
 					r.mu.Unlock()
-				}()
+				})
 			}
-			r.mu.Unlock()
 			return v, nil
 		case recentFailure && !e.has:
 			err := e.err
@@ -270,7 +287,6 @@ func (r *Resolver) store(key string, ref aiproxy.SecretRef, opts refOptions, v s
 // rotateLoop re-reads, every rotation interval, the cached values that would expire before the
 // next round.
 func (r *Resolver) rotateLoop() {
-	defer r.wg.Done()
 	for {
 		select {
 		case <-r.ctx.Done():

@@ -488,3 +488,44 @@ func TestClose(t *testing.T) {
 	_, err = r.Resolve(context.Background(), sref)
 	assert.ErrorIs(t, err, ErrClosed)
 }
+
+// Close while many requests resolve, log in and start the token's watcher: with -race this
+// checks that no goroutine is added to the resolver's WaitGroup while Close waits on it, and
+// no request with a live context reaches Vault once Close has returned.
+func TestCloseDuringResolve(t *testing.T) {
+	path := uniquePath(t)
+	putV2(t, path, map[string]any{"key": secretValue()})
+	_, roleID, secretID := approle(t, path, "1h", "2h")
+	addr, _ := devVault(t)
+	var closed, late atomic.Bool
+	client := &http.Client{Transport: roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		if closed.Load() && req.Context().Err() == nil {
+			late.Store(true)
+		}
+		return http.DefaultTransport.RoundTrip(req)
+	})}
+	for i := range 30 {
+		closed.Store(false)
+		r, err := New(Config{Address: addr, Mount: "secret", KV: "v2", MaxRetries: -1, HTTPClient: client,
+			AuthMethod: "approle", ApproleRoleID: roleID, ApproleSecretID: aiproxy.Secret(secretID),
+			RotationInterval: time.Millisecond})
+		require.NoError(t, err)
+		var wg sync.WaitGroup
+		for j := range 8 {
+			sref := ref(t, fmt.Sprintf("{vault://hashicorp-vault/%s/key?ttl=%d}", path, j+1))
+			wg.Go(func() {
+				for {
+					if _, err := r.Resolve(context.Background(), sref); errors.Is(err, ErrClosed) {
+						return
+					}
+				}
+			})
+		}
+		time.Sleep(time.Duration(i%10) * time.Millisecond) // before, during and after the login
+		require.NoError(t, r.Close())
+		closed.Store(true)
+		wg.Wait()
+	}
+	time.Sleep(50 * time.Millisecond)
+	assert.False(t, late.Load(), "a request reached Vault after Close returned")
+}
