@@ -88,7 +88,6 @@ func (r *Resolver) watch(gen uint64, auth *api.SecretAuth) (stop func()) {
 	}
 	done := make(chan struct{})
 	started := r.spawn(func() {
-		go w.Start()
 		defer w.Stop()
 		for {
 			select {
@@ -124,6 +123,9 @@ func (r *Resolver) watch(gen uint64, auth *api.SecretAuth) (stop func()) {
 	if !started { // Close has begun
 		return nil
 	}
+	// Start runs until Stop, finishing a renewal in flight: Close waits for it too, so that
+	// no renew-self leaves after Close has returned.
+	r.spawn(w.Start)
 	var once sync.Once
 	return func() { once.Do(func() { close(done) }) }
 }

@@ -149,8 +149,9 @@ func (r *Resolver) spawn(f func()) bool {
 	return true
 }
 
-// Close stops the rotation and token renewal goroutines and forgets the cached values. Resolve
-// fails with ErrClosed afterwards. It is safe to call more than once.
+// Close stops the rotation and token renewal goroutines and forgets the cached values; it
+// waits for a token renewal in flight (at most Config.Timeout). Resolve fails with ErrClosed
+// afterwards. It is safe to call more than once.
 func (r *Resolver) Close() error {
 	r.once.Do(func() {
 		r.mu.Lock()
