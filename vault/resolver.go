@@ -197,11 +197,12 @@ func (r *Resolver) Resolve(ctx context.Context, ref aiproxy.SecretRef) (string, 
 			v := e.value
 			r.mu.Unlock()
 			return v, nil
-		case e.has && now.Before(e.fetched.Add(opts.ttl+opts.resurrectTTL)):
+		case e.has && now.Before(e.fetched.Add(opts.usable())):
 			// Stale but still usable: answer at once and re-read in the background, so no
-			// request waits for a slow or unreachable Vault while it has a value.
+			// request waits for a slow or unreachable Vault while it has a value. One re-read
+			// at a time, and none for opts.retry after a failed one.
 			v := e.value
-			start := !recentFailure && !e.refreshing
+			start := !e.refreshing && (e.err == nil || !now.Before(e.failed.Add(opts.retry)))
 			if start {
 				e.refreshing = true
 			}
@@ -275,7 +276,7 @@ func (r *Resolver) store(key string, ref aiproxy.SecretRef, opts refOptions, v s
 	}
 	e.err, e.failed = err, now
 	if e.has {
-		if opts.ttl == 0 || now.Before(e.fetched.Add(opts.ttl+opts.resurrectTTL)) {
+		if opts.ttl == 0 || now.Before(e.fetched.Add(opts.usable())) {
 			r.log.Warn("vault: serving the last good value while the secret cannot be read",
 				"ref", ref.String(), "read_at", e.fetched, "err", err)
 			return e.value, nil

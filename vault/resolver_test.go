@@ -209,6 +209,103 @@ func TestResurrect(t *testing.T) {
 	require.Error(t, err)
 }
 
+// A ttl and resurrect_ttl whose sum passes the largest time.Duration still resurrect: the sum
+// is capped, not overflowed into a negative lifetime that would forget the value.
+func TestResurrectHugeTTL(t *testing.T) {
+	addr, _ := devVault(t)
+	path := uniquePath(t)
+	key := secretValue()
+	putV2(t, path, map[string]any{"key": key})
+	proxy := newTCPProxy(t, addr)
+	clock := newFakeClock()
+	r := newResolver(t, func(c *Config) {
+		c.Address = proxy.URL()
+		c.Clock = clock
+		c.RotationInterval = -1
+	})
+	ctx := context.Background()
+	// 9e9 s is just under the largest Duration (~9.2e9 s); 1e9 s more passes it.
+	sref := ref(t, "{vault://hashicorp-vault/"+path+"/key?ttl=9e9&resurrect_ttl=1e9}")
+	got, err := r.Resolve(ctx, sref)
+	require.NoError(t, err)
+	require.Equal(t, key, got)
+
+	proxy.Close()
+	clock.Advance((9e9 + 1) * time.Second) // past ttl, within resurrect_ttl
+	got, err = r.Resolve(ctx, sref)
+	require.NoError(t, err)
+	assert.Equal(t, key, got)
+}
+
+// While Vault cannot be read and neg_ttl is 0, requests for a stale value are answered from
+// the cache with at most one background re-read in flight, and after a failed re-read the next
+// waits for the rotation interval (60 s when rotation is off): Vault and the log are not
+// hammered once per request.
+func TestStaleRereadBackoff(t *testing.T) {
+	path := uniquePath(t)
+	key := secretValue()
+	putV2(t, path, map[string]any{"key": key})
+	var down atomic.Bool
+	var failed atomic.Int32
+	client := &http.Client{Transport: roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		if down.Load() && strings.Contains(req.URL.Path, "/secret/data/") {
+			failed.Add(1)
+			return nil, errors.New("dial tcp: connection refused")
+		}
+		return http.DefaultTransport.RoundTrip(req)
+	})}
+	clock := newFakeClock()
+	var logs logBuffer
+	r := newResolver(t, func(c *Config) {
+		c.HTTPClient = client
+		c.Clock = clock
+		c.TTL = 10
+		c.RotationInterval = -1
+		c.Logger = debugLogger(&logs)
+	})
+	ctx := context.Background()
+	sref := ref(t, "{vault://hashicorp-vault/"+path+"/key}")
+	idle := func() bool {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return !r.cache[sref.String()].refreshing
+	}
+	resolve := func(n int) {
+		t.Helper()
+		for range n {
+			got, err := r.Resolve(ctx, sref)
+			require.NoError(t, err)
+			require.Equal(t, key, got)
+			require.Eventually(t, idle, 5*time.Second, time.Millisecond)
+		}
+	}
+	resolve(1)
+
+	down.Store(true)
+	clock.Advance(11 * time.Second) // stale
+	resolve(20)
+	assert.EqualValues(t, 1, failed.Load(), "one re-read for twenty requests")
+	clock.Advance(59 * time.Second)
+	resolve(5)
+	assert.EqualValues(t, 1, failed.Load(), "no re-read within 60 s of the failed one")
+	clock.Advance(2 * time.Second)
+	resolve(1)
+	assert.EqualValues(t, 2, failed.Load(), "re-read after 60 s")
+	assert.Equal(t, 2, strings.Count(logs.String(), "serving the last good value"))
+
+	// Vault is back: the next re-read succeeds and clears the failure.
+	down.Store(false)
+	rotated := secretValue()
+	putV2(t, path, map[string]any{"key": rotated})
+	clock.Advance(61 * time.Second)
+	_, err := r.Resolve(ctx, sref)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		v, err := r.Resolve(ctx, sref)
+		return err == nil && v == rotated
+	}, 5*time.Second, 10*time.Millisecond)
+}
+
 // A failed lookup is cached for neg_ttl: Vault is not asked again until it passes.
 func TestNegativeCache(t *testing.T) {
 	path := uniquePath(t)
