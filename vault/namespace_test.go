@@ -56,7 +56,8 @@ func TestNamespaceOnEveryRequest(t *testing.T) {
 	path := uniquePath(t)
 	key := secretValue()
 	putV2(t, path, map[string]any{"key": key})
-	_, roleID, secretID := approle(t, path, "2s", "1h")
+	// The watcher renews at once, then not for ~40 min: no renewal meets the revocation below.
+	_, roleID, secretID := approle(t, path, "1h", "2h")
 	rec, client := newNamespaceRecorder()
 	r := newResolver(t, func(c *Config) {
 		c.Token = ""
@@ -73,7 +74,7 @@ func TestNamespaceOnEveryRequest(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, key, got)
 
-	// The 2 s token is renewed by the lifetime watcher.
+	// The lifetime watcher renews the token.
 	require.Eventually(t, func() bool { return len(rec.namespaces("/v1/auth/token/renew-self")) > 0 },
 		5*time.Second, 20*time.Millisecond)
 
