@@ -150,8 +150,8 @@ func (r *Resolver) spawn(f func()) bool {
 }
 
 // Close stops the rotation and token renewal goroutines and forgets the cached values; it
-// waits for a token renewal in flight (at most Config.Timeout). Resolve fails with ErrClosed
-// afterwards. It is safe to call more than once.
+// waits for a token renewal in flight (bounded by Timeout and MaxRetries). Resolve fails
+// with ErrClosed afterwards. It is safe to call more than once.
 func (r *Resolver) Close() error {
 	r.once.Do(func() {
 		r.mu.Lock()
