@@ -76,7 +76,8 @@ func (r *Resolver) invalidateToken(gen uint64) {
 
 // watch renews the token with the Vault API's lifetime watcher. When the watcher gives up
 // (the token reached its max TTL, is not renewable, or renewing failed), the token is dropped
-// and, for AppRole and Kubernetes, a new login starts at once in the background.
+// and, for AppRole and Kubernetes, a new login starts at once in the background. It returns
+// nil, and starts nothing, once Close has begun.
 func (r *Resolver) watch(gen uint64, auth *api.SecretAuth) (stop func()) {
 	w, err := r.client.NewLifetimeWatcher(&api.LifetimeWatcherInput{
 		Secret: &api.Secret{Auth: auth},
@@ -86,10 +87,7 @@ func (r *Resolver) watch(gen uint64, auth *api.SecretAuth) (stop func()) {
 		return nil
 	}
 	done := make(chan struct{})
-	r.wg.Add(1)
-	go func() {
-		defer r.wg.Done()
-		go w.Start()
+	started := r.spawn(func() {
 		defer w.Stop()
 		for {
 			select {
@@ -113,17 +111,21 @@ func (r *Resolver) watch(gen uint64, auth *api.SecretAuth) (stop func()) {
 					return // nothing to log in with: the token is used until Vault refuses it
 				}
 				r.invalidateToken(gen)
-				r.wg.Add(1)
-				go func() {
-					defer r.wg.Done()
+				r.spawn(func() {
 					if _, err := r.ensureToken(r.ctx); err != nil && r.ctx.Err() == nil {
 						r.log.Warn("vault: login failed; the next request retries", "err", err)
 					}
-				}()
+				})
 				return
 			}
 		}
-	}()
+	})
+	if !started { // Close has begun
+		return nil
+	}
+	// Start runs until Stop, finishing a renewal in flight: Close waits for it too, so that
+	// no renew-self leaves after Close has returned.
+	r.spawn(w.Start)
 	var once sync.Once
 	return func() { once.Do(func() { close(done) }) }
 }
@@ -142,16 +144,37 @@ func (r *Resolver) login(ctx context.Context) (*api.SecretAuth, error) {
 }
 
 // loginClient is a copy of the client without a token, for login requests.
-func (r *Resolver) loginClient() (*api.Client, error) {
-	c, err := r.client.Clone()
+func (r *Resolver) loginClient() (*api.Client, error) { return r.copyClient(r.set.namespace, "") }
+
+// clientIn returns the client for requests in namespace ns: the resolver's own for its
+// configured namespace, else a copy with the current token.
+func (r *Resolver) clientIn(ns string) (*api.Client, error) {
+	if ns == r.set.namespace {
+		return r.client, nil
+	}
+	return r.copyClient(ns, r.client.Token())
+}
+
+// copyClient is a copy of the resolver's client that sends namespace ns and token (none when
+// empty). Clone, not WithNamespace: WithNamespace copies the client's token field without its
+// lock, which races with a login setting it.
+func (r *Resolver) copyClient(ns, token string) (*api.Client, error) {
+	c, err := r.client.Clone() // a new client: it picks up VAULT_TOKEN and VAULT_NAMESPACE, both replaced here
 	if err != nil {
 		return nil, err
 	}
-	c.ClearToken()
-	if r.set.namespace != "" {
-		c.SetNamespace(r.set.namespace)
-	}
+	c.SetToken(token)
+	setNamespace(c, ns)
 	return c, nil
+}
+
+// setNamespace makes c send namespace ns, or no namespace header when ns is empty.
+func setNamespace(c *api.Client, ns string) {
+	if ns == "" {
+		c.ClearNamespace()
+	} else {
+		c.SetNamespace(ns)
+	}
 }
 
 // loginToken checks the configured token with lookup-self and learns whether it expires.
@@ -160,11 +183,10 @@ func (r *Resolver) loginToken(ctx context.Context) (*api.SecretAuth, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := r.loginClient()
+	c, err := r.copyClient(r.set.namespace, token)
 	if err != nil {
 		return nil, err
 	}
-	c.SetToken(token)
 	s, err := c.Auth().Token().LookupSelfWithContext(ctx)
 	if err != nil {
 		return nil, loginError("checking the token (lookup-self)", err)

@@ -81,7 +81,9 @@ type Config struct {
 	// RotationInterval). The reference query ?ttl=N overrides it.
 	TTL Seconds `json:"ttl,omitempty"`
 	// NegTTL is how long a failed lookup is remembered, so a missing secret does not reach
-	// Vault on every request. Zero disables negative caching. ?neg_ttl=N overrides it.
+	// Vault on every request. Zero disables negative caching. It also spaces the background
+	// re-reads of a stale value while Vault fails (zero: the rotation interval, or 60 s when
+	// rotation is off). ?neg_ttl=N overrides it.
 	NegTTL Seconds `json:"neg_ttl,omitempty"`
 	// ResurrectTTL is how long after its TTL a value is still served while Vault cannot be
 	// read (unreachable, sealed, secret deleted). Nil means 1e8 s (~3 years, Kong's default);
@@ -324,6 +326,19 @@ type refOptions struct {
 	ttl          time.Duration // 0: never expires
 	negTTL       time.Duration
 	resurrectTTL time.Duration
+	// retry is how long after a failed read a stale value is served before it is read again in
+	// the background: neg_ttl, or the rotation interval (60 s when rotation is off) when
+	// neg_ttl is 0.
+	retry time.Duration
+}
+
+// usable is how long after it was read a value may be served: ttl, then resurrect_ttl more
+// while it cannot be read again; capped, so that a huge ttl does not overflow.
+func (o refOptions) usable() time.Duration {
+	if o.resurrectTTL > math.MaxInt64-o.ttl {
+		return math.MaxInt64
+	}
+	return o.ttl + o.resurrectTTL
 }
 
 func (s *settings) forRef(q url.Values) (refOptions, error) {
@@ -367,6 +382,14 @@ func (s *settings) forRef(q url.Values) (refOptions, error) {
 	}
 	if o.ttl == 0 && s.rotationInterval > 0 {
 		o.ttl = s.rotationInterval
+	}
+	switch {
+	case o.negTTL > 0:
+		o.retry = o.negTTL
+	case s.rotationInterval > 0:
+		o.retry = s.rotationInterval
+	default: // rotation is off
+		o.retry = defaultRotationInterval
 	}
 	return o, nil
 }

@@ -113,7 +113,9 @@ func New(cfg Config) (*Resolver, error) {
 		return nil, fmt.Errorf("vault: %w", err)
 	}
 	client.ClearToken()
-	client.ClearNamespace()
+	// The namespace goes on the client itself, so that every request (logins, reads, lookup-self
+	// and the lifetime watcher's renew-self) carries it.
+	setNamespace(client, set.namespace)
 
 	r := &Resolver{cfg: cfg, set: set, client: client, clock: cfg.Clock, log: cfg.Logger,
 		cache: make(map[string]*entry)}
@@ -125,14 +127,31 @@ func New(cfg Config) (*Resolver, error) {
 	}
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	if set.rotationInterval > 0 {
-		r.wg.Add(1)
-		go r.rotateLoop()
+		r.spawn(r.rotateLoop)
 	}
 	return r, nil
 }
 
-// Close stops the rotation and token renewal goroutines and forgets the cached values. Resolve
-// fails with ErrClosed afterwards. It is safe to call more than once.
+// spawn runs f on a goroutine that Close waits for, unless Close has begun; it reports whether
+// f started. Close sets closed under mu before it waits, so every wg.Add here happens before
+// Close's wg.Wait, whichever goroutine calls spawn.
+func (r *Resolver) spawn(f func()) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closed {
+		return false
+	}
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		f()
+	}()
+	return true
+}
+
+// Close stops the rotation and token renewal goroutines and forgets the cached values; it
+// waits for a token renewal in flight (bounded by Timeout and MaxRetries). Resolve fails
+// with ErrClosed afterwards. It is safe to call more than once.
 func (r *Resolver) Close() error {
 	r.once.Do(func() {
 		r.mu.Lock()
@@ -178,22 +197,24 @@ func (r *Resolver) Resolve(ctx context.Context, ref aiproxy.SecretRef) (string, 
 			v := e.value
 			r.mu.Unlock()
 			return v, nil
-		case e.has && now.Before(e.fetched.Add(opts.ttl+opts.resurrectTTL)):
+		case e.has && now.Before(e.fetched.Add(opts.usable())):
 			// Stale but still usable: answer at once and re-read in the background, so no
-			// request waits for a slow or unreachable Vault while it has a value.
+			// request waits for a slow or unreachable Vault while it has a value. One re-read
+			// at a time, and none for opts.retry after a failed one.
 			v := e.value
-			if !recentFailure && !e.refreshing {
+			start := !e.refreshing && (e.err == nil || !now.Before(e.failed.Add(opts.retry)))
+			if start {
 				e.refreshing = true
-				r.wg.Add(1)
-				go func() {
-					defer r.wg.Done()
+			}
+			r.mu.Unlock()
+			if start {
+				r.spawn(func() {
 					<-r.sf.DoChan(key, r.load(key, ref, opts))
 					r.mu.Lock()
 					e.refreshing = false
 					r.mu.Unlock()
-				}()
+				})
 			}
-			r.mu.Unlock()
 			return v, nil
 		case recentFailure && !e.has:
 			err := e.err
@@ -255,7 +276,7 @@ func (r *Resolver) store(key string, ref aiproxy.SecretRef, opts refOptions, v s
 	}
 	e.err, e.failed = err, now
 	if e.has {
-		if opts.ttl == 0 || now.Before(e.fetched.Add(opts.ttl+opts.resurrectTTL)) {
+		if opts.ttl == 0 || now.Before(e.fetched.Add(opts.usable())) {
 			r.log.Warn("vault: serving the last good value while the secret cannot be read",
 				"ref", ref.String(), "read_at", e.fetched, "err", err)
 			return e.value, nil
@@ -268,7 +289,6 @@ func (r *Resolver) store(key string, ref aiproxy.SecretRef, opts refOptions, v s
 // rotateLoop re-reads, every rotation interval, the cached values that would expire before the
 // next round.
 func (r *Resolver) rotateLoop() {
-	defer r.wg.Done()
 	for {
 		select {
 		case <-r.ctx.Done():
@@ -387,13 +407,12 @@ func (r *Resolver) tokenAlive(ctx context.Context) bool {
 
 // read returns the data of the secret ref names.
 func (r *Resolver) read(ctx context.Context, ref aiproxy.SecretRef, opts refOptions) (map[string]any, error) {
-	c := r.client
-	if opts.namespace != "" {
-		c = c.WithNamespace(opts.namespace)
+	c, err := r.clientIn(opts.namespace)
+	if err != nil {
+		return nil, err
 	}
 	where := opts.mount + "/" + ref.Resource
 	var s *api.KVSecret
-	var err error
 	switch {
 	case opts.kv == 1:
 		s, err = c.KVv1(opts.mount).Get(ctx, ref.Resource)

@@ -159,7 +159,8 @@ func TestRotationFakeClock(t *testing.T) {
 	}, 5*time.Second, 20*time.Millisecond)
 }
 
-// While Vault is unreachable, the last good value is served for resurrect_ttl after its TTL.
+// While Vault is unreachable, the last good value is served for resurrect_ttl after its TTL,
+// however long the TTL.
 func TestResurrect(t *testing.T) {
 	addr, _ := devVault(t)
 	path := uniquePath(t)
@@ -180,16 +181,20 @@ func TestResurrect(t *testing.T) {
 	})
 	ctx := context.Background()
 	sref := ref(t, "{vault://hashicorp-vault/"+path+"/key}")
-
-	got, err := r.Resolve(ctx, sref)
-	require.NoError(t, err)
-	require.Equal(t, key, got)
+	// 9e9 s is just under the largest Duration (~9.2e9 s); 1e9 s more passes it: the sum is
+	// capped, not overflowed into a negative lifetime that would forget the value.
+	huge := ref(t, "{vault://hashicorp-vault/"+path+"/key?ttl=9e9&resurrect_ttl=1e9}")
+	for _, sr := range []aiproxy.SecretRef{sref, huge} {
+		got, err := r.Resolve(ctx, sr)
+		require.NoError(t, err)
+		require.Equal(t, key, got)
+	}
 
 	proxy.Close() // Vault is down
 
 	clock.Advance(61 * time.Second) // past ttl: the re-read fails, the old value is resurrected
 	for range 3 {
-		got, err = r.Resolve(ctx, sref)
+		got, err := r.Resolve(ctx, sref)
 		require.NoError(t, err)
 		assert.Equal(t, key, got)
 	}
@@ -198,7 +203,7 @@ func TestResurrect(t *testing.T) {
 	}, 5*time.Second, 10*time.Millisecond)
 
 	clock.Advance(120 * time.Second) // 181 s > ttl + resurrect_ttl
-	_, err = r.Resolve(ctx, sref)
+	_, err := r.Resolve(ctx, sref)
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), sref.String())
 	assert.NotContains(t, err.Error(), key)
@@ -207,6 +212,80 @@ func TestResurrect(t *testing.T) {
 	// A value never read cannot be resurrected.
 	_, err = r.Resolve(ctx, ref(t, "{vault://hashicorp-vault/"+path+"/other}"))
 	require.Error(t, err)
+
+	clock.Advance(9e9 * time.Second) // past the huge ttl, within its resurrect_ttl
+	got, err := r.Resolve(ctx, huge)
+	require.NoError(t, err)
+	assert.Equal(t, key, got)
+}
+
+// While Vault cannot be read and neg_ttl is 0, requests for a stale value are answered from
+// the cache with at most one background re-read in flight, and after a failed re-read the next
+// waits for the rotation interval (60 s when rotation is off): Vault and the log are not
+// hammered once per request.
+func TestStaleRereadBackoff(t *testing.T) {
+	path := uniquePath(t)
+	key := secretValue()
+	putV2(t, path, map[string]any{"key": key})
+	var down atomic.Bool
+	var failed atomic.Int32
+	client := &http.Client{Transport: roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		if down.Load() && strings.Contains(req.URL.Path, "/secret/data/") {
+			failed.Add(1)
+			return nil, errors.New("dial tcp: connection refused")
+		}
+		return http.DefaultTransport.RoundTrip(req)
+	})}
+	clock := newFakeClock()
+	var logs logBuffer
+	r := newResolver(t, func(c *Config) {
+		c.HTTPClient = client
+		c.Clock = clock
+		c.TTL = 10
+		c.RotationInterval = -1
+		c.Logger = debugLogger(&logs)
+	})
+	ctx := context.Background()
+	sref := ref(t, "{vault://hashicorp-vault/"+path+"/key}")
+	idle := func() bool {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return !r.cache[sref.String()].refreshing
+	}
+	resolve := func(n int) {
+		t.Helper()
+		for range n {
+			got, err := r.Resolve(ctx, sref)
+			require.NoError(t, err)
+			require.Equal(t, key, got)
+			require.Eventually(t, idle, 5*time.Second, time.Millisecond)
+		}
+	}
+	resolve(1)
+
+	down.Store(true)
+	clock.Advance(11 * time.Second) // stale
+	resolve(20)
+	assert.EqualValues(t, 1, failed.Load(), "one re-read for twenty requests")
+	clock.Advance(59 * time.Second)
+	resolve(5)
+	assert.EqualValues(t, 1, failed.Load(), "no re-read within 60 s of the failed one")
+	clock.Advance(2 * time.Second)
+	resolve(1)
+	assert.EqualValues(t, 2, failed.Load(), "re-read after 60 s")
+	assert.Equal(t, 2, strings.Count(logs.String(), "serving the last good value"))
+
+	// Vault is back: the next re-read succeeds and clears the failure.
+	down.Store(false)
+	rotated := secretValue()
+	putV2(t, path, map[string]any{"key": rotated})
+	clock.Advance(61 * time.Second)
+	_, err := r.Resolve(ctx, sref)
+	require.NoError(t, err)
+	require.Eventually(t, func() bool {
+		v, err := r.Resolve(ctx, sref)
+		return err == nil && v == rotated
+	}, 5*time.Second, 10*time.Millisecond)
 }
 
 // A failed lookup is cached for neg_ttl: Vault is not asked again until it passes.
@@ -362,9 +441,9 @@ func TestAppRole(t *testing.T) {
 		assert.Equal(t, key, got)
 		assert.Equal(t, 1, r.Logins())
 
-		// Revoke every AppRole token: the next read gets a 403 and logs in again.
-		_, err = rootClient(t).Logical().WriteWithContext(ctx, "sys/leases/revoke-prefix/auth/approle/login", nil)
-		require.NoError(t, err)
+		// Revoke the resolver's token (only it: other runs share the server): the next read
+		// gets a 403 and logs in again.
+		require.NoError(t, rootClient(t).Auth().Token().RevokeOrphanWithContext(ctx, r.client.Token()))
 		got, err = r.Resolve(ctx, ref(t, "{vault://hashicorp-vault/"+path+"/key?ttl=5}"))
 		require.NoError(t, err)
 		assert.Equal(t, key, got)
@@ -487,4 +566,46 @@ func TestClose(t *testing.T) {
 	require.NoError(t, r.Close())
 	_, err = r.Resolve(context.Background(), sref)
 	assert.ErrorIs(t, err, ErrClosed)
+}
+
+// Close while many requests resolve, log in and start the token's watcher: with -race this
+// checks that no goroutine is added to the resolver's WaitGroup while Close waits on it, and
+// no request with a live context reaches Vault once Close has returned.
+func TestCloseDuringResolve(t *testing.T) {
+	path := uniquePath(t)
+	putV2(t, path, map[string]any{"key": secretValue()})
+	_, roleID, secretID := approle(t, path, "1h", "2h")
+	addr, _ := devVault(t)
+	var closed atomic.Bool
+	var late atomic.Value // the path of a request sent after Close returned
+	client := &http.Client{Transport: roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		if closed.Load() && req.Context().Err() == nil {
+			late.Store(req.URL.Path)
+		}
+		return http.DefaultTransport.RoundTrip(req)
+	})}
+	for i := range 30 {
+		closed.Store(false)
+		r, err := New(Config{Address: addr, Mount: "secret", KV: "v2", MaxRetries: -1, HTTPClient: client,
+			AuthMethod: "approle", ApproleRoleID: roleID, ApproleSecretID: aiproxy.Secret(secretID),
+			RotationInterval: time.Millisecond})
+		require.NoError(t, err)
+		var wg sync.WaitGroup
+		for j := range 8 {
+			sref := ref(t, fmt.Sprintf("{vault://hashicorp-vault/%s/key?ttl=%d}", path, j+1))
+			wg.Go(func() {
+				for {
+					if _, err := r.Resolve(context.Background(), sref); errors.Is(err, ErrClosed) {
+						return
+					}
+				}
+			})
+		}
+		time.Sleep(time.Duration(i%10) * time.Millisecond) // before, during and after the login
+		require.NoError(t, r.Close())
+		closed.Store(true)
+		wg.Wait()
+	}
+	time.Sleep(50 * time.Millisecond)
+	assert.Nil(t, late.Load(), "a request reached Vault after Close returned")
 }

@@ -1,6 +1,6 @@
 # shellcheck shell=bash
 # Sourced by scripts/services.sh, which then calls aiproxy_vault_prebuild (the build, in the background)
-# and aiproxy_vault_start. Builds (once, cached by version) and starts a real HashiCorp Vault server in
+# and aiproxy_vault_start. Builds (once, cached by release, edits and Go) and starts a real HashiCorp Vault server in
 # dev mode on loopback, configures it for the tests and exports VAULT_ADDR and VAULT_TOKEN.
 #
 #   KV v2 at secret/ (dev default), KV v1 at kv1/, AppRole auth at approle/, root token "root".
@@ -8,7 +8,8 @@
 # Environment (all optional):
 #   AIPROXY_VAULT_PORT   listen port on 127.0.0.1 (default 18200)
 #   AIPROXY_VAULT_BIN    use this vault binary instead of building one
-#   XDG_CACHE_HOME       the binary is cached in ${XDG_CACHE_HOME:-$HOME/.cache}/aiproxy/vault/<version>/vault
+#   XDG_CACHE_HOME       the binary is cached in ${XDG_CACHE_HOME:-$HOME/.cache}/aiproxy/vault/<key>/vault,
+#                        <key> = <version>-<hash of the compatibility edits and `go version`> (_aiproxy_vault_cache)
 #
 # Why a build: Debian ships no Vault package and the network reaches only the Go module proxy, so the
 # `vault` binary is built from github.com/hashicorp/vault/command in a throwaway module outside the repo.
@@ -16,12 +17,29 @@
 # github.com/hashicorp/vault/sdk v0.21.0 in three call sites; the build copies Vault's module and applies
 # three one-line compatibility edits to the copy (see _aiproxy_vault_patch). Nothing of Vault's is committed.
 # A cold build downloads ~650 MB of modules and takes ~15 min on 2 cores; later runs reuse the binary.
+#
+# Why v1.21.4 with edits: no release tried builds unmodified against a published sdk.
+#   v1.20.4  fails against sdk v0.18.0 and against sdk v0.19.0 (not pursued further);
+#   v1.21.4  fails unmodified against sdk v0.20.0 and v0.21.0; against v0.21.0 the failures are three
+#            call sites whose signatures changed, each fixed by a one-line edit, and the result serves
+#            KV v1/v2 and AppRole as the tests need.
+#   OpenBao's server module is refused by the Go module proxy, and an in-process vault.NewTestCluster in a
+#   separate test module hits the same sdk mismatch. A newer release may build unmodified; trying one costs
+#   a cold build, so the pin moves only deliberately (change AIPROXY_VAULT_VERSION and the edits together).
 
 AIPROXY_VAULT_VERSION=v1.21.4 # pinned; the edits below are for exactly this release
 AIPROXY_VAULT_PORT=${AIPROXY_VAULT_PORT:-18200}
 AIPROXY_VAULT_ROOT_TOKEN=root
 
-_aiproxy_vault_cache() { echo "${XDG_CACHE_HOME:-$HOME/.cache}/aiproxy/vault/$AIPROXY_VAULT_VERSION"; }
+# _aiproxy_vault_cache: the cache folder of the binary. Its key is the release and a short hash of the
+# compatibility edits (the text of the two functions below) and `go version`, so that a changed edit or
+# another Go toolchain builds a new binary instead of reusing one built otherwise.
+_aiproxy_vault_cache() {
+	local key
+	command -v go >/dev/null || { echo "vault.sh: building Vault needs go on PATH" >&2; return 1; }
+	key=$({ declare -f _aiproxy_vault_patch _aiproxy_vault_edit; go version; } | sha256sum | cut -c1-12) || return 1
+	echo "${XDG_CACHE_HOME:-$HOME/.cache}/aiproxy/vault/$AIPROXY_VAULT_VERSION-$key"
+}
 
 # _aiproxy_vault_patch DIR: the three compatibility edits, each checked so a changed source fails loudly.
 _aiproxy_vault_patch() {
@@ -49,7 +67,7 @@ _aiproxy_vault_edit() {
 
 _aiproxy_vault_build() {
 	local cache bin work log dir
-	cache=$(_aiproxy_vault_cache)
+	cache=$(_aiproxy_vault_cache) || return 1
 	bin=$cache/vault
 	[ -x "$bin" ] && return 0
 	# build in a temporary folder, not in the cache: the cache may be cleared while a build runs
@@ -116,15 +134,17 @@ _aiproxy_vault_configure() {
 # aiproxy_vault_prebuild: starts the build in the background when the binary is not cached yet;
 # aiproxy_vault_start waits for it (both hold the build lock).
 aiproxy_vault_prebuild() {
+	local cache
 	[ -n "${AIPROXY_VAULT_BIN:-}" ] && return 0
-	[ -x "$(_aiproxy_vault_cache)/vault" ] && return 0
 	_aiproxy_vault_healthy && return 0
-	mkdir -p "$(_aiproxy_vault_cache)"
-	(flock 9 && _aiproxy_vault_build) 9>"$(_aiproxy_vault_cache)/build.lock" &
+	cache=$(_aiproxy_vault_cache) || return 1
+	[ -x "$cache/vault" ] && return 0
+	mkdir -p "$cache"
+	(flock 9 && _aiproxy_vault_build) 9>"$cache/build.lock" &
 }
 
 aiproxy_vault_start() {
-	local bin run i
+	local bin cache run i
 	export VAULT_ADDR="http://127.0.0.1:$AIPROXY_VAULT_PORT"
 	export VAULT_TOKEN=$AIPROXY_VAULT_ROOT_TOKEN
 	run=${TMPDIR:-/tmp}/aiproxy-vault-$AIPROXY_VAULT_PORT
@@ -133,10 +153,11 @@ aiproxy_vault_start() {
 		if [ -n "${AIPROXY_VAULT_BIN:-}" ]; then
 			bin=$AIPROXY_VAULT_BIN
 		else
-			mkdir -p "$(_aiproxy_vault_cache)"
+			cache=$(_aiproxy_vault_cache) || return 1
+			mkdir -p "$cache"
 			# one build at a time, even when several test runs start together
-			(flock 9 && _aiproxy_vault_build) 9>"$(_aiproxy_vault_cache)/build.lock" || return 1
-			bin=$(_aiproxy_vault_cache)/vault
+			(flock 9 && _aiproxy_vault_build) 9>"$cache/build.lock" || return 1
+			bin=$cache/vault
 		fi
 		(flock 9
 			_aiproxy_vault_healthy && exit 0
