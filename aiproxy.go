@@ -100,8 +100,9 @@ type pool struct {
 // New validates cfg and returns a Proxy. The error, which wraps ErrInvalidConfig, lists every
 // problem found. New does no I/O: the semantic balancer embeds its descriptions and opens
 // the vector database that vectordb.strategy names on the first request that needs them
-// (or Explain). New takes ownership of cfg's Embedder, VectorStore and Vaults: Close closes
-// those that are io.Closers, and the database the semantic balancer opened.
+// (or Explain). A Proxy takes ownership of cfg's Embedder, VectorStore and Vaults: Close closes
+// those that are io.Closers, and the database the semantic balancer opened. When New fails,
+// they stay the caller's and nothing is closed, so the same resolvers can serve a retry.
 func New(cfg Config) (*Proxy, error) {
 	p := &Proxy{
 		byAlias: map[string]*pool{},
@@ -254,6 +255,7 @@ func New(cfg Config) (*Proxy, error) {
 	}
 
 	p.secretFields = configSecrets(&cfg)
+	errs = append(errs, p.checkRefs()...)
 	if cfg.StrictSecrets && len(errs) == 0 {
 		if err := p.validateStrict(); err != nil {
 			errs = append(errs, err)
@@ -261,7 +263,6 @@ func New(cfg Config) (*Proxy, error) {
 	}
 
 	if len(errs) > 0 {
-		p.Close()
 		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, errors.Join(errs...))
 	}
 	return p, nil

@@ -137,11 +137,6 @@ func (t *Target) validate() error {
 	if (t.Auth.ParamName == "") != (t.Auth.ParamValue == "") {
 		errs = append(errs, errors.New("auth.param_name and auth.param_value go together"))
 	}
-	for _, f := range t.Auth.fields() {
-		if _, err := f.value.Refs(); err != nil {
-			errs = append(errs, err)
-		}
-	}
 	return errors.Join(errs...)
 }
 
