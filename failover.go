@@ -197,6 +197,7 @@ func (p *Proxy) try(c *call, t *target) (*http.Response, *failed) {
 			return nil, invalidResponse(err)
 		}
 		p.succeeded(t, stats, out.Usage, out.Model, p.now().Sub(sent))
+		c.keepResponse(t, out.Body)
 		return jsonResponse(c.req, http.StatusOK, p.clientHeader(resp.Header, t, stats), out.Body), nil
 	}
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -339,4 +340,48 @@ func TestStatsHook(t *testing.T) {
 	assert.Positive(t, s.Usage.TotalTokens)
 	assert.InDelta(t, (float64(s.Usage.PromptTokens)*2.5+float64(s.Usage.CompletionTokens)*10)/1e6, s.Cost, 1e-12)
 	assert.Positive(t, s.Latency)
+}
+
+// TestLogging: log_statistics logs one entry per request through Config.Logger;
+// log_payloads adds the client's request (a body credential in it redacted) and the response sent to the
+// client, streamed or not.
+func TestLogging(t *testing.T) {
+	up := aiproxytest.NewOpenAI()
+	defer up.Close()
+	up.Reply = func(*provider.ChatRequest) string { return "forty-two" }
+	tg := openaiTarget(up, "gpt-4o")
+	tg.Auth.ParamName, tg.Auth.ParamValue, tg.Auth.ParamLocation = "api_key", "body-key-0123456789", "body"
+	tg.Logging = Logging{LogStatistics: true, LogPayloads: true}
+	var out bytes.Buffer
+	p := newProxy(t, Config{Targets: []Target{tg}, Logger: slog.New(slog.NewJSONHandler(&out, nil))})
+
+	entry := func() map[string]any {
+		t.Helper()
+		var m map[string]any
+		require.NoError(t, json.Unmarshal(out.Bytes(), &m), out.String())
+		out.Reset()
+		return m
+	}
+	rec := post(t, p, `{"api_key":"client-key-0123456789","messages":[{"role":"user","content":"the answer?"}]}`)
+	require.Equal(t, 200, rec.Code)
+	e := entry()
+	assert.Equal(t, "aiproxy request", e["msg"])
+	assert.Equal(t, "openai/gpt-4o", e["target"])
+	assert.Contains(t, e["request"], `"the answer?"`)
+	assert.Contains(t, e["request"], `"api_key":"[redacted]"`)
+	assert.NotContains(t, e["request"], "client-key-0123456789")
+	assert.Equal(t, rec.Body.String(), e["response"], "the response as the client got it")
+
+	rec = post(t, p, `{"stream":true,"messages":[{"role":"user","content":"the answer?"}]}`)
+	require.Equal(t, 200, rec.Code)
+	e = entry()
+	assert.Equal(t, rec.Body.String(), e["response"], "the stream's events as the client got them")
+	assert.Contains(t, e["response"], "data: [DONE]")
+
+	tg.Logging.LogPayloads = false
+	p = newProxy(t, Config{Targets: []Target{tg}, Logger: slog.New(slog.NewJSONHandler(&out, nil))})
+	require.Equal(t, 200, post(t, p, `{"messages":[{"role":"user","content":"the answer?"}]}`).Code)
+	e = entry()
+	assert.NotContains(t, e, "request")
+	assert.NotContains(t, e, "response")
 }

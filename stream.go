@@ -30,7 +30,9 @@ type streamBody struct {
 
 // frame appends one event's data, framed.
 func (b *streamBody) frame(data []byte) {
+	start := len(b.buf)
 	b.buf = sse.AppendData(b.buf, data)
+	b.c.keepResponse(b.t, b.buf[start:])
 }
 
 func (b *streamBody) Read(p []byte) (int, error) {
