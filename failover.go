@@ -8,8 +8,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/aiproxy/aiproxy/internal/jsonx"
@@ -331,11 +331,9 @@ func isDNSError(err error) bool {
 // errText is an error's text without the URL that *url.Error adds (it may carry a query
 // parameter credential).
 func errText(err error) string {
-	var ue interface{ Unwrap() error }
-	if errors.As(err, &ue) && strings.HasPrefix(err.Error(), "Post ") {
-		if inner := ue.Unwrap(); inner != nil {
-			return inner.Error()
-		}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err.Error()
 	}
 	return err.Error()
 }

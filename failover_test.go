@@ -2,9 +2,11 @@ package aiproxy
 
 import (
 	"encoding/json"
+	"errors"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -279,4 +281,20 @@ func TestNoFailoverAfterFirstByte(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "Hello from other", text)
 	assert.True(t, strings.HasSuffix(rec.Body.String(), "data: [DONE]\n\n"))
+}
+
+// TestTransportErrorHidesTheURL: a transport error that carries the request URL (a query
+// parameter credential in it) reaches the client without the URL.
+func TestTransportErrorHidesTheURL(t *testing.T) {
+	tr := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		return nil, &url.Error{Op: "Post", URL: r.URL.String(), Err: errors.New("connection reset by peer")}
+	})
+	tg := Target{Model: provider.Model{Provider: "openai", Name: "gpt-4o", Options: provider.Options{UpstreamURL: "http://upstream.test/v1/chat/completions"}},
+		Auth: Auth{ParamName: "key", ParamValue: "query-key-0123456789", ParamLocation: "query"}}
+	p := newProxy(t, Config{Targets: []Target{tg}, Transport: tr})
+	rec := post(t, p, `{"messages":[{"role":"user","content":"hi"}]}`)
+	assert.Equal(t, http.StatusBadGateway, rec.Code)
+	assert.Contains(t, rec.Body.String(), "connection reset by peer")
+	assert.NotContains(t, rec.Body.String(), "query-key-0123456789")
+	assert.NotContains(t, rec.Body.String(), "upstream.test")
 }
