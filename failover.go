@@ -382,7 +382,9 @@ func readLimited(r io.Reader, size, max int64) ([]byte, error) {
 
 // timeoutConn applies Kong's write_timeout to each write and read_timeout to each read of
 // an upstream connection: the longest a write may block, and the longest wait for the next
-// bytes of a response, from its first byte to its last.
+// bytes of a response, from the request's last write to the response's last byte. Each write
+// pushes the read deadline too: net/http keeps a read pending on an idle pooled connection,
+// whose deadline would otherwise count from when the connection went idle.
 type timeoutConn struct {
 	net.Conn
 	read, write time.Duration
@@ -396,7 +398,11 @@ func (c *timeoutConn) Read(b []byte) (int, error) {
 }
 
 func (c *timeoutConn) Write(b []byte) (int, error) {
-	if err := c.SetWriteDeadline(time.Now().Add(c.write)); err != nil {
+	now := time.Now()
+	if err := c.SetWriteDeadline(now.Add(c.write)); err != nil {
+		return 0, err
+	}
+	if err := c.SetReadDeadline(now.Add(c.read)); err != nil {
 		return 0, err
 	}
 	return c.Conn.Write(b)

@@ -3,11 +3,13 @@ package aiproxy
 import (
 	"encoding/json"
 	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -297,4 +299,35 @@ func TestTransportErrorHidesTheURL(t *testing.T) {
 	assert.Contains(t, rec.Body.String(), "connection reset by peer")
 	assert.NotContains(t, rec.Body.String(), "query-key-0123456789")
 	assert.NotContains(t, rec.Body.String(), "upstream.test")
+}
+
+// TestReadTimeoutOnAReusedConnection: read_timeout counts from when a request is sent, not
+// from when its pooled connection went idle (net/http keeps a read pending on idle
+// connections). A 0.6 s answer on a connection idle for 0.7 s is within a 1 s read_timeout.
+func TestReadTimeoutOnAReusedConnection(t *testing.T) {
+	var mu sync.Mutex
+	var remotes []string
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		remotes = append(remotes, r.RemoteAddr)
+		n := len(remotes)
+		mu.Unlock()
+		_, _ = io.Copy(io.Discard, r.Body)
+		if n == 2 {
+			time.Sleep(600 * time.Millisecond)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"id":"c","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}]}`)
+	}))
+	defer up.Close()
+	tg := Target{Model: provider.Model{Provider: "openai", Name: "m", Options: provider.Options{UpstreamURL: up.URL + "/v1/chat/completions"}}}
+	p := newProxy(t, Config{Targets: []Target{tg}, Balancer: BalancerConfig{ReadTimeout: time.Second}})
+	require.Equal(t, 200, post(t, p, hello).Code)
+	time.Sleep(700 * time.Millisecond)
+	rec := post(t, p, hello)
+	assert.Equal(t, 200, rec.Code, rec.Body.String())
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, remotes, 2)
+	assert.Equal(t, remotes[0], remotes[1], "the second request reused the connection")
 }
