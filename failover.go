@@ -104,6 +104,8 @@ func (p *Proxy) attempts(c *call) *http.Response {
 		if f == nil {
 			return resp
 		}
+		// An upstream may echo the credentials it refuses, in any error it sends.
+		f.err.Message = scrub(f.err.Message, c.creds[:])
 		stats.Attempts = append(stats.Attempts, Attempt{Target: t.name, Status: statusOf(f), Err: f.err})
 		p.recordFailure(t, f)
 		if !p.retryable(f) {
@@ -179,7 +181,6 @@ func (p *Proxy) try(c *call, t *target) (*http.Response, *failed) {
 		resp.Body.Close()
 		t.inflight.Add(-1)
 		e := t.prov.ParseError(preq, resp.StatusCode, resp.Header, raw)
-		e.Message = scrub(e.Message, c.creds[:])
 		return nil, &failed{kind: statusCriterion(e.Status), sent: true, err: e}
 	}
 	c.served = t
