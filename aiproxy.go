@@ -87,8 +87,8 @@ type target struct {
 
 	inflight atomic.Int64
 	health   breaker
-	latency  ewma // seconds, per latency_strategy
-	usage    ewma // tokens or cost, per tokens_count_strategy
+	latency  ewma   // seconds, per latency_strategy
+	usage    recent // tokens or cost, per tokens_count_strategy
 }
 
 // pool is a set of targets with the picker that balances among them.

@@ -353,16 +353,16 @@ func (p *Proxy) succeeded(t *target, stats *Stats, usage provider.Usage, model s
 		lat /= float64(usage.CompletionTokens) // time per output token
 	}
 	t.latency.observe(lat)
+	count := float64(usage.TotalTokens)
 	switch p.tokensStrategy {
 	case "prompt-tokens":
-		t.usage.observe(float64(usage.PromptTokens))
+		count = float64(usage.PromptTokens)
 	case "completion-tokens":
-		t.usage.observe(float64(usage.CompletionTokens))
+		count = float64(usage.CompletionTokens)
 	case "cost":
-		t.usage.observe(stats.Cost)
-	default:
-		t.usage.observe(float64(usage.TotalTokens))
+		count = stats.Cost
 	}
+	t.usage.add(count, p.now())
 }
 
 // readLimited reads r to the end, failing past max bytes. size, when not negative, is the
