@@ -110,8 +110,7 @@ func (p *Proxy) attempts(c *call) *http.Response {
 		p.recordFailure(t, f)
 		if !p.retryable(f) {
 			e := f.err
-			c.served = t
-			stats.Target, stats.Provider = t.name, t.cfg.Model.Provider
+			c.servedBy(t)
 			rerr := &RequestError{Status: e.Status, Type: e.Type, Code: e.Code, Message: e.Message, Err: ErrUpstream, Attempts: stats.Attempts}
 			if f.kind&(onError|onTimeout|onInvalidHeader) != 0 || e.Status < 400 {
 				rerr = failure(stats.Attempts, false)
@@ -127,6 +126,12 @@ func (p *Proxy) attempts(c *call) *http.Response {
 	rerr = failure(stats.Attempts, c.broken)
 	stats.Err = rerr
 	return rerr.response(c.req)
+}
+
+// servedBy records t as the target whose answer the client gets.
+func (c *call) servedBy(t *target) {
+	c.served = t
+	c.stats.Target, c.stats.Provider, c.stats.Model = t.name, t.cfg.Model.Provider, t.cfg.Model.Name
 }
 
 // retryable reports whether failover_criteria allow trying another target after f.
@@ -183,9 +188,6 @@ func (p *Proxy) try(c *call, t *target) (*http.Response, *failed) {
 		e := t.prov.ParseError(preq, resp.StatusCode, resp.Header, raw)
 		return nil, &failed{kind: statusCriterion(e.Status), sent: true, err: e}
 	}
-	c.served = t
-	stats.Target, stats.Provider, stats.Model = t.name, t.cfg.Model.Provider, t.cfg.Model.Name
-
 	if !c.stream {
 		raw, err := readLimited(resp.Body, resp.ContentLength, 64<<20)
 		resp.Body.Close()
@@ -197,6 +199,7 @@ func (p *Proxy) try(c *call, t *target) (*http.Response, *failed) {
 		if err != nil {
 			return nil, invalidResponse(err)
 		}
+		c.servedBy(t)
 		p.succeeded(t, stats, out.Usage, out.Model, p.now().Sub(sent))
 		c.keepResponse(t, out.Body)
 		return jsonResponse(c.req, http.StatusOK, p.clientHeader(resp.Header, t, stats), out.Body), nil
@@ -213,6 +216,7 @@ func (p *Proxy) try(c *call, t *target) (*http.Response, *failed) {
 		}
 		return nil, streamFailure(err)
 	}
+	c.servedBy(t)
 	stats.TimeToFirstToken = p.now().Sub(c.start)
 	h["Content-Type"] = []string{"text/event-stream"}
 	h["Cache-Control"] = []string{"no-cache"}

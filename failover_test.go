@@ -331,3 +331,29 @@ func TestReadTimeoutOnAReusedConnection(t *testing.T) {
 	require.Len(t, remotes, 2)
 	assert.Equal(t, remotes[0], remotes[1], "the second request reused the connection")
 }
+
+// TestStatsNameOnlyATargetThatAnswered: a target whose 200 response cannot be read is an
+// attempt, not the target that served; when every attempt fails, Stats names none.
+func TestStatsNameOnlyATargetThatAnswered(t *testing.T) {
+	garbled := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, "<html>not json</html>")
+	}))
+	defer garbled.Close()
+	down := aiproxytest.NewOpenAI()
+	defer down.Close()
+	ta := openaiTarget(down, "garbled")
+	ta.Model.Options.UpstreamURL, ta.Weight = garbled.URL+"/v1/chat/completions", 1000
+	tb := openaiTarget(down, "down")
+	down.Fail(503, 1, "")
+	var got []Stats
+	p := newProxy(t, Config{Targets: []Target{ta, tb}, OnStats: func(s Stats) { got = append(got, s) },
+		Balancer: BalancerConfig{FailoverCriteria: []string{"invalid_header", "http_503", "non_idempotent"}}})
+	rec := post(t, p, hello)
+	assert.Equal(t, http.StatusServiceUnavailable, rec.Code, rec.Body.String())
+	require.Len(t, got, 1)
+	assert.Len(t, got[0].Attempts, 2)
+	assert.Empty(t, got[0].Target)
+	assert.Empty(t, got[0].Provider)
+	assert.Empty(t, got[0].Model)
+}
