@@ -269,6 +269,9 @@ func (p *Proxy) build(ctx context.Context, c *call, t *target) (*provider.Reques
 		return nil, nil, &failed{kind: onError, err: &provider.Error{Status: http.StatusBadGateway, Type: "server_error", Code: "credentials_unavailable", Message: err.Error()}}
 	}
 	copyRequestHeaders(req.Header, c.req.Header, header.name, t.cfg.Auth.AllowOverride)
+	if u := c.req.URL; u != nil { // the proxy's own requests (embeddings) have none
+		copyQuery(req.URL, u.RawQuery)
+	}
 	t.auth.apply(req, header, param)
 	c.creds = [3]string{header.value, param.value, req.Header.Get("Authorization")}
 	if t.signer != nil {

@@ -1,6 +1,9 @@
 package aiproxy
 
-import "net/http"
+import (
+	"net/http"
+	"net/url"
+)
 
 // Request headers that are not forwarded upstream: hop-by-hop headers, headers the proxy or
 // the provider sets, and client credentials (the target's own are added instead).
@@ -28,6 +31,23 @@ func copyRequestHeaders(dst, src http.Header, authHeader string, allowOverride b
 		}
 		dst[k] = v
 	}
+}
+
+// copyQuery adds the client's query parameters to the upstream URL u, as Kong forwards
+// them. A parameter that u sets already (the target's URL, such as Azure's api-version)
+// keeps u's value.
+func copyQuery(u *url.URL, client string) {
+	if client == "" {
+		return
+	}
+	cq, _ := url.ParseQuery(client) // what parses; Go's server has already checked the URL
+	q := u.Query()
+	for k, v := range cq {
+		if _, set := q[k]; !set {
+			q[k] = v
+		}
+	}
+	u.RawQuery = q.Encode()
 }
 
 // Response headers that are not passed to the client: hop-by-hop headers and those that

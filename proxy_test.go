@@ -385,3 +385,38 @@ func TestLogging(t *testing.T) {
 	assert.NotContains(t, e, "request")
 	assert.NotContains(t, e, "response")
 }
+
+// TestClientQueryForwarded: the client's query string reaches the upstream, as in Kong. The
+// parameters of the target's own URL win; the auth query parameter replaces the client's
+// unless allow_override lets the client's win.
+func TestClientQueryForwarded(t *testing.T) {
+	up := aiproxytest.NewOpenAI()
+	defer up.Close()
+	tests := []struct {
+		name, url, query string
+		auth             Auth
+		want             string
+	}{
+		{"forwarded", up.ChatURL(), "trace=1&user=a%20b", Auth{}, "trace=1&user=a+b"},
+		{"the target's URL wins", up.ChatURL() + "?api-version=2024-06-01", "api-version=1&x=1", Auth{}, "api-version=2024-06-01&x=1"},
+		{"the auth parameter replaces the client's", up.ChatURL(), "key=mine&x=1",
+			Auth{ParamName: "key", ParamValue: "conf", ParamLocation: "query"}, "key=conf&x=1"},
+		{"allow_override keeps the client's", up.ChatURL(), "key=mine&x=1",
+			Auth{ParamName: "key", ParamValue: "conf", ParamLocation: "query", AllowOverride: true}, "key=mine&x=1"},
+		{"allow_override without a client value", up.ChatURL(), "x=1",
+			Auth{ParamName: "key", ParamValue: "conf", ParamLocation: "query", AllowOverride: true}, "key=conf&x=1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tg := openaiTarget(up, "gpt-4o")
+			tg.Auth, tg.Model.Options.UpstreamURL = tt.auth, tt.url
+			p := newProxy(t, Config{Targets: []Target{tg}})
+			req := httptest.NewRequest(http.MethodPost, "/v1/chat/completions?"+tt.query, strings.NewReader(hello))
+			rec := httptest.NewRecorder()
+			p.ServeHTTP(rec, req)
+			require.Equal(t, 200, rec.Code, rec.Body.String())
+			reqs := up.Requests()
+			assert.Equal(t, tt.want, reqs[len(reqs)-1].RawQuery)
+		})
+	}
+}
