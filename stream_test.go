@@ -1,0 +1,92 @@
+package aiproxy
+
+import (
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/aiproxy/aiproxy/provider"
+)
+
+// chunk is an OpenAI chat.completion.chunk event carrying content, and usage when set.
+func chunk(content string, usage bool) string {
+	u := ""
+	if usage {
+		u = `,"usage":{"prompt_tokens":5,"completion_tokens":1,"total_tokens":6}`
+	}
+	return fmt.Sprintf(`data: {"id":"c","object":"chat.completion.chunk","created":1,"model":"m","choices":[{"index":0,"delta":{"content":%q},"finish_reason":null}]%s}`+"\n\n", content, u)
+}
+
+// TestCloseDuringRead: a RoundTripper client that closes a stream's body from another
+// goroutine while a Read waits for the upstream (how an SDK cancels) ends the stream: the
+// Read returns an error, the upstream request is cancelled, and the request's Stats are
+// reported once, as abandoned. Run with -race.
+func TestCloseDuringRead(t *testing.T) {
+	upstreamDone := make(chan struct{})
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer close(upstreamDone)
+		w.Header().Set("Content-Type", "text/event-stream")
+		for i := 0; ; i++ { // events with usage, until the proxy goes away
+			if _, err := io.WriteString(w, chunk("w ", true)); err != nil {
+				return
+			}
+			w.(http.Flusher).Flush()
+			select {
+			case <-r.Context().Done():
+				return
+			case <-time.After(time.Millisecond):
+			}
+		}
+	}))
+	defer up.Close()
+	var reports atomic.Int32
+	var stats atomic.Pointer[Stats]
+	tg := Target{Model: provider.Model{Provider: "openai", Name: "m", Options: provider.Options{UpstreamURL: up.URL + "/v1/chat/completions"}}}
+	p := newProxy(t, Config{Targets: []Target{tg}, OnStats: func(s Stats) { reports.Add(1); stats.Store(&s) }})
+
+	req := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", strings.NewReader(`{"stream":true,"messages":[{"role":"user","content":"hi"}]}`))
+	resp, err := p.RoundTrip(req)
+	require.NoError(t, err)
+	require.Equal(t, 200, resp.StatusCode)
+	reading := make(chan struct{})
+	readErr := make(chan error, 1)
+	go func() {
+		buf := make([]byte, 64)
+		for n := 0; ; n++ {
+			if _, err := resp.Body.Read(buf); err != nil {
+				readErr <- err
+				return
+			}
+			if n == 3 {
+				close(reading)
+			}
+		}
+	}()
+	<-reading
+	time.Sleep(20 * time.Millisecond) // the reader keeps reading events with usage
+	require.NoError(t, resp.Body.Close())
+	select {
+	case err := <-readErr:
+		assert.Error(t, err)
+		assert.NotErrorIs(t, err, io.EOF)
+	case <-time.After(5 * time.Second):
+		t.Fatal("Read did not return after Close")
+	}
+	select {
+	case <-upstreamDone:
+	case <-time.After(5 * time.Second):
+		t.Fatal("the upstream request was not cancelled")
+	}
+	assert.Equal(t, int32(1), reports.Load())
+	assert.ErrorIs(t, stats.Load().Err, errStreamAbandoned)
+	assert.Equal(t, 6, stats.Load().Usage.TotalTokens, "the usage read before Close")
+	assert.Zero(t, p.targets[0].inflight.Load())
+}
