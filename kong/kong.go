@@ -36,6 +36,9 @@ type File struct {
 	Vaults []Vault
 
 	built []map[string]aiproxy.SecretResolver // by Load, for Close
+	// others are the plugins and manifests found that are not ai-proxy-advanced, for the
+	// error of a file without one.
+	others []string
 }
 
 // Plugin is one ai-proxy-advanced plugin.
@@ -95,9 +98,10 @@ func ParseFile(path string, opts Options) (*File, error) {
 }
 
 // Parse reads Kong configuration. Entities other than plugins and vaults, and plugins other
-// than ai-proxy-advanced, are ignored. Unknown or misspelt fields, values of the wrong type
-// and missing variables are errors that name their path. Parse does not validate values
-// against ranges; aiproxy.New does.
+// than ai-proxy-advanced, are ignored, but a configuration without any ai-proxy-advanced
+// plugin is an error that names what it holds instead. Unknown or misspelt fields, values of
+// the wrong type and missing variables are errors that name their path. Parse does not
+// validate values against ranges; aiproxy.New does.
 func Parse(data []byte, opts Options) (*File, error) {
 	lookup := opts.LookupEnv
 	if lookup == nil {
@@ -120,6 +124,12 @@ func Parse(data []byte, opts Options) (*File, error) {
 		if err := f.read(doc, lookup); err != nil {
 			return nil, errors.New(prefix + err.Error())
 		}
+	}
+	if len(f.Plugins) == 0 {
+		if len(f.others) == 0 {
+			return nil, errors.New("no ai-proxy-advanced plugin found: the configuration has no plugins")
+		}
+		return nil, errors.New("no ai-proxy-advanced plugin found, only: " + strings.Join(f.others, ", "))
 	}
 	return f, nil
 }
@@ -193,9 +203,11 @@ func (f *File) read(doc map[string]any, lookup func(string) (string, bool)) erro
 	case doc["apiVersion"] != nil && doc["kind"] != nil: // Kubernetes KongPlugin / KongClusterPlugin
 		kind, _ := doc["kind"].(string)
 		if kind != "KongPlugin" && kind != "KongClusterPlugin" {
+			f.others = append(f.others, fmt.Sprintf("a Kubernetes %v", doc["kind"]))
 			return nil
 		}
 		if doc["plugin"] != PluginName {
+			f.others = append(f.others, fmt.Sprintf("a %s of plugin %v", kind, doc["plugin"]))
 			return nil
 		}
 		name := PluginName
@@ -329,6 +341,11 @@ var pluginFields = map[string]bool{
 
 func (f *File) readPlugin(m map[string]any, path string, scope Scope) error {
 	if m["name"] != PluginName {
+		where := "an Admin API body"
+		if path != "" {
+			where = path
+		}
+		f.others = append(f.others, fmt.Sprintf("plugin %v (%s)", m["name"], where))
 		return nil
 	}
 	for _, k := range sortedKeys(m) {

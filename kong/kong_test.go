@@ -163,7 +163,13 @@ plugins:
 		"entities:\n  plugins: []\nvariables:\n  h:\n    value: $DECK_MISSING\n":                            "environment variable DECK_MISSING is not set (variables.h)",
 		unresolved: "entities.plugins[0].config.vectordb.redis.host: ${redis_hst} has no entry in variables",
 		"foo: 1\n": "no ai-proxy-advanced configuration found",
-		"[1, 2]":   "the configuration must be an object",
+		// Files with no ai-proxy-advanced plugin say what they hold instead.
+		"_format_version: \"3.0\"\nservices:\n- name: s\n  plugins:\n  - name: rate-limiting\n    config: {minute: 5}\nplugins:\n- name: key-auth\n": "no ai-proxy-advanced plugin found, only: plugin key-auth (plugins[0]), plugin rate-limiting (services[0].plugins[0])",
+		`{"name": "rate-limiting", "config": {"minute": 5}}`:                            "no ai-proxy-advanced plugin found, only: plugin rate-limiting (an Admin API body)",
+		"apiVersion: configuration.konghq.com/v1\nkind: KongPlugin\nplugin: key-auth\n": "no ai-proxy-advanced plugin found, only: a KongPlugin of plugin key-auth",
+		"apiVersion: v1\nkind: Service\n":                                               "no ai-proxy-advanced plugin found, only: a Kubernetes Service",
+		"_format_version: \"3.0\"\nservices:\n- name: s\n":                              "no ai-proxy-advanced plugin found: the configuration has no plugins",
+		"[1, 2]": "the configuration must be an object",
 	}
 	for in, want := range tests {
 		_, err := Parse([]byte(in), Options{LookupEnv: lookup})
