@@ -186,6 +186,9 @@ func (p *Proxy) try(c *call, t *target) (*http.Response, *failed) {
 		resp.Body.Close()
 		t.inflight.Add(-1)
 		e := t.prov.ParseError(preq, resp.StatusCode, resp.Header, raw)
+		if resp.Header.Get("Retry-After") != "" { // an HTTP date, read by the proxy's clock
+			e.RetryAfter = provider.RetryAfter(resp.Header, p.now())
+		}
 		return nil, &failed{kind: statusCriterion(e.Status), sent: true, err: e}
 	}
 	if !c.stream {

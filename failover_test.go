@@ -357,3 +357,37 @@ func TestStatsNameOnlyATargetThatAnswered(t *testing.T) {
 	assert.Empty(t, got[0].Provider)
 	assert.Empty(t, got[0].Model)
 }
+
+// TestRetryAfterExpires: a 429's Retry-After, in seconds or as an HTTP date, keeps the target
+// out until then by the proxy's clock (Config.Now), and it serves again after.
+func TestRetryAfterExpires(t *testing.T) {
+	start := time.Unix(1_000_000, 0)
+	for name, retryAfter := range map[string]string{"seconds": "30", "date": start.Add(30 * time.Second).UTC().Format(http.TimeFormat)} {
+		t.Run(name, func(t *testing.T) {
+			a, b := aiproxytest.NewOpenAI(), aiproxytest.NewOpenAI()
+			defer a.Close()
+			defer b.Close()
+			var clock atomic.Pointer[time.Time]
+			clock.Store(&start)
+			p := newProxy(t, Config{
+				Targets:  []Target{openaiTarget(a, "a"), openaiTarget(b, "b")},
+				Balancer: BalancerConfig{FailoverCriteria: []string{"http_429", "non_idempotent"}},
+				Now:      func() time.Time { return *clock.Load() },
+			})
+			a.Fail(429, 1, retryAfter)
+			require.Equal(t, 200, post(t, p, hello).Code) // a: 429 → b
+			almost := start.Add(29 * time.Second)
+			clock.Store(&almost)
+			for range 4 {
+				require.Equal(t, 200, post(t, p, hello).Code)
+			}
+			assert.Equal(t, 1, len(a.Requests()), "held until Retry-After")
+			after := start.Add(31 * time.Second)
+			clock.Store(&after)
+			for range 2 {
+				require.Equal(t, 200, post(t, p, hello).Code)
+			}
+			assert.Equal(t, 2, len(a.Requests()), "back after Retry-After")
+		})
+	}
+}
