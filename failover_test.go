@@ -391,3 +391,22 @@ func TestRetryAfterExpires(t *testing.T) {
 		})
 	}
 }
+
+// TestWriteTimeout: write_timeout bounds each write of the request: an upstream that stops
+// reading the body makes the attempt time out (504).
+func TestWriteTimeout(t *testing.T) {
+	release := make(chan struct{})
+	stalled := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-release // reads none of the body
+	}))
+	defer stalled.Close()
+	defer close(release) // before Close, which waits for the handler
+	tg := Target{Model: provider.Model{Provider: "openai", Name: "m", Options: provider.Options{UpstreamURL: stalled.URL + "/v1/chat/completions"}}}
+	p := newProxy(t, Config{Targets: []Target{tg}, MaxRequestBodySize: -1,
+		Balancer: BalancerConfig{WriteTimeout: 200 * time.Millisecond, ReadTimeout: time.Minute}})
+	big := `{"messages":[{"role":"user","content":"` + strings.Repeat("x", 16<<20) + `"}]}` // more than the sockets buffer
+	start := time.Now()
+	rec := post(t, p, big)
+	assert.Equal(t, http.StatusGatewayTimeout, rec.Code, rec.Body.String())
+	assert.Less(t, time.Since(start), 30*time.Second)
+}

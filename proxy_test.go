@@ -420,3 +420,51 @@ func TestClientQueryForwarded(t *testing.T) {
 		})
 	}
 }
+
+// TestModelNameHeaderOff: model_name_header: false leaves X-Kong-LLM-Model out of answers
+// and of upstream errors passed to the client.
+func TestModelNameHeaderOff(t *testing.T) {
+	up := aiproxytest.NewOpenAI()
+	defer up.Close()
+	off := false
+	p := newProxy(t, Config{Targets: []Target{openaiTarget(up, "gpt-4o")}, ModelNameHeader: &off})
+	rec := post(t, p, hello)
+	require.Equal(t, 200, rec.Code)
+	assert.NotContains(t, rec.Header(), "X-Kong-Llm-Model")
+	rec = post(t, p, `{"stream":true,"messages":[{"role":"user","content":"hi"}]}`)
+	require.Equal(t, 200, rec.Code)
+	assert.NotContains(t, rec.Header(), "X-Kong-Llm-Model")
+	up.Fail(400, 1, "")
+	rec = post(t, p, hello)
+	require.Equal(t, 400, rec.Code)
+	assert.NotContains(t, rec.Header(), "X-Kong-Llm-Model")
+}
+
+// TestChunkedBodyTooLarge: a body without Content-Length is held to max_request_body_size as
+// it is read: 413, and nothing reaches the upstream.
+func TestChunkedBodyTooLarge(t *testing.T) {
+	up := aiproxytest.NewOpenAI()
+	defer up.Close()
+	p := newProxy(t, Config{Targets: []Target{openaiTarget(up, "gpt-4o")}, MaxRequestBodySize: 256})
+	srv := httptest.NewServer(p)
+	defer srv.Close()
+	send := func(body string) *http.Response {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodPost, srv.URL+"/v1/chat/completions", io.MultiReader(strings.NewReader(body)))
+		require.NoError(t, err)
+		req.ContentLength = -1 // unknown: the client sends the body chunked, without Content-Length
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		t.Cleanup(func() { resp.Body.Close() })
+		return resp
+	}
+	resp := send(`{"messages":[{"role":"user","content":"` + strings.Repeat("x", 300) + `"}]}`)
+	assert.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
+	b, _ := io.ReadAll(resp.Body)
+	_, _, code := openaiError(t, b)
+	assert.Equal(t, "request_too_large", code)
+	assert.Empty(t, up.Requests())
+
+	resp = send(hello) // under the limit, chunked too
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
+}

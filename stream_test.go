@@ -1,6 +1,7 @@
 package aiproxy
 
 import (
+	"bufio"
 	"fmt"
 	"io"
 	"net/http"
@@ -89,4 +90,65 @@ func TestCloseDuringRead(t *testing.T) {
 	assert.ErrorIs(t, stats.Load().Err, errStreamAbandoned)
 	assert.Equal(t, 6, stats.Load().Usage.TotalTokens, "the usage read before Close")
 	assert.Zero(t, p.targets[0].inflight.Load())
+}
+
+// TestEventsFlushedOneByOne: through the Handler, each upstream event reaches the client
+// when the upstream sends it: the client reads the first event while the upstream still
+// holds back the second. Stats.TimeToFirstToken measures the wait for the first event.
+func TestEventsFlushedOneByOne(t *testing.T) {
+	second := make(chan struct{})
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.Header().Set("Content-Type", "text/event-stream")
+		time.Sleep(50 * time.Millisecond)
+		_, _ = io.WriteString(w, chunk("one ", false))
+		w.(http.Flusher).Flush()
+		select {
+		case <-second:
+		case <-r.Context().Done():
+			return
+		}
+		_, _ = io.WriteString(w, chunk("two", false)+"data: [DONE]\n\n")
+	}))
+	defer up.Close()
+	stats := make(chan Stats, 1)
+	tg := Target{Model: provider.Model{Provider: "openai", Name: "m", Options: provider.Options{UpstreamURL: up.URL + "/v1/chat/completions"}}}
+	p := newProxy(t, Config{Targets: []Target{tg}, OnStats: func(s Stats) { stats <- s }})
+	srv := httptest.NewServer(p)
+	defer srv.Close()
+
+	resp, err := http.Post(srv.URL+"/v1/chat/completions", "application/json", strings.NewReader(`{"stream":true,"messages":[{"role":"user","content":"hi"}]}`))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	require.Equal(t, 200, resp.StatusCode)
+	r := bufio.NewReader(resp.Body)
+	first := make(chan string, 1)
+	go func() {
+		var ev strings.Builder
+		for !strings.HasSuffix(ev.String(), "\n\n") {
+			line, err := r.ReadString('\n')
+			ev.WriteString(line)
+			if err != nil {
+				break
+			}
+		}
+		first <- ev.String()
+	}()
+	select {
+	case ev := <-first:
+		assert.Equal(t, chunk("one ", false), ev)
+	case <-time.After(5 * time.Second):
+		close(second)
+		t.Fatal("the first event did not reach the client before the upstream sent the second")
+	}
+	time.Sleep(100 * time.Millisecond)
+	close(second)
+	rest, err := io.ReadAll(r)
+	require.NoError(t, err)
+	assert.Equal(t, chunk("two", false)+"data: [DONE]\n\n", string(rest))
+
+	s := <-stats
+	assert.GreaterOrEqual(t, s.TimeToFirstToken, 50*time.Millisecond, "the upstream waited 50 ms before the first event")
+	assert.GreaterOrEqual(t, s.Latency-s.TimeToFirstToken, 100*time.Millisecond, "the second event came 100 ms after the first")
+	assert.True(t, s.Stream)
 }
