@@ -84,6 +84,10 @@ type target struct {
 	// modelHeader is the X-Kong-LLM-Model value: "<provider>/<model>".
 	modelHeader []string
 	client      *http.Client // the proxy's transport, for token requests
+	// passCredentials: the target sets no credential of its own (no auth header or
+	// parameter, service account or request signing), so the client's are forwarded, as
+	// Kong forwards them.
+	passCredentials bool
 
 	inflight atomic.Int64
 	health   breaker
@@ -332,6 +336,7 @@ func (p *Proxy) newTarget(cfg Target, extra map[string]provider.Provider) (*targ
 		t.gcp = &gcpTokens{}
 	}
 	t.role = newAssumedRole(p, t)
+	t.passCredentials = cfg.Auth.HeaderName == "" && cfg.Auth.ParamName == "" && t.gcp == nil && t.signer == nil
 	if cfg.Auth.AzureUseManagedIdentity {
 		return nil, errors.New("auth.azure_use_managed_identity is not supported yet: set auth.header_name api-key or an Entra bearer token")
 	}

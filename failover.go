@@ -271,7 +271,7 @@ func (p *Proxy) build(ctx context.Context, c *call, t *target) (*provider.Reques
 	if err := p.authorize(ctx, t, req); err != nil {
 		return nil, nil, &failed{kind: onError, err: &provider.Error{Status: http.StatusBadGateway, Type: "server_error", Code: "credentials_unavailable", Message: err.Error()}}
 	}
-	copyRequestHeaders(req.Header, c.req.Header, header.name, t.cfg.Auth.AllowOverride)
+	copyRequestHeaders(req.Header, c.req.Header, header.name, t.cfg.Auth.AllowOverride, t.passCredentials)
 	if u := c.req.URL; u != nil { // the proxy's own requests (embeddings) have none
 		copyQuery(req.URL, u.RawQuery)
 	}

@@ -283,10 +283,19 @@ func TestAuthInjection(t *testing.T) {
 			func(t *testing.T, r aiproxytest.Request) {
 				assert.Equal(t, "Bearer conf", r.Header.Get("Authorization"))
 			}},
-		{"client credentials are not forwarded", Auth{}, []string{"Authorization", "Bearer mine", "X-Trace", "t1"},
+		{"a target with a credential drops the client's", Auth{HeaderName: "api-key", HeaderValue: "k1"}, []string{"Authorization", "Bearer mine", "X-Api-Key", "xk", "X-Trace", "t1"},
 			func(t *testing.T, r aiproxytest.Request) {
 				assert.Empty(t, r.Header.Get("Authorization"))
+				assert.Empty(t, r.Header.Get("X-Api-Key"))
 				assert.Equal(t, "t1", r.Header.Get("X-Trace"), "other headers are forwarded")
+			}},
+		{"a query credential drops the client's headers too", Auth{ParamName: "key", ParamValue: "k1", ParamLocation: "query"}, []string{"Authorization", "Bearer mine"},
+			func(t *testing.T, r aiproxytest.Request) { assert.Empty(t, r.Header.Get("Authorization")) }},
+		{"a target without credentials passes the client's through", Auth{}, []string{"Authorization", "Bearer mine", "X-Api-Key", "xk", "Cookie", "c=1"},
+			func(t *testing.T, r aiproxytest.Request) {
+				assert.Equal(t, "Bearer mine", r.Header.Get("Authorization"))
+				assert.Equal(t, "xk", r.Header.Get("X-Api-Key"))
+				assert.Empty(t, r.Header.Get("Cookie"), "cookies never are")
 			}},
 		{"query param", Auth{ParamName: "key", ParamValue: "{vault://env/param-secret}", ParamLocation: "query"}, nil,
 			func(t *testing.T, r aiproxytest.Request) { assert.Equal(t, "key=p-secret", r.RawQuery) }},
