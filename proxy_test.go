@@ -198,6 +198,15 @@ func TestAliases(t *testing.T) {
 	assert.Equal(t, "model_not_found", code)
 	assert.Contains(t, msg, `"slow"`)
 	assert.Contains(t, msg, "fast, gpt-4o, gpt-4o-mini, powerful")
+
+	// Without a model, the balancer chooses among every target.
+	served := map[string]int{}
+	for range 4 {
+		rec := post(t, p, hello)
+		require.Equal(t, 200, rec.Code, rec.Body.String())
+		served[servedModel(t, rec.Body.Bytes())]++
+	}
+	assert.Equal(t, map[string]int{"gpt-4o": 2, "gpt-4o-mini": 2}, served)
 }
 
 func TestPassthroughModel(t *testing.T) {
