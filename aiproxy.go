@@ -84,11 +84,15 @@ type target struct {
 	// modelHeader is the X-Kong-LLM-Model value: "<provider>/<model>".
 	modelHeader []string
 	client      *http.Client // the proxy's transport, for token requests
+	// passCredentials: the target sets no credential of its own (no auth header or
+	// parameter, service account or request signing), so the client's are forwarded, as
+	// Kong forwards them.
+	passCredentials bool
 
 	inflight atomic.Int64
 	health   breaker
-	latency  ewma // seconds, per latency_strategy
-	usage    ewma // tokens or cost, per tokens_count_strategy
+	latency  ewma   // seconds, per latency_strategy
+	usage    recent // tokens or cost, per tokens_count_strategy
 }
 
 // pool is a set of targets with the picker that balances among them.
@@ -100,8 +104,9 @@ type pool struct {
 // New validates cfg and returns a Proxy. The error, which wraps ErrInvalidConfig, lists every
 // problem found. New does no I/O: the semantic balancer embeds its descriptions and opens
 // the vector database that vectordb.strategy names on the first request that needs them
-// (or Explain). New takes ownership of cfg's Embedder, VectorStore and Vaults: Close closes
-// those that are io.Closers, and the database the semantic balancer opened.
+// (or Explain). A Proxy takes ownership of cfg's Embedder, VectorStore and Vaults: Close closes
+// those that are io.Closers, and the database the semantic balancer opened. When New fails,
+// they stay the caller's and nothing is closed, so the same resolvers can serve a retry.
 func New(cfg Config) (*Proxy, error) {
 	p := &Proxy{
 		byAlias: map[string]*pool{},
@@ -254,6 +259,7 @@ func New(cfg Config) (*Proxy, error) {
 	}
 
 	p.secretFields = configSecrets(&cfg)
+	errs = append(errs, p.checkRefs()...)
 	if cfg.StrictSecrets && len(errs) == 0 {
 		if err := p.validateStrict(); err != nil {
 			errs = append(errs, err)
@@ -261,7 +267,6 @@ func New(cfg Config) (*Proxy, error) {
 	}
 
 	if len(errs) > 0 {
-		p.Close()
 		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, errors.Join(errs...))
 	}
 	return p, nil
@@ -328,6 +333,7 @@ func (p *Proxy) newTarget(cfg Target, extra map[string]provider.Provider) (*targ
 		t.gcp = &gcpTokens{}
 	}
 	t.role = newAssumedRole(p, t)
+	t.passCredentials = cfg.Auth.HeaderName == "" && cfg.Auth.ParamName == "" && t.gcp == nil && t.signer == nil
 	if cfg.Auth.AzureUseManagedIdentity {
 		return nil, errors.New("auth.azure_use_managed_identity is not supported yet: set auth.header_name api-key or an Entra bearer token")
 	}

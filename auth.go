@@ -95,33 +95,36 @@ func (a *auth) credentials(ctx context.Context, s *secrets) (provider.Credential
 }
 
 // gcpTokens gives a target's GCP access tokens (auth.gcp_use_service_account): from the
-// service account of gcp_service_account_json or, as in Kong, GCP_SERVICE_ACCOUNT. The
-// token source is built on first use, since the key may be a reference resolved then.
+// service account of gcp_service_account_json or, as in Kong, GCP_SERVICE_ACCOUNT. The key is
+// resolved on each use (the resolver caches it), and the token source is built again when it
+// changed, so a key rotated in a vault is used without a restart.
 type gcpTokens struct {
 	mu  sync.Mutex
+	key string // the key src was built from
 	src *gcpauth.TokenSource
 }
 
 func (g *gcpTokens) token(ctx context.Context, a *Auth, s *secrets, client *http.Client) (string, error) {
+	key, err := s.resolve(ctx, a.GCPServiceAccountJSON)
+	if err != nil {
+		return "", err
+	}
+	if key == "" {
+		key = os.Getenv("GCP_SERVICE_ACCOUNT")
+	}
+	if key == "" {
+		return "", errors.New("auth.gcp_use_service_account is set but there is no gcp_service_account_json or GCP_SERVICE_ACCOUNT")
+	}
 	g.mu.Lock()
-	src := g.src
-	if src == nil {
-		key, err := s.resolve(ctx, a.GCPServiceAccountJSON)
-		if err == nil && key == "" {
-			key = os.Getenv("GCP_SERVICE_ACCOUNT")
-		}
-		if err == nil && key == "" {
-			err = errors.New("auth.gcp_use_service_account is set but there is no gcp_service_account_json or GCP_SERVICE_ACCOUNT")
-		}
-		if err == nil {
-			src, err = gcpauth.New(gcpauth.Config{CredentialsJSON: []byte(key), HTTPClient: client})
-		}
+	if g.src == nil || g.key != key {
+		src, err := gcpauth.New(gcpauth.Config{CredentialsJSON: []byte(key), HTTPClient: client})
 		if err != nil {
 			g.mu.Unlock()
 			return "", err
 		}
-		g.src = src
+		g.key, g.src = key, src
 	}
+	src := g.src
 	g.mu.Unlock()
 	return src.Token(ctx)
 }

@@ -32,11 +32,13 @@ func newPicker(algorithm string, ts []*target, b *BalancerConfig) picker {
 	case Priority:
 		return newPriority(ts)
 	case LowestLatency:
-		return &lowest{ts: ts, score: func(t *target) float64 { return t.latency.value() }}
+		r := newRoundRobin(ts)
+		r.byLatency = true
+		return r
 	case LowestUsage:
-		return &lowest{ts: ts, score: func(t *target) float64 { return t.usage.value() }}
+		return &lowest{ts: ts, score: func(t *target, now time.Time) float64 { return t.usage.value(now) }}
 	case LeastConnections:
-		return &lowest{ts: ts, score: func(t *target) float64 { return float64(t.inflight.Load() + 1) }}
+		return &lowest{ts: ts, score: func(t *target, _ time.Time) float64 { return float64(t.inflight.Load() + 1) }}
 	case ConsistentHashing:
 		return newRing(ts, b.Slots, b.HashOnHeader)
 	default:
@@ -46,26 +48,47 @@ func newPicker(algorithm string, ts []*target, b *BalancerConfig) picker {
 
 // roundRobin is nginx's smooth weighted round-robin: over any window of sum(weights) picks,
 // each target is chosen exactly weight times, interleaved rather than in runs.
+//
+// With byLatency (lowest-latency), a target's weight is divided by its moving-average
+// latency, so traffic goes in proportion to weight ÷ latency: equal latencies split it by
+// weight, and a target twice as slow gets half its share. A target not measured yet counts
+// at the mean latency of those measured.
 type roundRobin struct {
-	mu      sync.Mutex
-	ts      []*target
-	current []int
+	mu        sync.Mutex
+	ts        []*target
+	current   []float64
+	byLatency bool
 }
 
 func newRoundRobin(ts []*target) *roundRobin {
-	return &roundRobin{ts: ts, current: make([]int, len(ts))}
+	return &roundRobin{ts: ts, current: make([]float64, len(ts))}
 }
+
+// minLatency keeps a measured latency of zero from taking all the traffic.
+const minLatency = 1e-6 // seconds
 
 func (r *roundRobin) pick(c *call) (*target, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	best, total := -1, 0
+	unmeasured := 1.0
+	if r.byLatency {
+		unmeasured = r.meanLatency()
+	}
+	best, total := -1, 0.0
 	for i, t := range r.ts {
 		if c.skip(t) {
 			continue
 		}
-		r.current[i] += t.weight
-		total += t.weight
+		w := float64(t.weight)
+		if r.byLatency {
+			lat, ok := t.latency.get()
+			if !ok {
+				lat = unmeasured
+			}
+			w /= max(lat, minLatency)
+		}
+		r.current[i] += w
+		total += w
 		if best < 0 || r.current[i] > r.current[best] {
 			best = i
 		}
@@ -75,6 +98,21 @@ func (r *roundRobin) pick(c *call) (*target, bool) {
 	}
 	r.current[best] -= total
 	return r.ts[best], true
+}
+
+// meanLatency is the mean latency of the targets measured, or 1 if none is.
+func (r *roundRobin) meanLatency() float64 {
+	sum, n := 0.0, 0
+	for _, t := range r.ts {
+		if lat, ok := t.latency.get(); ok {
+			sum += lat
+			n++
+		}
+	}
+	if n == 0 {
+		return 1
+	}
+	return sum / float64(n)
 }
 
 // priority groups targets by weight: the highest-weight group serves (round-robin within
@@ -113,11 +151,15 @@ func (p *priority) pick(c *call) (*target, bool) {
 // without measurements yet, go round-robin, so every target is measured.
 type lowest struct {
 	ts    []*target
-	score func(*target) float64
+	score func(t *target, now time.Time) float64
 	next  atomic.Uint32
 }
 
 func (l *lowest) pick(c *call) (*target, bool) {
+	var now time.Time
+	if c != nil {
+		now = c.now
+	}
 	n := len(l.ts)
 	start := int(l.next.Add(1)) % n
 	var best *target
@@ -127,7 +169,7 @@ func (l *lowest) pick(c *call) (*target, bool) {
 		if c.skip(t) {
 			continue
 		}
-		if s := l.score(t) / float64(t.weight); s < bestScore {
+		if s := l.score(t, now) / float64(t.weight); s < bestScore {
 			best, bestScore = t, s
 		}
 	}
@@ -207,7 +249,7 @@ func mix64(x uint64) uint64 {
 }
 
 // ewma is an exponentially weighted moving average: each sample moves the value a quarter
-// of the way towards it. Its zero value has no samples and reads as 0.
+// of the way towards it. Its zero value has no samples.
 type ewma struct {
 	mu  sync.Mutex
 	v   float64
@@ -226,10 +268,44 @@ func (e *ewma) observe(x float64) {
 	e.mu.Unlock()
 }
 
-func (e *ewma) value() float64 {
+// get returns the average, and false if there is no sample yet.
+func (e *ewma) get() (float64, bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.v
+	return e.v, e.set
+}
+
+// recent is a target's recent usage for lowest-usage: the sum of what its requests counted,
+// each decaying exponentially with the time since, with Kong's 10 s decay time. Its zero
+// value is no usage.
+type recent struct {
+	mu sync.Mutex
+	v  float64
+	at time.Time // when v was last updated
+}
+
+const usageDecay = 10 * time.Second
+
+func (r *recent) add(x float64, now time.Time) {
+	r.mu.Lock()
+	r.v = r.decayed(now) + x
+	if now.After(r.at) {
+		r.at = now
+	}
+	r.mu.Unlock()
+}
+
+func (r *recent) value(now time.Time) float64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.decayed(now)
+}
+
+func (r *recent) decayed(now time.Time) float64 {
+	if d := now.Sub(r.at); d > 0 && r.v != 0 {
+		return r.v * math.Exp(-float64(d)/float64(usageDecay))
+	}
+	return r.v
 }
 
 // breaker is Kong's passive health check: MaxFails failures within FailTimeout take a

@@ -16,9 +16,10 @@ import (
 // configuration (package kong loads Kong's files into it); the fields without are Go-only.
 // New validates a Config once and copies it; changing it afterwards has no effect.
 type Config struct {
-	// Targets are the upstream models. At least one is required.
+	// Targets are the upstream models. At least one is required: nil is an error at New.
 	Targets []Target `json:"targets"`
-	// Balancer chooses among targets and says when to fail over.
+	// Balancer chooses among targets and says when to fail over. Its zero value is Kong's
+	// defaults: round-robin, 5 retries, failover on error and timeout.
 	Balancer BalancerConfig `json:"balancer"`
 	// Embeddings configures the embedder of the semantic balancer (Kong's embeddings).
 	// Nil means the built-in offline embedder, or Config.Embedder when set.
@@ -45,7 +46,8 @@ type Config struct {
 	// means only the built-in providers.
 	Providers map[string]provider.Provider `json:"-"`
 	// Vaults resolves {vault://<name>/...} references, keyed by vault name (Kong's vault
-	// prefix). "env" is built in (environment variables) unless replaced here.
+	// prefix). "env" is built in (environment variables) unless replaced here; nil means
+	// only "env".
 	Vaults map[string]SecretResolver `json:"-"`
 	// StrictSecrets makes New resolve every {vault://...} reference of the configuration
 	// once (every target's and the embeddings' auth fields, the vector database's
@@ -56,12 +58,14 @@ type Config struct {
 	// secret_unavailable error naming the reference; the request fails over to other
 	// targets as for any error. Proxy.ValidateSecrets does the strict check on demand.
 	StrictSecrets bool `json:"-"`
-	// Embedder replaces the embedder that Embeddings would configure. One with a
+	// Embedder replaces the embedder that Embeddings would configure; nil means that one.
+	// One with a
 	// Dimensions() int method (as the offline embedder has) lets the store VectorDB names be
 	// opened before anything is embedded, so that a restart or a replica reuses the stored
 	// description vectors instead of embedding them again.
 	Embedder Embedder `json:"-"`
-	// VectorStore replaces the store that VectorDB would open. When it implements
+	// VectorStore replaces the store that VectorDB would open; nil means that one. When it
+	// implements
 	// vectorstore.Getter (the stores of this module do), the description vectors already in
 	// it are reused at start, and only the missing ones are embedded.
 	VectorStore VectorStore `json:"-"`
@@ -72,7 +76,7 @@ type Config struct {
 	// means slog.Default().
 	Logger *slog.Logger `json:"-"`
 	// OnStats, when set, is called once per request, after the response ends, with what
-	// happened. It must not block.
+	// happened. It must not block. Nil means no call.
 	OnStats func(Stats) `json:"-"`
 	// Now is the clock. Nil means time.Now.
 	Now func() time.Time `json:"-"`
@@ -123,7 +127,11 @@ type BalancerConfig struct {
 // EmbeddingsConfig is Kong's embeddings block: the model that embeds prompts and
 // descriptions for the semantic balancer, and its credentials.
 type EmbeddingsConfig struct {
-	Auth  Auth           `json:"auth"`
+	// Auth holds the credentials added to each embeddings request, as a target's Auth. The
+	// zero Auth adds none.
+	Auth Auth `json:"auth"`
+	// Model is the embeddings model; its Provider is required ("offline" for the built-in
+	// offline embedder, which is also what a nil Config.Embeddings means).
 	Model EmbeddingModel `json:"model"`
 }
 
@@ -138,9 +146,14 @@ func (e EmbeddingsConfig) String() string {
 // "gemini", "bedrock", "huggingface", "ollama" (and any provider registered in
 // Config.Providers that serves llm/v1/embeddings), or "offline" for the built-in embedder.
 type EmbeddingModel struct {
-	Provider string           `json:"provider"`
-	Name     string           `json:"name"`
-	Options  provider.Options `json:"options"`
+	// Provider names the provider; required (empty is an error at New).
+	Provider string `json:"provider"`
+	// Name is the provider's model name, e.g. "text-embedding-3-small"; required for a
+	// remote provider. The offline embedder ignores it.
+	Name string `json:"name"`
+	// Options are the model's options (upstream_url, azure_instance, bedrock.aws_region, …),
+	// as a target's. The zero value uses the provider's defaults.
+	Options provider.Options `json:"options"`
 }
 
 // VectorDBConfig is Kong's vectordb block.
@@ -157,7 +170,8 @@ type VectorDBConfig struct {
 	// Nil means MinSimilarity decides, or, if that is nil too, any distance matches.
 	Threshold *float64 `json:"threshold,omitempty"`
 	// MinSimilarity is the same limit as a cosine similarity (Threshold = 1 −
-	// MinSimilarity), for Go users who think in similarity. Setting both is an error.
+	// MinSimilarity), for Go users who think in similarity. Setting both is an error. Nil
+	// means Threshold decides.
 	MinSimilarity *float64 `json:"-"`
 	// Dimensions is the length of the vectors that the embeddings model returns; it is
 	// checked against what that model returns, with an error naming both. As in Kong, it is

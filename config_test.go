@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/aiproxy/aiproxy/provider"
+	redisstore "github.com/aiproxy/aiproxy/vectorstore/redis"
 )
 
 // TestInvalidConfig: New refuses what Kong's schema refuses, and what aiproxy cannot honour,
@@ -31,6 +32,20 @@ func TestInvalidConfig(t *testing.T) {
 		{"bad reference", func(c *Config) {
 			c.Targets[0].Auth.HeaderName, c.Targets[0].Auth.HeaderValue = "Authorization", "{vault://only}"
 		}, "invalid secret reference"},
+		{"bad embeddings reference", func(c *Config) {
+			c.Balancer.Algorithm = Semantic
+			c.Targets[0].Description = "anything"
+			c.Embeddings = &EmbeddingsConfig{Auth: Auth{HeaderName: "Authorization", HeaderValue: "Bearer {vault://hcv}"},
+				Model: EmbeddingModel{Provider: "openai", Name: "text-embedding-3-small"}}
+		}, "embeddings.auth.header_value: invalid secret reference"},
+		{"unknown vault", func(c *Config) {
+			c.Targets[0].Auth.HeaderName, c.Targets[0].Auth.HeaderValue = "Authorization", "{vault://hashicorp-vualt/openai/key}"
+		}, `targets[0].auth.header_value: {vault://hashicorp-vualt/openai/key} names vault "hashicorp-vualt", which is not configured`},
+		{"unknown vault in the store's password", func(c *Config) {
+			c.Balancer.Algorithm = Semantic
+			c.Targets[0].Description = "anything"
+			c.VectorDB = &VectorDBConfig{Strategy: "redis", Redis: &redisstore.Options{Password: "{vault://nope/redis/password}"}}
+		}, `names vault "nope"`},
 		{"gemini endpoint_id", func(c *Config) {
 			c.Targets[0].Model.Options.Gemini = &provider.GeminiOptions{EndpointID: "123"}
 		}, "gemini.endpoint_id is not supported"},
@@ -53,4 +68,28 @@ func TestInvalidConfig(t *testing.T) {
 	p, err := New(Config{Targets: []Target{ok()}})
 	require.NoError(t, err, "the valid base config")
 	require.NoError(t, p.Close())
+}
+
+// closeCounter is a SecretResolver that counts Close calls.
+type closeCounter struct {
+	EnvResolver
+	closed int
+}
+
+func (c *closeCounter) Close() error { c.closed++; return nil }
+
+// TestFailedNewClosesNothing: a config New refuses leaves the caller's resolvers open, so they
+// can serve the corrected config; a Proxy that New returned closes them.
+func TestFailedNewClosesNothing(t *testing.T) {
+	v := &closeCounter{}
+	cfg := Config{Vaults: map[string]SecretResolver{"mine": v}, Targets: []Target{{Model: provider.Model{Provider: "acme"}}}}
+	_, err := New(cfg)
+	require.ErrorIs(t, err, ErrInvalidConfig)
+	assert.Zero(t, v.closed, "New failed: the resolver is still the caller's")
+
+	cfg.Targets[0].Model.Provider = "openai"
+	p, err := New(cfg)
+	require.NoError(t, err)
+	require.NoError(t, p.Close())
+	assert.Equal(t, 1, v.closed, "the Proxy owned the resolver")
 }

@@ -8,8 +8,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/aiproxy/aiproxy/internal/jsonx"
@@ -104,12 +104,13 @@ func (p *Proxy) attempts(c *call) *http.Response {
 		if f == nil {
 			return resp
 		}
+		// An upstream may echo the credentials it refuses, in any error it sends.
+		f.err.Message = scrub(f.err.Message, c.creds[:])
 		stats.Attempts = append(stats.Attempts, Attempt{Target: t.name, Status: statusOf(f), Err: f.err})
 		p.recordFailure(t, f)
 		if !p.retryable(f) {
 			e := f.err
-			c.served = t
-			stats.Target, stats.Provider = t.name, t.cfg.Model.Provider
+			c.servedBy(t)
 			rerr := &RequestError{Status: e.Status, Type: e.Type, Code: e.Code, Message: e.Message, Err: ErrUpstream, Attempts: stats.Attempts}
 			if f.kind&(onError|onTimeout|onInvalidHeader) != 0 || e.Status < 400 {
 				rerr = failure(stats.Attempts, false)
@@ -125,6 +126,12 @@ func (p *Proxy) attempts(c *call) *http.Response {
 	rerr = failure(stats.Attempts, c.broken)
 	stats.Err = rerr
 	return rerr.response(c.req)
+}
+
+// servedBy records t as the target whose answer the client gets.
+func (c *call) servedBy(t *target) {
+	c.served = t
+	c.stats.Target, c.stats.Provider, c.stats.Model = t.name, t.cfg.Model.Provider, t.cfg.Model.Name
 }
 
 // retryable reports whether failover_criteria allow trying another target after f.
@@ -179,12 +186,11 @@ func (p *Proxy) try(c *call, t *target) (*http.Response, *failed) {
 		resp.Body.Close()
 		t.inflight.Add(-1)
 		e := t.prov.ParseError(preq, resp.StatusCode, resp.Header, raw)
-		e.Message = scrub(e.Message, c.creds[:])
+		if resp.Header.Get("Retry-After") != "" { // an HTTP date, read by the proxy's clock
+			e.RetryAfter = provider.RetryAfter(resp.Header, p.now())
+		}
 		return nil, &failed{kind: statusCriterion(e.Status), sent: true, err: e}
 	}
-	c.served = t
-	stats.Target, stats.Provider, stats.Model = t.name, t.cfg.Model.Provider, t.cfg.Model.Name
-
 	if !c.stream {
 		raw, err := readLimited(resp.Body, resp.ContentLength, 64<<20)
 		resp.Body.Close()
@@ -196,7 +202,9 @@ func (p *Proxy) try(c *call, t *target) (*http.Response, *failed) {
 		if err != nil {
 			return nil, invalidResponse(err)
 		}
+		c.servedBy(t)
 		p.succeeded(t, stats, out.Usage, out.Model, p.now().Sub(sent))
+		c.keepResponse(t, out.Body)
 		return jsonResponse(c.req, http.StatusOK, p.clientHeader(resp.Header, t, stats), out.Body), nil
 	}
 
@@ -211,6 +219,7 @@ func (p *Proxy) try(c *call, t *target) (*http.Response, *failed) {
 		}
 		return nil, streamFailure(err)
 	}
+	c.servedBy(t)
 	stats.TimeToFirstToken = p.now().Sub(c.start)
 	h["Content-Type"] = []string{"text/event-stream"}
 	h["Cache-Control"] = []string{"no-cache"}
@@ -262,7 +271,10 @@ func (p *Proxy) build(ctx context.Context, c *call, t *target) (*provider.Reques
 	if err := p.authorize(ctx, t, req); err != nil {
 		return nil, nil, &failed{kind: onError, err: &provider.Error{Status: http.StatusBadGateway, Type: "server_error", Code: "credentials_unavailable", Message: err.Error()}}
 	}
-	copyRequestHeaders(req.Header, c.req.Header, header.name, t.cfg.Auth.AllowOverride)
+	copyRequestHeaders(req.Header, c.req.Header, header.name, t.cfg.Auth.AllowOverride, t.passCredentials)
+	if u := c.req.URL; u != nil { // the proxy's own requests (embeddings) have none
+		copyQuery(req.URL, u.RawQuery)
+	}
 	t.auth.apply(req, header, param)
 	c.creds = [3]string{header.value, param.value, req.Header.Get("Authorization")}
 	if t.signer != nil {
@@ -330,11 +342,9 @@ func isDNSError(err error) bool {
 // errText is an error's text without the URL that *url.Error adds (it may carry a query
 // parameter credential).
 func errText(err error) string {
-	var ue interface{ Unwrap() error }
-	if errors.As(err, &ue) && strings.HasPrefix(err.Error(), "Post ") {
-		if inner := ue.Unwrap(); inner != nil {
-			return inner.Error()
-		}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err.Error()
 	}
 	return err.Error()
 }
@@ -353,16 +363,16 @@ func (p *Proxy) succeeded(t *target, stats *Stats, usage provider.Usage, model s
 		lat /= float64(usage.CompletionTokens) // time per output token
 	}
 	t.latency.observe(lat)
+	count := float64(usage.TotalTokens)
 	switch p.tokensStrategy {
 	case "prompt-tokens":
-		t.usage.observe(float64(usage.PromptTokens))
+		count = float64(usage.PromptTokens)
 	case "completion-tokens":
-		t.usage.observe(float64(usage.CompletionTokens))
+		count = float64(usage.CompletionTokens)
 	case "cost":
-		t.usage.observe(stats.Cost)
-	default:
-		t.usage.observe(float64(usage.TotalTokens))
+		count = stats.Cost
 	}
+	t.usage.add(count, p.now())
 }
 
 // readLimited reads r to the end, failing past max bytes. size, when not negative, is the
@@ -383,7 +393,9 @@ func readLimited(r io.Reader, size, max int64) ([]byte, error) {
 
 // timeoutConn applies Kong's write_timeout to each write and read_timeout to each read of
 // an upstream connection: the longest a write may block, and the longest wait for the next
-// bytes of a response, from its first byte to its last.
+// bytes of a response, from the request's last write to the response's last byte. Each write
+// pushes the read deadline too: net/http keeps a read pending on an idle pooled connection,
+// whose deadline would otherwise count from when the connection went idle.
 type timeoutConn struct {
 	net.Conn
 	read, write time.Duration
@@ -397,7 +409,11 @@ func (c *timeoutConn) Read(b []byte) (int, error) {
 }
 
 func (c *timeoutConn) Write(b []byte) (int, error) {
-	if err := c.SetWriteDeadline(time.Now().Add(c.write)); err != nil {
+	now := time.Now()
+	if err := c.SetWriteDeadline(now.Add(c.write)); err != nil {
+		return 0, err
+	}
+	if err := c.SetReadDeadline(now.Add(c.read)); err != nil {
 		return 0, err
 	}
 	return c.Conn.Write(b)

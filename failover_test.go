@@ -2,10 +2,14 @@ package aiproxy
 
 import (
 	"encoding/json"
+	"errors"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -279,4 +283,130 @@ func TestNoFailoverAfterFirstByte(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, "Hello from other", text)
 	assert.True(t, strings.HasSuffix(rec.Body.String(), "data: [DONE]\n\n"))
+}
+
+// TestTransportErrorHidesTheURL: a transport error that carries the request URL (a query
+// parameter credential in it) reaches the client without the URL.
+func TestTransportErrorHidesTheURL(t *testing.T) {
+	tr := roundTripFunc(func(r *http.Request) (*http.Response, error) {
+		return nil, &url.Error{Op: "Post", URL: r.URL.String(), Err: errors.New("connection reset by peer")}
+	})
+	tg := Target{Model: provider.Model{Provider: "openai", Name: "gpt-4o", Options: provider.Options{UpstreamURL: "http://upstream.test/v1/chat/completions"}},
+		Auth: Auth{ParamName: "key", ParamValue: "query-key-0123456789", ParamLocation: "query"}}
+	p := newProxy(t, Config{Targets: []Target{tg}, Transport: tr})
+	rec := post(t, p, `{"messages":[{"role":"user","content":"hi"}]}`)
+	assert.Equal(t, http.StatusBadGateway, rec.Code)
+	assert.Contains(t, rec.Body.String(), "connection reset by peer")
+	assert.NotContains(t, rec.Body.String(), "query-key-0123456789")
+	assert.NotContains(t, rec.Body.String(), "upstream.test")
+}
+
+// TestReadTimeoutOnAReusedConnection: read_timeout counts from when a request is sent, not
+// from when its pooled connection went idle (net/http keeps a read pending on idle
+// connections). A 0.6 s answer on a connection idle for 0.7 s is within a 1 s read_timeout.
+func TestReadTimeoutOnAReusedConnection(t *testing.T) {
+	var mu sync.Mutex
+	var remotes []string
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		remotes = append(remotes, r.RemoteAddr)
+		n := len(remotes)
+		mu.Unlock()
+		_, _ = io.Copy(io.Discard, r.Body)
+		if n == 2 {
+			time.Sleep(600 * time.Millisecond)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"id":"c","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"hi"},"finish_reason":"stop"}]}`)
+	}))
+	defer up.Close()
+	tg := Target{Model: provider.Model{Provider: "openai", Name: "m", Options: provider.Options{UpstreamURL: up.URL + "/v1/chat/completions"}}}
+	p := newProxy(t, Config{Targets: []Target{tg}, Balancer: BalancerConfig{ReadTimeout: time.Second}})
+	require.Equal(t, 200, post(t, p, hello).Code)
+	time.Sleep(700 * time.Millisecond)
+	rec := post(t, p, hello)
+	assert.Equal(t, 200, rec.Code, rec.Body.String())
+	mu.Lock()
+	defer mu.Unlock()
+	require.Len(t, remotes, 2)
+	assert.Equal(t, remotes[0], remotes[1], "the second request reused the connection")
+}
+
+// TestStatsNameOnlyATargetThatAnswered: a target whose 200 response cannot be read is an
+// attempt, not the target that served; when every attempt fails, Stats names none.
+func TestStatsNameOnlyATargetThatAnswered(t *testing.T) {
+	garbled := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, "<html>not json</html>")
+	}))
+	defer garbled.Close()
+	down := aiproxytest.NewOpenAI()
+	defer down.Close()
+	ta := openaiTarget(down, "garbled")
+	ta.Model.Options.UpstreamURL, ta.Weight = garbled.URL+"/v1/chat/completions", 1000
+	tb := openaiTarget(down, "down")
+	down.Fail(503, 1, "")
+	var got []Stats
+	p := newProxy(t, Config{Targets: []Target{ta, tb}, OnStats: func(s Stats) { got = append(got, s) },
+		Balancer: BalancerConfig{FailoverCriteria: []string{"invalid_header", "http_503", "non_idempotent"}}})
+	rec := post(t, p, hello)
+	assert.Equal(t, http.StatusServiceUnavailable, rec.Code, rec.Body.String())
+	require.Len(t, got, 1)
+	assert.Len(t, got[0].Attempts, 2)
+	assert.Empty(t, got[0].Target)
+	assert.Empty(t, got[0].Provider)
+	assert.Empty(t, got[0].Model)
+}
+
+// TestRetryAfterExpires: a 429's Retry-After, in seconds or as an HTTP date, keeps the target
+// out until then by the proxy's clock (Config.Now), and it serves again after.
+func TestRetryAfterExpires(t *testing.T) {
+	start := time.Unix(1_000_000, 0)
+	for name, retryAfter := range map[string]string{"seconds": "30", "date": start.Add(30 * time.Second).UTC().Format(http.TimeFormat)} {
+		t.Run(name, func(t *testing.T) {
+			a, b := aiproxytest.NewOpenAI(), aiproxytest.NewOpenAI()
+			defer a.Close()
+			defer b.Close()
+			var clock atomic.Pointer[time.Time]
+			clock.Store(&start)
+			p := newProxy(t, Config{
+				Targets:  []Target{openaiTarget(a, "a"), openaiTarget(b, "b")},
+				Balancer: BalancerConfig{FailoverCriteria: []string{"http_429", "non_idempotent"}},
+				Now:      func() time.Time { return *clock.Load() },
+			})
+			a.Fail(429, 1, retryAfter)
+			require.Equal(t, 200, post(t, p, hello).Code) // a: 429 → b
+			almost := start.Add(29 * time.Second)
+			clock.Store(&almost)
+			for range 4 {
+				require.Equal(t, 200, post(t, p, hello).Code)
+			}
+			assert.Equal(t, 1, len(a.Requests()), "held until Retry-After")
+			after := start.Add(31 * time.Second)
+			clock.Store(&after)
+			for range 2 {
+				require.Equal(t, 200, post(t, p, hello).Code)
+			}
+			assert.Equal(t, 2, len(a.Requests()), "back after Retry-After")
+		})
+	}
+}
+
+// TestWriteTimeout: write_timeout bounds each write of the request: an upstream that stops
+// reading the body makes the attempt time out (504).
+func TestWriteTimeout(t *testing.T) {
+	release := make(chan struct{})
+	stalled := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		<-release // reads none of the body
+	}))
+	defer stalled.Close()
+	defer close(release) // before Close, which waits for the handler
+	tg := Target{Model: provider.Model{Provider: "openai", Name: "m", Options: provider.Options{UpstreamURL: stalled.URL + "/v1/chat/completions"}}}
+	p := newProxy(t, Config{Targets: []Target{tg}, MaxRequestBodySize: -1,
+		Balancer: BalancerConfig{WriteTimeout: 200 * time.Millisecond, ReadTimeout: time.Minute}})
+	big := `{"messages":[{"role":"user","content":"` + strings.Repeat("x", 16<<20) + `"}]}` // more than the sockets buffer
+	start := time.Now()
+	rec := post(t, p, big)
+	assert.Equal(t, http.StatusGatewayTimeout, rec.Code, rec.Body.String())
+	assert.Less(t, time.Since(start), 30*time.Second)
 }

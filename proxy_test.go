@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -198,6 +199,15 @@ func TestAliases(t *testing.T) {
 	assert.Equal(t, "model_not_found", code)
 	assert.Contains(t, msg, `"slow"`)
 	assert.Contains(t, msg, "fast, gpt-4o, gpt-4o-mini, powerful")
+
+	// Without a model, the balancer chooses among every target.
+	served := map[string]int{}
+	for range 4 {
+		rec := post(t, p, hello)
+		require.Equal(t, 200, rec.Code, rec.Body.String())
+		served[servedModel(t, rec.Body.Bytes())]++
+	}
+	assert.Equal(t, map[string]int{"gpt-4o": 2, "gpt-4o-mini": 2}, served)
 }
 
 func TestPassthroughModel(t *testing.T) {
@@ -283,10 +293,19 @@ func TestAuthInjection(t *testing.T) {
 			func(t *testing.T, r aiproxytest.Request) {
 				assert.Equal(t, "Bearer conf", r.Header.Get("Authorization"))
 			}},
-		{"client credentials are not forwarded", Auth{}, []string{"Authorization", "Bearer mine", "X-Trace", "t1"},
+		{"a target with a credential drops the client's", Auth{HeaderName: "api-key", HeaderValue: "k1"}, []string{"Authorization", "Bearer mine", "X-Api-Key", "xk", "X-Trace", "t1"},
 			func(t *testing.T, r aiproxytest.Request) {
 				assert.Empty(t, r.Header.Get("Authorization"))
+				assert.Empty(t, r.Header.Get("X-Api-Key"))
 				assert.Equal(t, "t1", r.Header.Get("X-Trace"), "other headers are forwarded")
+			}},
+		{"a query credential drops the client's headers too", Auth{ParamName: "key", ParamValue: "k1", ParamLocation: "query"}, []string{"Authorization", "Bearer mine"},
+			func(t *testing.T, r aiproxytest.Request) { assert.Empty(t, r.Header.Get("Authorization")) }},
+		{"a target without credentials passes the client's through", Auth{}, []string{"Authorization", "Bearer mine", "X-Api-Key", "xk", "Cookie", "c=1"},
+			func(t *testing.T, r aiproxytest.Request) {
+				assert.Equal(t, "Bearer mine", r.Header.Get("Authorization"))
+				assert.Equal(t, "xk", r.Header.Get("X-Api-Key"))
+				assert.Empty(t, r.Header.Get("Cookie"), "cookies never are")
 			}},
 		{"query param", Auth{ParamName: "key", ParamValue: "{vault://env/param-secret}", ParamLocation: "query"}, nil,
 			func(t *testing.T, r aiproxytest.Request) { assert.Equal(t, "key=p-secret", r.RawQuery) }},
@@ -340,4 +359,131 @@ func TestStatsHook(t *testing.T) {
 	assert.Positive(t, s.Usage.TotalTokens)
 	assert.InDelta(t, (float64(s.Usage.PromptTokens)*2.5+float64(s.Usage.CompletionTokens)*10)/1e6, s.Cost, 1e-12)
 	assert.Positive(t, s.Latency)
+}
+
+// TestLogging: log_statistics logs one entry per request through Config.Logger;
+// log_payloads adds the client's request (a body credential in it redacted) and the response sent to the
+// client, streamed or not.
+func TestLogging(t *testing.T) {
+	up := aiproxytest.NewOpenAI()
+	defer up.Close()
+	up.Reply = func(*provider.ChatRequest) string { return "forty-two" }
+	tg := openaiTarget(up, "gpt-4o")
+	tg.Auth.ParamName, tg.Auth.ParamValue, tg.Auth.ParamLocation = "api_key", "body-key-0123456789", "body"
+	tg.Logging = Logging{LogStatistics: true, LogPayloads: true}
+	var out bytes.Buffer
+	p := newProxy(t, Config{Targets: []Target{tg}, Logger: slog.New(slog.NewJSONHandler(&out, nil))})
+
+	entry := func() map[string]any {
+		t.Helper()
+		var m map[string]any
+		require.NoError(t, json.Unmarshal(out.Bytes(), &m), out.String())
+		out.Reset()
+		return m
+	}
+	rec := post(t, p, `{"api_key":"client-key-0123456789","messages":[{"role":"user","content":"the answer?"}]}`)
+	require.Equal(t, 200, rec.Code)
+	e := entry()
+	assert.Equal(t, "aiproxy request", e["msg"])
+	assert.Equal(t, "openai/gpt-4o", e["target"])
+	assert.Contains(t, e["request"], `"the answer?"`)
+	assert.Contains(t, e["request"], `"api_key":"[redacted]"`)
+	assert.NotContains(t, e["request"], "client-key-0123456789")
+	assert.Equal(t, rec.Body.String(), e["response"], "the response as the client got it")
+
+	rec = post(t, p, `{"stream":true,"messages":[{"role":"user","content":"the answer?"}]}`)
+	require.Equal(t, 200, rec.Code)
+	e = entry()
+	assert.Equal(t, rec.Body.String(), e["response"], "the stream's events as the client got them")
+	assert.Contains(t, e["response"], "data: [DONE]")
+
+	tg.Logging.LogPayloads = false
+	p = newProxy(t, Config{Targets: []Target{tg}, Logger: slog.New(slog.NewJSONHandler(&out, nil))})
+	require.Equal(t, 200, post(t, p, `{"messages":[{"role":"user","content":"the answer?"}]}`).Code)
+	e = entry()
+	assert.NotContains(t, e, "request")
+	assert.NotContains(t, e, "response")
+}
+
+// TestClientQueryForwarded: the client's query string reaches the upstream, as in Kong. The
+// parameters of the target's own URL win; the auth query parameter replaces the client's
+// unless allow_override lets the client's win.
+func TestClientQueryForwarded(t *testing.T) {
+	up := aiproxytest.NewOpenAI()
+	defer up.Close()
+	tests := []struct {
+		name, url, query string
+		auth             Auth
+		want             string
+	}{
+		{"forwarded", up.ChatURL(), "trace=1&user=a%20b", Auth{}, "trace=1&user=a+b"},
+		{"the target's URL wins", up.ChatURL() + "?api-version=2024-06-01", "api-version=1&x=1", Auth{}, "api-version=2024-06-01&x=1"},
+		{"the auth parameter replaces the client's", up.ChatURL(), "key=mine&x=1",
+			Auth{ParamName: "key", ParamValue: "conf", ParamLocation: "query"}, "key=conf&x=1"},
+		{"allow_override keeps the client's", up.ChatURL(), "key=mine&x=1",
+			Auth{ParamName: "key", ParamValue: "conf", ParamLocation: "query", AllowOverride: true}, "key=mine&x=1"},
+		{"allow_override without a client value", up.ChatURL(), "x=1",
+			Auth{ParamName: "key", ParamValue: "conf", ParamLocation: "query", AllowOverride: true}, "key=conf&x=1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tg := openaiTarget(up, "gpt-4o")
+			tg.Auth, tg.Model.Options.UpstreamURL = tt.auth, tt.url
+			p := newProxy(t, Config{Targets: []Target{tg}})
+			req := httptest.NewRequest(http.MethodPost, "/v1/chat/completions?"+tt.query, strings.NewReader(hello))
+			rec := httptest.NewRecorder()
+			p.ServeHTTP(rec, req)
+			require.Equal(t, 200, rec.Code, rec.Body.String())
+			reqs := up.Requests()
+			assert.Equal(t, tt.want, reqs[len(reqs)-1].RawQuery)
+		})
+	}
+}
+
+// TestModelNameHeaderOff: model_name_header: false leaves X-Kong-LLM-Model out of answers
+// and of upstream errors passed to the client.
+func TestModelNameHeaderOff(t *testing.T) {
+	up := aiproxytest.NewOpenAI()
+	defer up.Close()
+	off := false
+	p := newProxy(t, Config{Targets: []Target{openaiTarget(up, "gpt-4o")}, ModelNameHeader: &off})
+	rec := post(t, p, hello)
+	require.Equal(t, 200, rec.Code)
+	assert.NotContains(t, rec.Header(), "X-Kong-Llm-Model")
+	rec = post(t, p, `{"stream":true,"messages":[{"role":"user","content":"hi"}]}`)
+	require.Equal(t, 200, rec.Code)
+	assert.NotContains(t, rec.Header(), "X-Kong-Llm-Model")
+	up.Fail(400, 1, "")
+	rec = post(t, p, hello)
+	require.Equal(t, 400, rec.Code)
+	assert.NotContains(t, rec.Header(), "X-Kong-Llm-Model")
+}
+
+// TestChunkedBodyTooLarge: a body without Content-Length is held to max_request_body_size as
+// it is read: 413, and nothing reaches the upstream.
+func TestChunkedBodyTooLarge(t *testing.T) {
+	up := aiproxytest.NewOpenAI()
+	defer up.Close()
+	p := newProxy(t, Config{Targets: []Target{openaiTarget(up, "gpt-4o")}, MaxRequestBodySize: 256})
+	srv := httptest.NewServer(p)
+	defer srv.Close()
+	send := func(body string) *http.Response {
+		t.Helper()
+		req, err := http.NewRequest(http.MethodPost, srv.URL+"/v1/chat/completions", io.MultiReader(strings.NewReader(body)))
+		require.NoError(t, err)
+		req.ContentLength = -1 // unknown: the client sends the body chunked, without Content-Length
+		resp, err := http.DefaultClient.Do(req)
+		require.NoError(t, err)
+		t.Cleanup(func() { resp.Body.Close() })
+		return resp
+	}
+	resp := send(`{"messages":[{"role":"user","content":"` + strings.Repeat("x", 300) + `"}]}`)
+	assert.Equal(t, http.StatusRequestEntityTooLarge, resp.StatusCode)
+	b, _ := io.ReadAll(resp.Body)
+	_, _, code := openaiError(t, b)
+	assert.Equal(t, "request_too_large", code)
+	assert.Empty(t, up.Requests())
+
+	resp = send(hello) // under the limit, chunked too
+	assert.Equal(t, http.StatusOK, resp.StatusCode)
 }

@@ -45,6 +45,20 @@ type call struct {
 	stats    Stats
 	// creds are the credentials the current attempt sent, scrubbed from upstream errors.
 	creds [3]string
+	// response is the body sent to the client (a stream's events as framed), kept only for
+	// a target with logging.log_payloads, up to maxLoggedResponse bytes.
+	response []byte
+}
+
+// maxLoggedResponse bounds the response body that log_payloads keeps per request.
+const maxLoggedResponse = 1 << 20
+
+// keepResponse adds b to the response kept for log_payloads when the serving target logs
+// payloads.
+func (c *call) keepResponse(t *target, b []byte) {
+	if t.cfg.Logging.LogPayloads && len(c.response) < maxLoggedResponse {
+		c.response = append(c.response, b[:min(len(b), maxLoggedResponse-len(c.response))]...)
+	}
 }
 
 // skip reports whether a picker must pass over t: tried already, or circuit-broken.

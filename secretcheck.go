@@ -44,6 +44,25 @@ func configSecrets(cfg *Config) []configSecret {
 	return out
 }
 
+// checkRefs returns an error for each configured reference that is malformed or names a vault
+// that is not configured, with the field it is in. It does no I/O.
+func (p *Proxy) checkRefs() []error {
+	var errs []error
+	for _, cs := range p.secretFields {
+		refs, err := cs.value.Refs()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", cs.path, err))
+			continue
+		}
+		for _, ref := range refs {
+			if _, ok := p.secrets.vaults[ref.Vault]; !ok {
+				errs = append(errs, fmt.Errorf("%s: %s names vault %q, which is not configured", cs.path, ref, ref.Vault))
+			}
+		}
+	}
+	return errs
+}
+
 // ValidateSecrets resolves every {vault://...} reference of the configuration once, through
 // Config.Vaults, and returns an error for each field whose references do not resolve, joined.
 // Each error names the field and the reference, never a value; a missing secret or key wraps

@@ -44,8 +44,10 @@ func (b *syncBuffer) String() string {
 }
 
 // echoUpstream answers every request with OpenAI's 401 error, quoting the credentials it was
-// sent, as an upstream that echoes a bad key back would; a streaming request gets one chunk
-// and then an error event quoting them.
+// sent, as an upstream that echoes a bad key back would. A streaming request gets one chunk
+// and then an error event quoting them; for model echo-first-event the error event is the
+// first event, for echo-text-event the first event is plain text quoting them, and
+// echo-invalid gets a 200 whose body is that text instead of JSON.
 func echoUpstream() *httptest.Server {
 	return httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		msg := "Incorrect API key provided: " + r.Header.Get("Authorization") + " (token " +
@@ -53,15 +55,29 @@ func echoUpstream() *httptest.Server {
 		errBody, _ := json.Marshal(map[string]any{"error": map[string]any{
 			"message": msg, "type": "invalid_request_error", "code": "invalid_api_key"}})
 		body, _ := io.ReadAll(r.Body)
-		if bytes.Contains(body, []byte(`"stream":true`)) {
+		var req struct {
+			Model string `json:"model"`
+		}
+		_ = json.Unmarshal(body, &req)
+		switch {
+		case req.Model == "echo-first-event":
+			w.Header().Set("Content-Type", "text/event-stream")
+			fmt.Fprintf(w, "data: %s\n\n", errBody)
+		case req.Model == "echo-text-event":
+			w.Header().Set("Content-Type", "text/event-stream")
+			fmt.Fprintf(w, "data: %s\n\n", msg)
+		case req.Model == "echo-invalid":
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = io.WriteString(w, msg)
+		case bytes.Contains(body, []byte(`"stream":true`)):
 			w.Header().Set("Content-Type", "text/event-stream")
 			fmt.Fprintf(w, "data: %s\n\ndata: %s\n\n",
 				`{"id":"c1","object":"chat.completion.chunk","created":1,"model":"echo","choices":[{"index":0,"delta":{"role":"assistant","content":"hi"}}]}`, errBody)
-			return
+		default:
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnauthorized)
+			_, _ = w.Write(errBody)
 		}
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusUnauthorized)
-		_, _ = w.Write(errBody)
 	}))
 }
 
@@ -116,6 +132,9 @@ func TestNoSecretInAFullRun(t *testing.T) {
 				ParamName: "api_key", ParamValue: "{vault://env/aiproxy-leak-test-param}", ParamLocation: "body"}),
 			target("echo", echo.URL+"/v1/chat/completions", bearer),
 			target("echo-stream", echo.URL+"/v1/chat/completions", bearer),
+			target("echo-first-event", echo.URL+"/v1/chat/completions", bearer),
+			target("echo-text-event", echo.URL+"/v1/chat/completions", bearer),
+			target("echo-invalid", echo.URL+"/v1/chat/completions", bearer),
 			target("fail", openai.ChatURL(), bearer),
 			target("missing", openai.ChatURL(), aiproxy.Auth{HeaderName: "Authorization", HeaderValue: ref("missing")}),
 		},
@@ -153,11 +172,17 @@ func TestNoSecretInAFullRun(t *testing.T) {
 	ask("echo", "")
 	ask("echo-stream", `,"stream":true`)
 	assert.Regexp(t, `(?s)response echo-stream 200 .*Incorrect API key provided: \[redacted\]`, out.String(), "the error event reached the client, scrubbed")
+	ask("echo-first-event", `,"stream":true`)
+	assert.Regexp(t, `(?s)response echo-first-event 502 .*Incorrect API key provided: \[redacted\]`, out.String(), "an error in the first event reached the client, scrubbed")
+	ask("echo-text-event", `,"stream":true`)
+	assert.Regexp(t, `(?s)response echo-text-event 502 .*Incorrect API key provided: \[redacted\]`, out.String(), "a first event that is not JSON reached the client, scrubbed")
+	ask("echo-invalid", "")
 	openai.Fail(http.StatusInternalServerError, 1, "")
 	ask("fail", "")
 	ask("missing", "")
 	ask("missing", "") // negatively cached
-	assert.Equal(t, map[string]int{"ok": 200, "whole": 200, "param": 200, "echo": 401, "echo-stream": 200, "fail": 500, "missing": 502}, statuses)
+	assert.Equal(t, map[string]int{"ok": 200, "whole": 200, "param": 200, "echo": 401, "echo-stream": 200,
+		"echo-first-event": 502, "echo-text-event": 502, "echo-invalid": 502, "fail": 500, "missing": 502}, statuses)
 	require.Contains(t, string(openai.Requests()[2].Body), `"api_key":"`+paramKey+`"`, "the body parameter reached the upstream")
 
 	// The semantic balancer's embeddings request, with the key from Vault, to the echoing upstream.

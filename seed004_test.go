@@ -64,13 +64,17 @@ func TestSeed004ServeMux(t *testing.T) {
 }
 
 func TestSeed004Chi(t *testing.T) {
-	p, _ := seed004(t)
+	p, up := seed004(t)
 	r := chi.NewRouter()
 	r.Route("/v1", func(r chi.Router) { r.Method(http.MethodPost, "/chat/completions", p) })
 	srv := httptest.NewServer(r)
 	defer srv.Close()
 	assert.Equal(t, "gpt-4o", askModel(t, srv.URL+"/v1/chat/completions", "powerful"))
 	assert.Equal(t, "gpt-4o-mini", askModel(t, srv.URL+"/v1/chat/completions", "fast"))
+	require.Len(t, up.Requests(), 2)
+	for _, r := range up.Requests() {
+		assert.Equal(t, "Bearer sk-seed-004", r.Header.Get("Authorization"), "the seed's key, from DECK_OPENAI_API_KEY")
+	}
 }
 
 func TestSeed004OpenAIGoClient(t *testing.T) {

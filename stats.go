@@ -83,7 +83,8 @@ func (p *Proxy) finish(c *call, status int) {
 		attrs = append(attrs, slog.String("error", s.Err.Error()))
 	}
 	if t.cfg.Logging.LogPayloads {
-		attrs = append(attrs, slog.String("request", string(redactPayload(c.body, t))))
+		attrs = append(attrs, slog.String("request", string(redactPayload(c.body, t))),
+			slog.String("response", scrub(string(c.response), c.creds[:])))
 	}
 	p.logger.LogAttrs(context.Background(), slog.LevelInfo, "aiproxy request", attrs...)
 }

@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/aiproxy/aiproxy/provider"
@@ -14,6 +15,10 @@ import (
 // streamBody is a streaming response's body: each Read returns whole server-sent events
 // translated by the provider, "data: [DONE]" at the end, or an error event if the upstream
 // fails after the response has started (failover is no longer possible then).
+//
+// Close may come from another goroutine while a Read waits for the upstream (an HTTP
+// client cancelling): it closes the upstream, which ends that Read, and then finishes the
+// request once the Read has returned.
 type streamBody struct {
 	p        *Proxy
 	c        *call
@@ -22,25 +27,38 @@ type streamBody struct {
 	upstream io.Closer
 	sentAt   time.Time
 
-	buf  []byte // framed events not yet read
-	off  int
-	done bool
-	once sync.Once
+	mu       sync.Mutex // held by Read, and by Close to finish; guards what follows
+	buf      []byte     // framed events not yet read
+	off      int
+	done     bool
+	finished bool
+
+	closed   atomic.Bool // Close was called
+	upClosed atomic.Bool // the upstream body was closed
 }
 
 // frame appends one event's data, framed.
 func (b *streamBody) frame(data []byte) {
+	start := len(b.buf)
 	b.buf = sse.AppendData(b.buf, data)
+	b.c.keepResponse(b.t, b.buf[start:])
 }
 
 func (b *streamBody) Read(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	for b.off >= len(b.buf) {
+		if b.closed.Load() {
+			return 0, errReadAfterClose
+		}
 		if b.done {
 			return 0, io.EOF
 		}
 		b.buf, b.off = b.buf[:0], 0
 		data, err := b.s.Next()
 		switch {
+		case b.closed.Load(): // Close ended Next; it finishes the request
+			return 0, errReadAfterClose
 		case err == nil:
 			b.frame(data)
 		case errors.Is(err, io.EOF):
@@ -62,26 +80,43 @@ func (b *streamBody) Read(p []byte) (int, error) {
 
 // Close ends the stream early (the client went away) or after the end.
 func (b *streamBody) Close() error {
+	if b.closed.Swap(true) {
+		return nil
+	}
+	b.closeUpstream() // ends a Read waiting in Next
+	b.mu.Lock()
+	defer b.mu.Unlock()
 	b.finish(errStreamAbandoned)
 	return nil
 }
 
-var errStreamAbandoned = errors.New("the client closed the stream before it ended")
+var (
+	errStreamAbandoned = errors.New("the client closed the stream before it ended")
+	errReadAfterClose  = errors.New("aiproxy: read on a closed stream")
+)
 
-// finish closes the upstream and records the request, once.
-func (b *streamBody) finish(err error) {
-	b.once.Do(func() {
+func (b *streamBody) closeUpstream() {
+	if b.upClosed.CompareAndSwap(false, true) {
 		b.upstream.Close()
-		b.t.inflight.Add(-1)
-		stats := &b.c.stats
-		if err == nil {
-			b.p.succeeded(b.t, stats, b.s.Usage(), "", b.p.now().Sub(b.sentAt))
-		} else {
-			stats.Usage = b.s.Usage()
-			stats.Err = err
-		}
-		b.p.finish(b.c, http.StatusOK)
-	})
+	}
+}
+
+// finish closes the upstream and records the request, once. b.mu is held.
+func (b *streamBody) finish(err error) {
+	if b.finished {
+		return
+	}
+	b.finished = true
+	b.closeUpstream()
+	b.t.inflight.Add(-1)
+	stats := &b.c.stats
+	if err == nil {
+		b.p.succeeded(b.t, stats, b.s.Usage(), "", b.p.now().Sub(b.sentAt))
+	} else {
+		stats.Usage = b.s.Usage()
+		stats.Err = err
+	}
+	b.p.finish(b.c, http.StatusOK)
 }
 
 // endError turns an error that ends a started stream into the OpenAI error sent as its last

@@ -16,25 +16,30 @@ type Target struct {
 	// RouteType is the operation the target serves: "llm/v1/chat" (the zero value),
 	// "llm/v1/completions" or "llm/v1/embeddings".
 	RouteType provider.RouteType `json:"route_type,omitempty"`
-	// Model is the upstream model and its options.
+	// Model is the upstream model and its options. Model.Provider is required (unless
+	// Provider is set); an empty Model.Name passes the client's model through.
 	Model provider.Model `json:"model"`
-	// Auth holds the credentials the proxy adds to each upstream request.
+	// Auth holds the credentials the proxy adds to each upstream request. The zero Auth adds
+	// none: the client's own credential headers are forwarded instead (Bedrock signs with
+	// the AWS_* environment).
 	Auth Auth `json:"auth"`
 	// Weight is the target's share of traffic (1..65535). Zero means Kong's default, 100.
 	Weight int `json:"weight,omitempty"`
 	// Description is what the semantic balancer compares prompts with. "CATCHALL" marks
-	// the target that serves prompts matching no description within the threshold.
+	// the target that serves prompts matching no description within the threshold. Empty
+	// means none; other balancers ignore it.
 	Description string `json:"description,omitempty"`
 	// Examples are further utterances that the semantic balancer compares prompts with
-	// (an aiproxy extension); a target's score is its best match.
+	// (an aiproxy extension); a target's score is its best match. Nil means the
+	// description alone.
 	Examples []string `json:"examples,omitempty"`
-	// Logging is Kong's per-target logging block.
+	// Logging is Kong's per-target logging block. The zero value logs nothing.
 	Logging Logging `json:"logging"`
-	// Metadata is accepted for compatibility with Kong's schema and not used.
+	// Metadata is accepted for compatibility with Kong's schema and not used. Nil is none.
 	Metadata map[string]any `json:"metadata,omitempty"`
 
 	// Provider, when set, translates for this target instead of the provider that
-	// Model.Provider names.
+	// Model.Provider names. Nil means that provider (Config.Providers, then the built-in).
 	Provider provider.Provider `json:"-"`
 }
 
@@ -42,37 +47,53 @@ type Target struct {
 const Catchall = "CATCHALL"
 
 // Auth is Kong's auth block. Every value may be, or contain, a {vault://...} reference.
+// The zero Auth sets no credential.
 type Auth struct {
 	// HeaderName and HeaderValue set one request header, e.g. "Authorization" and
-	// "Bearer sk-…".
+	// "Bearer sk-…". Empty means no header; they are set together or not at all.
 	HeaderName  Secret `json:"header_name,omitempty"`
 	HeaderValue Secret `json:"header_value,omitempty"`
 	// ParamName and ParamValue set a query parameter ("query", the zero value of
-	// ParamLocation) or a top-level field of the JSON body ("body").
+	// ParamLocation) or a top-level field of the JSON body ("body"). Empty means no
+	// parameter; they are set together or not at all.
 	ParamName     Secret `json:"param_name,omitempty"`
 	ParamValue    Secret `json:"param_value,omitempty"`
 	ParamLocation string `json:"param_location,omitempty"`
 	// AllowOverride lets a client's own header or parameter of the same name win over the
-	// configured one. By default the configured credential replaces the client's.
+	// configured one. The zero value, false, makes the configured credential replace the
+	// client's.
 	AllowOverride bool `json:"allow_override,omitempty"`
 
-	// Cloud credentials, for the providers that use them.
-	AzureUseManagedIdentity bool   `json:"azure_use_managed_identity,omitempty"`
-	AzureClientID           Secret `json:"azure_client_id,omitempty"`
-	AzureClientSecret       Secret `json:"azure_client_secret,omitempty"`
-	AzureTenantID           Secret `json:"azure_tenant_id,omitempty"`
-	GCPUseServiceAccount    bool   `json:"gcp_use_service_account,omitempty"`
-	GCPServiceAccountJSON   Secret `json:"gcp_service_account_json,omitempty"`
-	AWSAccessKeyID          Secret `json:"aws_access_key_id,omitempty"`
-	AWSSecretAccessKey      Secret `json:"aws_secret_access_key,omitempty"`
+	// AzureUseManagedIdentity asks for Azure managed identity (Entra ID) tokens. It is not
+	// supported yet: true is an error at New. The zero value, false, uses the header or
+	// parameter above (an api-key header, or an Entra bearer token).
+	AzureUseManagedIdentity bool `json:"azure_use_managed_identity,omitempty"`
+	// AzureClientID, AzureClientSecret and AzureTenantID name the identity for
+	// AzureUseManagedIdentity. Empty means none; they have no effect without it.
+	AzureClientID     Secret `json:"azure_client_id,omitempty"`
+	AzureClientSecret Secret `json:"azure_client_secret,omitempty"`
+	AzureTenantID     Secret `json:"azure_tenant_id,omitempty"`
+	// GCPUseServiceAccount authenticates to Gemini on Vertex AI with OAuth tokens of a
+	// service account: GCPServiceAccountJSON, or the GCP_SERVICE_ACCOUNT environment
+	// variable when that is empty. The zero value, false, uses the header or parameter above.
+	GCPUseServiceAccount bool `json:"gcp_use_service_account,omitempty"`
+	// GCPServiceAccountJSON is the service account's JSON key, for GCPUseServiceAccount.
+	// Empty means GCP_SERVICE_ACCOUNT, as in Kong.
+	GCPServiceAccountJSON Secret `json:"gcp_service_account_json,omitempty"`
+	// AWSAccessKeyID and AWSSecretAccessKey sign Bedrock requests (SigV4). Empty means
+	// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN from the environment,
+	// as in Kong. Other providers ignore them.
+	AWSAccessKeyID     Secret `json:"aws_access_key_id,omitempty"`
+	AWSSecretAccessKey Secret `json:"aws_secret_access_key,omitempty"`
 }
 
 // Logging is Kong's logging block.
 type Logging struct {
-	// LogStatistics logs each request's statistics (Stats) through Config.Logger.
+	// LogStatistics logs each request's statistics (Stats) through Config.Logger. The zero
+	// value, false, logs nothing (Config.OnStats still gets them).
 	LogStatistics bool `json:"log_statistics,omitempty"`
 	// LogPayloads adds the request and response bodies to that log entry, with
-	// credentials removed.
+	// credentials removed. The zero value, false, leaves them out.
 	LogPayloads bool `json:"log_payloads,omitempty"`
 }
 
@@ -136,11 +157,6 @@ func (t *Target) validate() error {
 	}
 	if (t.Auth.ParamName == "") != (t.Auth.ParamValue == "") {
 		errs = append(errs, errors.New("auth.param_name and auth.param_value go together"))
-	}
-	for _, f := range t.Auth.fields() {
-		if _, err := f.value.Refs(); err != nil {
-			errs = append(errs, err)
-		}
 	}
 	return errors.Join(errs...)
 }

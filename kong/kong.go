@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"reflect"
 	"regexp"
@@ -36,6 +37,9 @@ type File struct {
 	Vaults []Vault
 
 	built []map[string]aiproxy.SecretResolver // by Load, for Close
+	// others are the plugins and manifests found that are not ai-proxy-advanced, for the
+	// error of a file without one.
+	others []string
 }
 
 // Plugin is one ai-proxy-advanced plugin.
@@ -95,9 +99,11 @@ func ParseFile(path string, opts Options) (*File, error) {
 }
 
 // Parse reads Kong configuration. Entities other than plugins and vaults, and plugins other
-// than ai-proxy-advanced, are ignored. Unknown or misspelt fields, values of the wrong type
-// and missing variables are errors that name their path. Parse does not validate values
-// against ranges; aiproxy.New does.
+// than ai-proxy-advanced, are ignored, but a configuration without any ai-proxy-advanced
+// plugin is an error that names what it holds instead. Unknown or misspelt fields, values of
+// the wrong type, missing variables and values out of the ranges of Kong's schema are errors
+// that name their path (the ranges that aiproxy.New does not check the same way, such as a
+// weight or timeout of 0, which a Go Config reads as the default).
 func Parse(data []byte, opts Options) (*File, error) {
 	lookup := opts.LookupEnv
 	if lookup == nil {
@@ -120,6 +126,12 @@ func Parse(data []byte, opts Options) (*File, error) {
 		if err := f.read(doc, lookup); err != nil {
 			return nil, errors.New(prefix + err.Error())
 		}
+	}
+	if len(f.Plugins) == 0 {
+		if len(f.others) == 0 {
+			return nil, errors.New("no ai-proxy-advanced plugin found: the configuration has no plugins")
+		}
+		return nil, errors.New("no ai-proxy-advanced plugin found, only: " + strings.Join(f.others, ", "))
 	}
 	return f, nil
 }
@@ -193,9 +205,11 @@ func (f *File) read(doc map[string]any, lookup func(string) (string, bool)) erro
 	case doc["apiVersion"] != nil && doc["kind"] != nil: // Kubernetes KongPlugin / KongClusterPlugin
 		kind, _ := doc["kind"].(string)
 		if kind != "KongPlugin" && kind != "KongClusterPlugin" {
+			f.others = append(f.others, fmt.Sprintf("a Kubernetes %v", doc["kind"]))
 			return nil
 		}
 		if doc["plugin"] != PluginName {
+			f.others = append(f.others, fmt.Sprintf("a %s of plugin %v", kind, doc["plugin"]))
 			return nil
 		}
 		name := PluginName
@@ -329,6 +343,11 @@ var pluginFields = map[string]bool{
 
 func (f *File) readPlugin(m map[string]any, path string, scope Scope) error {
 	if m["name"] != PluginName {
+		where := "an Admin API body"
+		if path != "" {
+			where = path
+		}
+		f.others = append(f.others, fmt.Sprintf("plugin %v (%s)", m["name"], where))
 		return nil
 	}
 	for _, k := range sortedKeys(m) {
@@ -405,6 +424,9 @@ func decodeConfig(path string, v any, cfg *aiproxy.Config) error {
 	if err := required(path, m); err != nil {
 		return err
 	}
+	if err := inRange(path, m); err != nil {
+		return err
+	}
 	if b, ok := m["balancer"].(map[string]any); ok && isZero(b["retries"]) {
 		cfg.Balancer.Retries = -1 // Kong's retries: 0 is no retries
 	}
@@ -449,6 +471,45 @@ func required(path string, m map[string]any) error {
 			if db[k] == nil {
 				return fmt.Errorf("%s.%s: required", join(path, "vectordb"), k)
 			}
+		}
+	}
+	return nil
+}
+
+// maxTimeout is the largest timeout Kong's schema accepts, in milliseconds (2^31 − 2).
+const maxTimeout = 1<<31 - 2
+
+// inRange checks the ranges of Kong's schema for the values that aiproxy.Config would read
+// differently out of range (there, zero means a default and negative means none), so a
+// Kong file with weight: 0 or read_timeout: 0 is an error, as Kong's schema makes it.
+func inRange(path string, m map[string]any) error {
+	check := func(p string, v any, lo, hi float64) error {
+		if n, ok := number(v); ok && (n < lo || n > hi) {
+			return fmt.Errorf("%s: %s is out of Kong's range %.0f..%.0f", p, strconv.FormatFloat(n, 'f', -1, 64), lo, hi)
+		}
+		return nil
+	}
+	targets, _ := m["targets"].([]any)
+	for i, t := range targets {
+		tm, _ := t.(map[string]any)
+		if err := check(fmt.Sprintf("%s[%d].weight", join(path, "targets"), i), tm["weight"], 1, 65535); err != nil {
+			return err
+		}
+	}
+	if err := check(join(path, "max_request_body_size"), m["max_request_body_size"], 0, math.MaxInt64); err != nil {
+		return err
+	}
+	b, _ := m["balancer"].(map[string]any)
+	bp := join(path, "balancer")
+	for _, c := range []struct {
+		key    string
+		lo, hi float64
+	}{
+		{"connect_timeout", 1, maxTimeout}, {"read_timeout", 1, maxTimeout}, {"retries", 0, 32767},
+		{"slots", 10, 65536}, {"write_timeout", 1, maxTimeout},
+	} {
+		if err := check(join(bp, c.key), b[c.key], c.lo, c.hi); err != nil {
+			return err
 		}
 	}
 	return nil

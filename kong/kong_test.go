@@ -33,9 +33,13 @@ func parse(t *testing.T, file string) *File {
 }
 
 // mustNew checks that aiproxy.New accepts a loaded config (New opens no database; the
-// first request does).
+// first request does). The seeds' references name the vault "hashicorp-vault", which their
+// tutorials create beside the plugin; a resolver stands in for it (New does no I/O).
 func mustNew(t *testing.T, cfg aiproxy.Config) {
 	t.Helper()
+	if cfg.Vaults == nil {
+		cfg.Vaults = map[string]aiproxy.SecretResolver{"hashicorp-vault": aiproxy.EnvResolver{}}
+	}
 	p, err := aiproxy.New(cfg)
 	require.NoError(t, err)
 	p.Close()
@@ -159,7 +163,22 @@ plugins:
 		"entities:\n  plugins: []\nvariables:\n  h:\n    value: $DECK_MISSING\n":                            "environment variable DECK_MISSING is not set (variables.h)",
 		unresolved: "entities.plugins[0].config.vectordb.redis.host: ${redis_hst} has no entry in variables",
 		"foo: 1\n": "no ai-proxy-advanced configuration found",
-		"[1, 2]":   "the configuration must be an object",
+		// Values out of the ranges of Kong's schema.
+		strings.Replace(base, "route_type: llm/v1/chat", "route_type: llm/v1/chat\n      weight: 0", 1):       "plugins[0].config.targets[0].weight: 0 is out of Kong's range 1..65535",
+		strings.Replace(base, "route_type: llm/v1/chat", "route_type: llm/v1/chat\n      weight: 70000", 1):   "plugins[0].config.targets[0].weight: 70000 is out of Kong's range 1..65535",
+		strings.Replace(base, "    targets:", "    balancer: {slots: 0}\n    targets:", 1):                    "plugins[0].config.balancer.slots: 0 is out of Kong's range 10..65536",
+		strings.Replace(base, "    targets:", "    balancer: {read_timeout: 0}\n    targets:", 1):             "plugins[0].config.balancer.read_timeout: 0 is out of Kong's range 1..2147483646",
+		strings.Replace(base, "    targets:", "    balancer: {connect_timeout: 2147483647}\n    targets:", 1): "plugins[0].config.balancer.connect_timeout: 2147483647 is out of Kong's range 1..2147483646",
+		strings.Replace(base, "    targets:", "    balancer: {write_timeout: 0}\n    targets:", 1):            "plugins[0].config.balancer.write_timeout: 0 is out of Kong's range 1..2147483646",
+		strings.Replace(base, "    targets:", "    balancer: {retries: -1}\n    targets:", 1):                 "plugins[0].config.balancer.retries: -1 is out of Kong's range 0..32767",
+		strings.Replace(base, "    targets:", "    max_request_body_size: -1\n    targets:", 1):               "plugins[0].config.max_request_body_size: -1 is out of Kong's range 0..",
+		// Files with no ai-proxy-advanced plugin say what they hold instead.
+		"_format_version: \"3.0\"\nservices:\n- name: s\n  plugins:\n  - name: rate-limiting\n    config: {minute: 5}\nplugins:\n- name: key-auth\n": "no ai-proxy-advanced plugin found, only: plugin key-auth (plugins[0]), plugin rate-limiting (services[0].plugins[0])",
+		`{"name": "rate-limiting", "config": {"minute": 5}}`:                            "no ai-proxy-advanced plugin found, only: plugin rate-limiting (an Admin API body)",
+		"apiVersion: configuration.konghq.com/v1\nkind: KongPlugin\nplugin: key-auth\n": "no ai-proxy-advanced plugin found, only: a KongPlugin of plugin key-auth",
+		"apiVersion: v1\nkind: Service\n":                                               "no ai-proxy-advanced plugin found, only: a Kubernetes Service",
+		"_format_version: \"3.0\"\nservices:\n- name: s\n":                              "no ai-proxy-advanced plugin found: the configuration has no plugins",
+		"[1, 2]": "the configuration must be an object",
 	}
 	for in, want := range tests {
 		_, err := Parse([]byte(in), Options{LookupEnv: lookup})
@@ -167,12 +186,18 @@ plugins:
 			assert.Contains(t, err.Error(), want)
 		}
 	}
-	// Values out of Kong's ranges are reported by aiproxy.New.
-	f, err := Parse([]byte(strings.Replace(base, "route_type: llm/v1/chat", "route_type: llm/v1/chat\n      weight: 70000", 1)), Options{})
+	// The other ranges are reported by aiproxy.New.
+	f, err := Parse([]byte(strings.Replace(base, "    targets:", "    balancer: {max_fails: 40000}\n    targets:", 1)), Options{})
 	require.NoError(t, err)
 	_, err = aiproxy.New(f.Plugins[0].Config)
 	assert.ErrorIs(t, err, aiproxy.ErrInvalidConfig)
-	assert.ErrorContains(t, err, "targets[0]: weight 70000 is out of range 1..65535")
+	assert.ErrorContains(t, err, "balancer.max_fails 40000 is out of range 0..32767")
+
+	// The bounds themselves are accepted.
+	f, err = Parse([]byte(strings.Replace(strings.Replace(base, "    targets:", "    balancer: {slots: 65536, retries: 0, read_timeout: 1, connect_timeout: 2147483646}\n    targets:", 1),
+		"route_type: llm/v1/chat", "route_type: llm/v1/chat\n      weight: 1", 1)), Options{})
+	require.NoError(t, err)
+	mustNew(t, f.Plugins[0].Config)
 }
 
 func TestDeckFileWithManyPlugins(t *testing.T) {
