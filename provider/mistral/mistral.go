@@ -47,7 +47,7 @@ func (p Provider) NewRequest(ctx context.Context, r *provider.Request) (*http.Re
 	default:
 		return nil, xlate.BadRequest("", "mistral: unknown mistral_format "+f)
 	}
-	if r.Model.Options.MistralFormat != "ollama" && (bytes.Contains(r.Body, streamOptionsKey) || bytes.Contains(r.Body, extraContentKey)) {
+	if r.Model.Options.MistralFormat != "ollama" && (bytes.Contains(r.Body, streamOptionsKey) || bytes.Contains(r.Body, extraContentKey) || bytes.Contains(r.Body, maxCompletionKey)) {
 		rr := *r
 		rr.Body = withoutUnknown(r.Body)
 		r = &rr
@@ -57,14 +57,22 @@ func (p Provider) NewRequest(ctx context.Context, r *provider.Request) (*http.Re
 
 // withoutUnknown removes from an OpenAI chat body the fields that Mistral's API refuses (422
 // extra_forbidden: it takes no field it does not know): stream_options (Mistral's stream
-// reports usage anyway, and stream turns it into OpenAI's usage chunk when the client asked)
-// and the extra_content of tool calls (Gemini's thought signatures, of no use to Mistral).
+// reports usage anyway, and stream turns it into OpenAI's usage chunk when the client asked),
+// the extra_content of tool calls (Gemini's thought signatures, of no use to Mistral), and
+// max_completion_tokens, which becomes Mistral's max_tokens (it wins over max_tokens, as
+// OpenAI deprecated max_tokens for it).
 func withoutUnknown(body []byte) []byte {
 	var m map[string]json.RawMessage
 	if json.Unmarshal(body, &m) != nil {
 		return body
 	}
 	delete(m, "stream_options")
+	if v, ok := m["max_completion_tokens"]; ok {
+		if string(v) != "null" {
+			m["max_tokens"] = v
+		}
+		delete(m, "max_completion_tokens")
+	}
 	var msgs []map[string]json.RawMessage
 	if bytes.Contains(m["messages"], extraContentKey) && json.Unmarshal(m["messages"], &msgs) == nil {
 		for _, msg := range msgs {
@@ -174,6 +182,7 @@ func (s *stream) Next() ([]byte, error) {
 var (
 	streamOptionsKey = []byte(`"stream_options"`)
 	extraContentKey  = []byte(`"extra_content"`)
+	maxCompletionKey = []byte(`"max_completion_tokens"`)
 	usageKey         = []byte(`"usage"`)
 	modelLength      = []byte(`"finish_reason":"model_length"`)
 )
