@@ -79,7 +79,7 @@ type target struct {
 	signer provider.Signer // non-nil when prov signs requests
 	edits  []jsonx.Edit    // model name and model.options defaults, applied to each body
 	auth   auth
-	gcp    *gcpTokens   // set with auth.gcp_use_service_account
+	bearer bearer       // set with auth.gcp_use_service_account or azure_use_managed_identity
 	role   *assumedRole // set with model.options.bedrock.aws_assume_role_arn
 	// modelHeader is the X-Kong-LLM-Model value: "<provider>/<model>".
 	modelHeader []string
@@ -329,14 +329,9 @@ func (p *Proxy) newTarget(cfg Target, extra map[string]provider.Provider) (*targ
 		t.edits = append(t.edits, jsonx.Edit{Key: "top_p", Value: strconv.AppendFloat(nil, *o.TopP, 'g', -1, 64), OnlyIfAbsent: true})
 	}
 	t.auth = newAuth(&t.cfg.Auth)
-	if cfg.Auth.GCPUseServiceAccount {
-		t.gcp = &gcpTokens{}
-	}
+	t.bearer = newBearer(&t.cfg.Auth, p.secrets, t.client, p.now)
 	t.role = newAssumedRole(p, t)
-	t.passCredentials = cfg.Auth.HeaderName == "" && cfg.Auth.ParamName == "" && t.gcp == nil && t.signer == nil
-	if cfg.Auth.AzureUseManagedIdentity {
-		return nil, errors.New("auth.azure_use_managed_identity is not supported yet: set auth.header_name api-key or an Entra bearer token")
-	}
+	t.passCredentials = cfg.Auth.HeaderName == "" && cfg.Auth.ParamName == "" && t.bearer == nil && t.signer == nil
 	return t, nil
 }
 

@@ -1,14 +1,17 @@
 package aiproxy
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net/http"
 	"os"
 	"sync"
+	"time"
 
 	"github.com/aiproxy/aiproxy/internal/jsonx"
 	"github.com/aiproxy/aiproxy/provider"
+	"github.com/aiproxy/aiproxy/provider/azure/entra"
 	"github.com/aiproxy/aiproxy/provider/gemini/gcpauth"
 )
 
@@ -94,47 +97,128 @@ func (a *auth) credentials(ctx context.Context, s *secrets) (provider.Credential
 	return provider.Credentials{AWSAccessKeyID: id, AWSSecretAccessKey: key}, err
 }
 
-// gcpTokens gives a target's GCP access tokens (auth.gcp_use_service_account): from the
-// service account of gcp_service_account_json or, as in Kong, GCP_SERVICE_ACCOUNT. The key is
-// resolved on each use (the resolver caches it), and the token source is built again when it
-// changed, so a key rotated in a vault is used without a restart.
-type gcpTokens struct {
-	mu  sync.Mutex
-	key string // the key src was built from
-	src *gcpauth.TokenSource
+// tokenSource gives OAuth bearer tokens, cached by the source.
+type tokenSource interface {
+	Token(ctx context.Context) (string, error)
 }
 
-func (g *gcpTokens) token(ctx context.Context, a *Auth, s *secrets, client *http.Client) (string, error) {
-	key, err := s.resolve(ctx, a.GCPServiceAccountJSON)
+// bearerTokens gives a target's bearer tokens from a token source built from the target's
+// credentials C. The credentials are resolved on each use (the resolver caches them), and
+// the source is built again when they changed, so a credential rotated in a vault is used
+// without a restart while unchanged ones keep their cached token.
+type bearerTokens[C comparable] struct {
+	resolve func(ctx context.Context) (C, error)
+	build   func(C) (tokenSource, error)
+
+	mu   sync.Mutex
+	cred C // the credentials src was built from
+	src  tokenSource
+}
+
+func (b *bearerTokens[C]) token(ctx context.Context) (string, error) {
+	cred, err := b.resolve(ctx)
 	if err != nil {
 		return "", err
 	}
-	if key == "" {
-		key = os.Getenv("GCP_SERVICE_ACCOUNT")
-	}
-	if key == "" {
-		return "", errors.New("auth.gcp_use_service_account is set but there is no gcp_service_account_json or GCP_SERVICE_ACCOUNT")
-	}
-	g.mu.Lock()
-	if g.src == nil || g.key != key {
-		src, err := gcpauth.New(gcpauth.Config{CredentialsJSON: []byte(key), HTTPClient: client})
+	b.mu.Lock()
+	if b.src == nil || b.cred != cred {
+		src, err := b.build(cred)
 		if err != nil {
-			g.mu.Unlock()
+			b.mu.Unlock()
 			return "", err
 		}
-		g.key, g.src = key, src
+		b.cred, b.src = cred, src
 	}
-	src := g.src
-	g.mu.Unlock()
+	src := b.src
+	b.mu.Unlock()
 	return src.Token(ctx)
 }
 
-// authorize adds the bearer token of a target that authenticates with a GCP service account.
+// bearer is a target's source of bearer tokens: a GCP service account or an Azure identity.
+type bearer interface {
+	token(ctx context.Context) (string, error)
+}
+
+// newBearer returns the bearer tokens of a target's auth, or nil when it uses none.
+func newBearer(a *Auth, s *secrets, client *http.Client, now func() time.Time) bearer {
+	switch {
+	case a.GCPUseServiceAccount:
+		return gcpTokens(a, s, client, now)
+	case a.AzureUseManagedIdentity:
+		return azureTokens(a, s, client, now)
+	}
+	return nil
+}
+
+// gcpTokens gives the tokens of auth.gcp_use_service_account: from the service account of
+// gcp_service_account_json or, as in Kong, GCP_SERVICE_ACCOUNT.
+func gcpTokens(a *Auth, s *secrets, client *http.Client, now func() time.Time) *bearerTokens[string] {
+	return &bearerTokens[string]{
+		resolve: func(ctx context.Context) (string, error) {
+			key, err := s.resolve(ctx, a.GCPServiceAccountJSON)
+			if err != nil {
+				return "", err
+			}
+			if key == "" {
+				key = os.Getenv("GCP_SERVICE_ACCOUNT")
+			}
+			if key == "" {
+				return "", errors.New("auth.gcp_use_service_account is set but there is no gcp_service_account_json or GCP_SERVICE_ACCOUNT")
+			}
+			return key, nil
+		},
+		build: func(key string) (tokenSource, error) {
+			return gcpauth.New(gcpauth.Config{CredentialsJSON: []byte(key), HTTPClient: client, Now: now})
+		},
+	}
+}
+
+// azureIdentity is what azureTokens' source is built from.
+type azureIdentity struct {
+	clientID, clientSecret, tenantID, authority, endpoint, header string
+}
+
+// azureTokens gives the Entra ID tokens of auth.azure_use_managed_identity. As in Kong
+// (lua-resty-azure), an empty azure_client_id, azure_client_secret or azure_tenant_id is
+// read from AZURE_CLIENT_ID, AZURE_CLIENT_SECRET or AZURE_TENANT_ID; all three make the
+// client-credentials flow (at AZURE_AUTHORITY_HOST, default login.microsoftonline.com),
+// otherwise the host's managed identity is asked, at IDENTITY_ENDPOINT with IDENTITY_HEADER
+// when both are set (App Service, Container Apps), else at IMDS.
+func azureTokens(a *Auth, s *secrets, client *http.Client, now func() time.Time) *bearerTokens[azureIdentity] {
+	return &bearerTokens[azureIdentity]{
+		resolve: func(ctx context.Context) (azureIdentity, error) {
+			var vals [3]string
+			for i, f := range []struct {
+				v   Secret
+				env string
+			}{{a.AzureClientID, "AZURE_CLIENT_ID"}, {a.AzureClientSecret, "AZURE_CLIENT_SECRET"}, {a.AzureTenantID, "AZURE_TENANT_ID"}} {
+				v, err := s.resolve(ctx, f.v)
+				if err != nil {
+					return azureIdentity{}, err
+				}
+				vals[i] = cmp.Or(v, os.Getenv(f.env))
+			}
+			id := azureIdentity{clientID: vals[0], clientSecret: vals[1], tenantID: vals[2], authority: os.Getenv("AZURE_AUTHORITY_HOST")}
+			if e, h := os.Getenv("IDENTITY_ENDPOINT"), os.Getenv("IDENTITY_HEADER"); e != "" && h != "" {
+				id.endpoint, id.header = e, h
+			}
+			return id, nil
+		},
+		build: func(id azureIdentity) (tokenSource, error) {
+			return entra.New(entra.Config{ClientID: id.clientID, ClientSecret: id.clientSecret, TenantID: id.tenantID,
+				AuthorityHost: id.authority, IdentityEndpoint: id.endpoint, IdentityHeader: id.header,
+				HTTPClient: client, Now: now}), nil
+		},
+	}
+}
+
+// authorize adds the bearer token of a target that authenticates with a GCP service account
+// or an Azure identity.
 func (p *Proxy) authorize(ctx context.Context, t *target, req *http.Request) error {
-	if t.gcp == nil {
+	if t.bearer == nil {
 		return nil
 	}
-	tok, err := t.gcp.token(ctx, &t.cfg.Auth, p.secrets, t.client)
+	tok, err := t.bearer.token(ctx)
 	if err != nil {
 		return err
 	}

@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -45,11 +46,11 @@ func TestGCPKeyRotation(t *testing.T) {
 	v := &memVault{values: map[string]string{"gcp/json": account("key-1")}}
 	s := newSecrets(map[string]SecretResolver{"mem": v})
 	a := &Auth{GCPUseServiceAccount: true, GCPServiceAccountJSON: "{vault://mem/gcp/json}"}
-	var g gcpTokens
+	g := gcpTokens(a, s, http.DefaultClient, time.Now)
 	ctx := context.Background()
 
 	for range 2 {
-		tok, err := g.token(ctx, a, s, http.DefaultClient)
+		tok, err := g.token(ctx)
 		require.NoError(t, err)
 		assert.Equal(t, "token-of-key-1", tok)
 	}
@@ -58,7 +59,7 @@ func TestGCPKeyRotation(t *testing.T) {
 	v.mu.Lock()
 	v.values["gcp/json"] = account("key-2")
 	v.mu.Unlock()
-	tok, err := g.token(ctx, a, s, http.DefaultClient)
+	tok, err := g.token(ctx)
 	require.NoError(t, err)
 	assert.Equal(t, "token-of-key-2", tok, "the rotated key is used")
 	assert.Equal(t, []string{"key-1", "key-2"}, kids)

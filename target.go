@@ -64,12 +64,16 @@ type Auth struct {
 	// client's.
 	AllowOverride bool `json:"allow_override,omitempty"`
 
-	// AzureUseManagedIdentity asks for Azure managed identity (Entra ID) tokens. It is not
-	// supported yet: true is an error at New. The zero value, false, uses the header or
-	// parameter above (an api-key header, or an Entra bearer token).
+	// AzureUseManagedIdentity sends Microsoft Entra ID tokens ("Authorization: Bearer …",
+	// audience Azure AI services): with AzureClientID, AzureClientSecret and AzureTenantID,
+	// from the client-credentials flow; otherwise from the host's managed identity (IMDS, or
+	// IDENTITY_ENDPOINT on App Service and Container Apps), user-assigned when AzureClientID
+	// is set. Tokens are cached until five minutes before expiry. The zero value, false, uses
+	// the header or parameter above (an api-key header, or an Entra bearer token).
 	AzureUseManagedIdentity bool `json:"azure_use_managed_identity,omitempty"`
 	// AzureClientID, AzureClientSecret and AzureTenantID name the identity for
-	// AzureUseManagedIdentity. Empty means none; they have no effect without it.
+	// AzureUseManagedIdentity. Empty means AZURE_CLIENT_ID, AZURE_CLIENT_SECRET and
+	// AZURE_TENANT_ID from the environment, as in Kong; they have no effect without it.
 	AzureClientID     Secret `json:"azure_client_id,omitempty"`
 	AzureClientSecret Secret `json:"azure_client_secret,omitempty"`
 	AzureTenantID     Secret `json:"azure_tenant_id,omitempty"`
@@ -157,6 +161,9 @@ func (t *Target) validate() error {
 	}
 	if (t.Auth.ParamName == "") != (t.Auth.ParamValue == "") {
 		errs = append(errs, errors.New("auth.param_name and auth.param_value go together"))
+	}
+	if t.Auth.GCPUseServiceAccount && t.Auth.AzureUseManagedIdentity {
+		errs = append(errs, errors.New("auth.gcp_use_service_account and auth.azure_use_managed_identity exclude each other"))
 	}
 	return errors.Join(errs...)
 }

@@ -275,3 +275,52 @@ func FuzzParse(f *testing.F) {
 		_, _ = Parse(b, Options{LookupEnv: lookup}) // must not panic
 	})
 }
+
+// TestAzureManagedIdentity: Kong's azure_use_managed_identity with its client-credentials,
+// user-assigned and system-assigned forms loads, references included, and New accepts it.
+func TestAzureManagedIdentity(t *testing.T) {
+	f, err := Parse([]byte(`_format_version: "3.0"
+plugins:
+  - name: ai-proxy-advanced
+    config:
+      targets:
+      - route_type: llm/v1/chat
+        auth:
+          azure_use_managed_identity: true
+          azure_client_id: 11111111-2222-3333-4444-555555555555
+          azure_client_secret: "{vault://hashicorp-vault/azure/secret}"
+          azure_tenant_id: contoso.onmicrosoft.com
+        model:
+          provider: azure
+          name: gpt-4o
+          options:
+            azure_instance: my-resource
+            azure_deployment_id: gpt-4o
+            azure_api_version: "2024-10-21"
+      - route_type: llm/v1/chat
+        auth:
+          azure_use_managed_identity: true
+          azure_client_id: 66666666-7777-8888-9999-000000000000
+        model:
+          provider: azure
+          name: gpt-4o-mini
+          options:
+            azure_instance: my-resource
+      - route_type: llm/v1/embeddings
+        auth:
+          azure_use_managed_identity: true
+        model:
+          provider: azure
+          name: text-embedding-3-small
+          options:
+            azure_instance: my-resource
+`), Options{})
+	require.NoError(t, err)
+	cfg := f.Plugins[0].Config
+	require.Len(t, cfg.Targets, 3)
+	assert.Equal(t, aiproxy.Auth{AzureUseManagedIdentity: true, AzureClientID: "11111111-2222-3333-4444-555555555555",
+		AzureClientSecret: "{vault://hashicorp-vault/azure/secret}", AzureTenantID: "contoso.onmicrosoft.com"}, cfg.Targets[0].Auth)
+	assert.Equal(t, aiproxy.Auth{AzureUseManagedIdentity: true, AzureClientID: "66666666-7777-8888-9999-000000000000"}, cfg.Targets[1].Auth)
+	assert.Equal(t, aiproxy.Auth{AzureUseManagedIdentity: true}, cfg.Targets[2].Auth)
+	mustNew(t, cfg)
+}
