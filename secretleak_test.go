@@ -90,7 +90,8 @@ func TestNoSecretInAFullRun(t *testing.T) {
 	ctx := context.Background()
 	path := "aiproxy-test/leak-" + randHex(4)
 	openaiKey, mistralKey, paramKey := "sk-leak-openai-"+randHex(12), "leak-mistral-"+randHex(12), "leak-param-"+randHex(12)
-	putVault(t, "secret", path, map[string]any{"openai": openaiKey, "mistral": "Bearer " + mistralKey})
+	azureSecret, azureToken := "leak-azure-secret-"+randHex(12), "leak-entra-token-"+randHex(12)
+	putVault(t, "secret", path, map[string]any{"openai": openaiKey, "mistral": "Bearer " + mistralKey, "azure": azureSecret})
 	t.Setenv("AIPROXY_LEAK_TEST_PARAM", paramKey)
 
 	// A token of its own for the resolver, so that the Vault token is a secret of the run too.
@@ -103,7 +104,21 @@ func TestNoSecretInAFullRun(t *testing.T) {
 	tok, err := root.Auth().Token().Create(&api.TokenCreateRequest{Policies: []string{policy}, TTL: "1h"})
 	require.NoError(t, err)
 	vaultToken := tok.Auth.ClientToken
-	secrets := []string{openaiKey, mistralKey, paramKey, vaultToken}
+	secrets := []string{openaiKey, mistralKey, paramKey, vaultToken, azureSecret, azureToken}
+
+	// Entra ID for the Azure targets' client-credentials flow: tenant "ok" gets azureToken,
+	// tenant "denied" an error that quotes the client secret.
+	entra := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		require.NoError(t, r.ParseForm())
+		if r.URL.Path != "/ok/oauth2/v2.0/token" || r.PostForm.Get("client_secret") != azureSecret {
+			w.WriteHeader(http.StatusUnauthorized)
+			fmt.Fprintf(w, `{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided: %s.","error_codes":[7000215]}`, r.PostForm.Get("client_secret"))
+			return
+		}
+		fmt.Fprintf(w, `{"token_type":"Bearer","expires_in":3599,"access_token":%q}`, azureToken)
+	}))
+	defer entra.Close()
+	t.Setenv("AZURE_AUTHORITY_HOST", entra.URL)
 
 	var out syncBuffer
 	logger := slog.New(slog.NewJSONHandler(&out, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -115,7 +130,9 @@ func TestNoSecretInAFullRun(t *testing.T) {
 	defer openai.Close()
 	defer mistral.Close()
 	defer echo.Close()
-	openai.APIKey, mistral.APIKey = openaiKey, mistralKey
+	azureUp := aiproxytest.NewOpenAI()
+	defer azureUp.Close()
+	openai.APIKey, mistral.APIKey, azureUp.APIKey = openaiKey, mistralKey, azureToken
 	logging := aiproxy.Logging{LogStatistics: true, LogPayloads: true}
 	ref := func(key string) aiproxy.Secret { return aiproxy.Secret("{vault://hcv/" + path + "/" + key + "}") }
 	target := func(name, url string, auth aiproxy.Auth) aiproxy.Target {
@@ -123,6 +140,11 @@ func TestNoSecretInAFullRun(t *testing.T) {
 			Auth: auth, Logging: logging}
 	}
 	bearer := aiproxy.Auth{HeaderName: "Authorization", HeaderValue: "Bearer " + ref("openai")}
+	azure := func(name, url, tenant string) aiproxy.Target {
+		return aiproxy.Target{Model: provider.Model{Provider: "azure", Name: name, Options: provider.Options{UpstreamURL: url}},
+			Auth: aiproxy.Auth{AzureUseManagedIdentity: true, AzureClientID: "app-1", AzureClientSecret: ref("azure"),
+				AzureTenantID: aiproxy.Secret(tenant)}, Logging: logging}
+	}
 	cfg := aiproxy.Config{
 		Vaults: map[string]aiproxy.SecretResolver{"hcv": hcv},
 		Targets: []aiproxy.Target{
@@ -137,6 +159,9 @@ func TestNoSecretInAFullRun(t *testing.T) {
 			target("echo-invalid", echo.URL+"/v1/chat/completions", bearer),
 			target("fail", openai.ChatURL(), bearer),
 			target("missing", openai.ChatURL(), aiproxy.Auth{HeaderName: "Authorization", HeaderValue: ref("missing")}),
+			azure("azure-ok", azureUp.ChatURL(), "ok"),
+			azure("azure-echo", echo.URL+"/v1/chat/completions", "ok"),
+			azure("azure-denied", azureUp.ChatURL(), "denied"),
 		},
 		Balancer: aiproxy.BalancerConfig{Retries: -1},
 		Logger:   logger,
@@ -181,8 +206,13 @@ func TestNoSecretInAFullRun(t *testing.T) {
 	ask("fail", "")
 	ask("missing", "")
 	ask("missing", "") // negatively cached
+	ask("azure-ok", "")
+	ask("azure-ok", `,"stream":true`)
+	ask("azure-echo", "")
+	ask("azure-denied", "")
 	assert.Equal(t, map[string]int{"ok": 200, "whole": 200, "param": 200, "echo": 401, "echo-stream": 200,
-		"echo-first-event": 502, "echo-text-event": 502, "echo-invalid": 502, "fail": 500, "missing": 502}, statuses)
+		"echo-first-event": 502, "echo-text-event": 502, "echo-invalid": 502, "fail": 500, "missing": 502,
+		"azure-ok": 200, "azure-echo": 401, "azure-denied": 502}, statuses)
 	require.Contains(t, string(openai.Requests()[2].Body), `"api_key":"`+paramKey+`"`, "the body parameter reached the upstream")
 
 	// The semantic balancer's embeddings request, with the key from Vault, to the echoing upstream.
@@ -230,7 +260,8 @@ func TestNoSecretInAFullRun(t *testing.T) {
 	all := out.String()
 	for _, want := range []string{`"msg":"aiproxy request"`, `"msg":"vault: authenticated"`, "Incorrect API key provided",
 		"embedding the target descriptions: upstream 401",
-		"{vault://hcv/" + path + "/missing}", "secret not found", "The server had an error", "StrictSecrets", "[redacted]"} {
+		"{vault://hcv/" + path + "/missing}", "secret not found", "The server had an error", "StrictSecrets", "[redacted]",
+		"AADSTS7000215: Invalid client secret provided: [redacted]"} {
 		require.Contains(t, all, want, "the run produced the output that is checked")
 	}
 	for _, s := range secrets {
