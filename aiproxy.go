@@ -329,7 +329,7 @@ func (p *Proxy) newTarget(cfg Target, extra map[string]provider.Provider) (*targ
 		t.edits = append(t.edits, jsonx.Edit{Key: "top_p", Value: strconv.AppendFloat(nil, *o.TopP, 'g', -1, 64), OnlyIfAbsent: true})
 	}
 	t.auth = newAuth(&t.cfg.Auth)
-	t.bearer = newBearer(&t.cfg.Auth, p.secrets, t.client, p.now)
+	t.bearer = newBearer(&t.cfg.Auth, cfg.Model.Provider, p.secrets, t.client, p.now)
 	t.role = newAssumedRole(p, t)
 	t.passCredentials = cfg.Auth.HeaderName == "" && cfg.Auth.ParamName == "" && t.bearer == nil && t.signer == nil
 	return t, nil

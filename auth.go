@@ -139,12 +139,13 @@ type bearer interface {
 	token(ctx context.Context) (string, error)
 }
 
-// newBearer returns the bearer tokens of a target's auth, or nil when it uses none.
-func newBearer(a *Auth, s *secrets, client *http.Client, now func() time.Time) bearer {
+// newBearer returns the bearer tokens of a target's auth, or nil when it uses none. As in
+// Kong, azure_use_managed_identity applies to provider azure only.
+func newBearer(a *Auth, provider string, s *secrets, client *http.Client, now func() time.Time) bearer {
 	switch {
 	case a.GCPUseServiceAccount:
 		return gcpTokens(a, s, client, now)
-	case a.AzureUseManagedIdentity:
+	case a.AzureUseManagedIdentity && provider == "azure":
 		return azureTokens(a, s, client, now)
 	}
 	return nil

@@ -248,3 +248,20 @@ func TestAzureAndGCPExcludeEachOther(t *testing.T) {
 	require.ErrorIs(t, err, ErrInvalidConfig)
 	assert.Contains(t, err.Error(), "auth.gcp_use_service_account and auth.azure_use_managed_identity exclude each other")
 }
+
+// TestAzureFlagIgnoredByOtherProviders: as in Kong, azure_use_managed_identity applies to
+// provider azure only; an OpenAI target keeps its own header and asks no token.
+func TestAzureFlagIgnoredByOtherProviders(t *testing.T) {
+	noAzureEnv(t)
+	az := newFakeAzure(t)
+	tg := Target{Model: provider.Model{Provider: "openai", Name: "gpt-4o", Options: provider.Options{
+		UpstreamURL: "https://my-resource.openai.azure.com/openai/v1/chat/completions"}},
+		Auth: Auth{AzureUseManagedIdentity: true, HeaderName: "api-key", HeaderValue: "azure-key-1"}}
+	p := newProxy(t, Config{Transport: az.transport(), Targets: []Target{tg}})
+	require.Equal(t, http.StatusOK, post(t, p, chatBody).Code)
+	tokens, upstream := az.calls()
+	assert.Empty(t, tokens)
+	require.Len(t, upstream, 1)
+	assert.Equal(t, "azure-key-1", upstream[0].Get("Api-Key"))
+	assert.Empty(t, upstream[0].Get("Authorization"))
+}

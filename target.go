@@ -69,7 +69,8 @@ type Auth struct {
 	// from the client-credentials flow; otherwise from the host's managed identity (IMDS, or
 	// IDENTITY_ENDPOINT on App Service and Container Apps), user-assigned when AzureClientID
 	// is set. Tokens are cached until five minutes before expiry. The zero value, false, uses
-	// the header or parameter above (an api-key header, or an Entra bearer token).
+	// the header or parameter above (an api-key header, or an Entra bearer token). As in
+	// Kong, it applies to provider "azure" only.
 	AzureUseManagedIdentity bool `json:"azure_use_managed_identity,omitempty"`
 	// AzureClientID, AzureClientSecret and AzureTenantID name the identity for
 	// AzureUseManagedIdentity. Empty means AZURE_CLIENT_ID, AZURE_CLIENT_SECRET and
