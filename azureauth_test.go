@@ -1,6 +1,7 @@
 package aiproxy
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -264,4 +265,23 @@ func TestAzureFlagIgnoredByOtherProviders(t *testing.T) {
 	require.Len(t, upstream, 1)
 	assert.Equal(t, "azure-key-1", upstream[0].Get("Api-Key"))
 	assert.Empty(t, upstream[0].Get("Authorization"))
+}
+
+// BenchmarkAzureToken is the per-request cost of a cached Entra ID token: the identity is
+// resolved (literals and the AZURE_* environment) and compared, and the cached token returned.
+func BenchmarkAzureToken(b *testing.B) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fmt.Fprint(w, `{"access_token":"tok","expires_in":3599}`)
+	}))
+	defer srv.Close()
+	b.Setenv("AZURE_AUTHORITY_HOST", srv.URL)
+	a := &Auth{AzureUseManagedIdentity: true, AzureClientID: "app-1", AzureClientSecret: "secret-1", AzureTenantID: "tenant-1"}
+	tokens := azureTokens(a, newSecrets(nil), srv.Client(), time.Now)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := tokens.token(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
