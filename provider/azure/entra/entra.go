@@ -25,8 +25,9 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/aiproxy/aiproxy/provider/internal/tokencache"
 )
 
 // Endpoints and audience of the flows.
@@ -102,13 +103,9 @@ func (e *TokenError) Unwrap() error { return e.Err }
 // Source gives access tokens for one identity. It is safe for concurrent use; concurrent
 // callers share one token request.
 type Source struct {
-	cfg  Config
-	flow Flow
-
-	mu      sync.Mutex
-	token   string
-	renew   time.Time // when the cached token is renewed
-	expires time.Time
+	cfg   Config
+	flow  Flow
+	cache tokencache.Cache
 }
 
 // New returns the Source of c; it does no I/O.
@@ -132,6 +129,7 @@ func New(c Config) *Source {
 	if s.cfg.EarlyExpiry == 0 {
 		s.cfg.EarlyExpiry = DefaultEarlyExpiry
 	}
+	s.cache = tokencache.Cache{Now: s.cfg.Now, Early: s.cfg.EarlyExpiry}
 	return s
 }
 
@@ -152,22 +150,7 @@ func (s *Source) GoString() string { return s.String() }
 // Token returns a valid access token, from the cache or from the token endpoint. When a
 // renewal fails while the cached token is still valid, that token is returned.
 func (s *Source) Token(ctx context.Context) (string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.cfg.Now()
-	if s.token != "" && now.Before(s.renew) {
-		return s.token, nil
-	}
-	tok, ttl, err := s.fetch(ctx, now)
-	if err != nil {
-		if s.token != "" && now.Before(s.expires) {
-			return s.token, nil
-		}
-		return "", err
-	}
-	s.token, s.expires = tok, now.Add(ttl)
-	s.renew = s.expires.Add(-min(s.cfg.EarlyExpiry, ttl/2))
-	return tok, nil
+	return s.cache.Token(ctx, s.fetch)
 }
 
 // request builds the token request of s's flow.

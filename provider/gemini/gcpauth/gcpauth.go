@@ -21,8 +21,9 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"time"
+
+	"github.com/aiproxy/aiproxy/provider/internal/tokencache"
 )
 
 // Defaults of Config.
@@ -75,12 +76,7 @@ type TokenSource struct {
 	email, keyID, tokenURL, scope string
 	key                           *rsa.PrivateKey
 	client                        *http.Client
-	now                           func() time.Time
-	early                         time.Duration
-
-	mu      sync.Mutex
-	token   string
-	expires time.Time
+	cache                         tokencache.Cache
 }
 
 // New parses the key and returns its TokenSource; it does no I/O.
@@ -115,7 +111,8 @@ func New(c Config) (*TokenSource, error) {
 		return nil, fmt.Errorf("%w: private_key does not parse", ErrInvalidKey)
 	}
 	s := &TokenSource{email: f.ClientEmail, keyID: f.PrivateKeyID, key: key, tokenURL: c.TokenURL,
-		scope: strings.Join(c.Scopes, " "), client: c.HTTPClient, now: c.Now, early: c.EarlyExpiry}
+		scope: strings.Join(c.Scopes, " "), client: c.HTTPClient,
+		cache: tokencache.Cache{Now: c.Now, Early: c.EarlyExpiry}}
 	if s.tokenURL == "" {
 		s.tokenURL = f.TokenURI
 	}
@@ -128,11 +125,11 @@ func New(c Config) (*TokenSource, error) {
 	if s.client == nil {
 		s.client = http.DefaultClient
 	}
-	if s.now == nil {
-		s.now = time.Now
+	if s.cache.Now == nil {
+		s.cache.Now = time.Now
 	}
-	if s.early == 0 {
-		s.early = DefaultEarlyExpiry
+	if s.cache.Early == 0 {
+		s.cache.Early = DefaultEarlyExpiry
 	}
 	return s, nil
 }
@@ -140,20 +137,10 @@ func New(c Config) (*TokenSource, error) {
 // String names the service account; it never shows the key or a token.
 func (s *TokenSource) String() string { return "gcpauth.TokenSource(" + s.email + ")" }
 
-// Token returns a valid access token, from the cache or from the token endpoint.
+// Token returns a valid access token, from the cache or from the token endpoint. When a
+// renewal fails while the cached token is still valid, that token is returned.
 func (s *TokenSource) Token(ctx context.Context) (string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	now := s.now()
-	if s.token != "" && now.Before(s.expires.Add(-s.early)) {
-		return s.token, nil
-	}
-	tok, ttl, err := s.fetch(ctx, now)
-	if err != nil {
-		return "", err
-	}
-	s.token, s.expires = tok, now.Add(ttl)
-	return tok, nil
+	return s.cache.Token(ctx, s.fetch)
 }
 
 func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
