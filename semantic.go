@@ -138,7 +138,7 @@ func newSemanticRouter(cfg *Config, p *Proxy) (*semanticRouter, error) {
 	p.own(r.store)
 	p.own(r)
 	r.idPrefix = "aiproxy:" + string(r.metric) + ":" + embedderID + ":"
-	r.cache = newEmbedCache(4096)
+	r.cache = newEmbedCache(4096, embedTimeout(cfg.Balancer), r.embedPrompt)
 
 	byDesc := map[string]*semanticGroup{}
 	var catchall []*target
@@ -167,6 +167,14 @@ func newSemanticRouter(cfg *Config, p *Proxy) (*semanticRouter, error) {
 		r.catchall = appendPool(r.catchall, t)
 	}
 	return r, nil
+}
+
+// embedTimeout bounds the embedding of a prompt, which runs detached from the request that
+// asked for it (see embedCache.get): as long as one upstream request may take, the
+// balancer's connect, write and read timeouts together (3 minutes by default), whatever the
+// embedder.
+func embedTimeout(b BalancerConfig) time.Duration {
+	return orDefault(b.ConnectTimeout, 60*time.Second) + orDefault(b.WriteTimeout, 60*time.Second) + orDefault(b.ReadTimeout, 60*time.Second)
 }
 
 // appendPool adds t to a round-robin pool.
@@ -330,6 +338,15 @@ func (r *semanticRouter) embed(ctx context.Context, texts []string) ([][]float32
 	return vecs, nil
 }
 
+// embedPrompt embeds one prompt.
+func (r *semanticRouter) embedPrompt(ctx context.Context, prompt string) ([]float32, error) {
+	v, err := r.embed(ctx, []string{prompt})
+	if err != nil {
+		return nil, err
+	}
+	return v[0], nil
+}
+
 // decide scores prompt against the descriptions and applies the threshold: the group
 // chosen, or nil for CATCHALL. With all, Scores lists every description.
 func (r *semanticRouter) decide(ctx context.Context, prompt string, all bool) (*semanticGroup, *Decision, error) {
@@ -359,13 +376,7 @@ func (r *semanticRouter) search(ctx context.Context, prompt string, all bool) (*
 	if len(r.byID) == 0 {
 		return nil, d, nil
 	}
-	vec, err := r.cache.get(ctx, prompt, func(ctx context.Context) ([]float32, error) {
-		v, err := r.embed(ctx, []string{prompt})
-		if err != nil {
-			return nil, err
-		}
-		return v[0], nil
-	})
+	vec, err := r.cache.get(ctx, prompt)
 	if err != nil {
 		return nil, nil, fmt.Errorf("embedding the prompt: %w", err)
 	}
@@ -407,6 +418,9 @@ func (r *semanticRouter) route(c *call, stats *Stats) (*pool, *RequestError) {
 		g, d, err = r.decide(c.ctx, prompt, false)
 	}
 	if err != nil {
+		if cerr := c.ctx.Err(); cerr != nil { // the client's to know, not a routing failure
+			return nil, contextEnded(cerr, "while routing it by meaning")
+		}
 		if r.catchall == nil {
 			return nil, &RequestError{Status: http.StatusBadGateway, Type: "server_error", Code: "semantic_routing_failed",
 				Message: "semantic routing failed and there is no CATCHALL target: " + err.Error(), Err: ErrNoTarget}

@@ -289,3 +289,82 @@ func TestSemanticStatisticsAreValidJSON(t *testing.T) {
 	assert.Equal(t, false, stats["semantic_matched"])
 	assert.NotContains(t, logs.String(), "!ERROR")
 }
+
+// A client whose deadline passes while its prompt is being embedded gets 504 at once; the
+// embedding goes on for another client waiting for the same prompt, who is routed by it.
+func TestDeadlineWhileEmbeddingThePrompt(t *testing.T) {
+	logs := &lockedBuffer{}
+	started, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	cfg, _ := semanticConfig(t, 0.5, "cooking recipes baking", "CATCHALL")
+	cfg.Logger = logs.logger()
+	cfg.Embedder = aiproxy.EmbedderFunc(func(ctx context.Context, texts []string) ([][]float32, error) {
+		if texts[0] == "slow baking recipes" {
+			once.Do(func() { close(started) })
+			<-release
+			if err := ctx.Err(); err != nil {
+				return nil, err // the embedding was cancelled with the client that asked first
+			}
+		}
+		return bagOfWords(ctx, texts)
+	})
+	p := newSeedProxy(t, cfg)
+	_, model := chat(t, p, "baking recipes") // initialises
+	require.Equal(t, "cooking", model)
+
+	body := `{"messages":[{"role":"user","content":"slow baking recipes"}]}`
+	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	first := make(chan *httptest.ResponseRecorder)
+	go func() {
+		rec := httptest.NewRecorder()
+		p.ServeHTTP(rec, httptest.NewRequestWithContext(ctx, http.MethodPost, "/v1/chat/completions", strings.NewReader(body)))
+		first <- rec
+	}()
+	<-started
+	second := make(chan string)
+	go func() { _, model := chat(t, p, "slow baking recipes"); second <- model }()
+	cancel()
+	var rec *httptest.ResponseRecorder
+	select {
+	case rec = <-first:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the client whose context ended still waits for the embedding")
+	}
+	assert.Equal(t, http.StatusGatewayTimeout, rec.Code)
+	e := openAIError(t, rec.Body.Bytes())
+	assert.Equal(t, "server_error", e.Type)
+	assert.Equal(t, "canceled", e.Code)
+	assert.NotContains(t, logs.String(), "semantic routing failed", "a client leaving is not a routing failure")
+
+	close(release)
+	assert.Equal(t, "cooking", <-second, "the shared embedding is not cancelled with the first client")
+}
+
+// A deadline that passes while routing is answered 504 timeout, as a deadline passing during
+// an upstream attempt is.
+func TestDeadlineWhileRoutingIs504(t *testing.T) {
+	cfg, _ := semanticConfig(t, 0.5, "cooking recipes baking", "CATCHALL")
+	cfg.Embedder = aiproxy.EmbedderFunc(func(ctx context.Context, texts []string) ([][]float32, error) {
+		if texts[0] == "hung" {
+			<-ctx.Done()
+			return nil, ctx.Err()
+		}
+		return bagOfWords(ctx, texts)
+	})
+	// The embedding, detached from the request, ends after these three (300 ms).
+	cfg.Balancer.ConnectTimeout, cfg.Balancer.WriteTimeout, cfg.Balancer.ReadTimeout = 100*time.Millisecond, 100*time.Millisecond, 100*time.Millisecond
+	p := newSeedProxy(t, cfg)
+	_, model := chat(t, p, "baking recipes") // initialises
+	require.Equal(t, "cooking", model)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	rec := httptest.NewRecorder()
+	p.ServeHTTP(rec, httptest.NewRequestWithContext(ctx, http.MethodPost, "/v1/chat/completions",
+		strings.NewReader(`{"messages":[{"role":"user","content":"hung"}]}`)))
+	assert.Equal(t, http.StatusGatewayTimeout, rec.Code)
+	e := openAIError(t, rec.Body.Bytes())
+	assert.Equal(t, "server_error", e.Type)
+	assert.Equal(t, "timeout", e.Code)
+	assert.Contains(t, e.Message, "deadline")
+}
