@@ -143,6 +143,48 @@ func TestFitThreshold(t *testing.T) {
 	assert.ErrorContains(t, err, "no target's description")
 }
 
+// The best interval of thresholds may span several examples' distances (here an example
+// no threshold can fix lies inside it): FitThreshold returns the middle of all of it.
+func TestFitThresholdMiddleOfTheWholeBestInterval(t *testing.T) {
+	cfg, _ := semanticConfig(t, 0.1, "cooking recipes baking bread", "astronomy planets stars moon", "CATCHALL")
+	p := newSeedProxy(t, cfg)
+	distance := func(prompt string) float64 {
+		d, err := p.Explain(context.Background(), prompt)
+		require.NoError(t, err)
+		return d.Distance
+	}
+	in, wrong, out := "bread recipes", "stars", "the moon landing hoax and the history of rome"
+	dIn, dWrong, dOut := distance(in), distance(wrong), distance(out)
+	require.Less(t, dIn, dWrong)
+	require.Less(t, dWrong, dOut) // the best count, 2, holds from dIn up to dOut
+	fit, err := p.FitThreshold(context.Background(), []aiproxy.LabeledPrompt{
+		{Prompt: in, Want: "cooking recipes baking bread"},
+		{Prompt: wrong, Want: "cooking recipes baking bread"}, // nearest: astronomy, at every threshold
+		{Prompt: out, Want: aiproxy.Catchall},
+	})
+	require.NoError(t, err)
+	assert.Equal(t, 2, fit.Correct)
+	assert.InDelta(t, (dIn+dOut)/2, fit.Threshold, 1e-9, "not (dIn+dWrong)/2: the interval goes on past dWrong")
+
+	// Several in-scope examples and no out-of-scope one past them: the best interval has no
+	// upper end, and its lowest threshold takes in every example.
+	fit, err = p.FitThreshold(context.Background(), []aiproxy.LabeledPrompt{
+		{Prompt: in, Want: "cooking recipes baking bread"},
+		{Prompt: wrong, Want: "cooking recipes baking bread"},
+		{Prompt: "the moon", Want: "astronomy planets stars moon"},
+	})
+	require.NoError(t, err)
+	assert.Equal(t, 2, fit.Correct)
+	assert.InDelta(t, max(dIn, distance("the moon")), fit.Threshold, 1e-9)
+
+	// Only out-of-scope examples: every threshold below the nearest does best; the middle of
+	// [0, nearest) is returned.
+	fit, err = p.FitThreshold(context.Background(), []aiproxy.LabeledPrompt{{Prompt: out, Want: aiproxy.Catchall}, {Prompt: wrong, Want: aiproxy.Catchall}})
+	require.NoError(t, err)
+	assert.Equal(t, 2, fit.Correct)
+	assert.InDelta(t, dWrong/2, fit.Threshold, 1e-9)
+}
+
 func TestEmbedderFailureRoutesToCatchall(t *testing.T) {
 	var failing atomic.Bool
 	var calls atomic.Int64
