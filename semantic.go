@@ -408,9 +408,13 @@ func (r *semanticRouter) search(ctx context.Context, prompt string, all bool) (*
 
 // route chooses the pool for c.
 func (r *semanticRouter) route(c *call, stats *Stats) (*pool, *RequestError) {
-	prompt, err := c.lastUserText()
-	if err == nil && prompt == "" {
-		err = errors.New("the last user message has no text")
+	prompt, err := c.promptText()
+	if err == nil && prompt == "" { // nothing to route by: not a failure, the CATCHALL's to serve
+		if r.catchall == nil {
+			return nil, badRequest("no_prompt_text", "the semantic balancer routes by the text of the last user message (or the completions prompt), and this request has none (only images, or empty content); there is no CATCHALL target to serve it")
+		}
+		stats.Semantic = &Decision{Description: Catchall, Distance: math.Inf(1)}
+		return r.catchall, nil
 	}
 	var g *semanticGroup
 	var d *Decision

@@ -410,3 +410,86 @@ func TestDeadlineWhileRoutingIs504(t *testing.T) {
 	assert.Equal(t, "timeout", e.Code)
 	assert.Contains(t, e.Message, "deadline")
 }
+
+// A last user message with no text (only images, or empty) has nothing to route by: the
+// CATCHALL serves it, with no warning, as this is no failure; without CATCHALL it is 400.
+func TestNoPromptTextGoesToCatchall(t *testing.T) {
+	bodies := map[string]string{
+		"only an image": `{"messages":[{"role":"user","content":"baking recipes"},{"role":"assistant","content":"ok"},
+			{"role":"user","content":[{"type":"image_url","image_url":{"url":"https://x/y.png"}}]}]}`,
+		"empty content":   `{"messages":[{"role":"user","content":"   "}]}`,
+		"no user message": `{"messages":[{"role":"system","content":"baking recipes"}]}`,
+	}
+	for name, body := range bodies {
+		t.Run(name, func(t *testing.T) {
+			logs := &lockedBuffer{}
+			cfg, up := semanticConfig(t, 0.5, "cooking recipes baking", "CATCHALL")
+			cfg.Logger = logs.logger()
+			p := newSeedProxy(t, cfg)
+			rec := postChat(p, body)
+			require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+			var resp struct{ Model string }
+			require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &resp))
+			assert.Equal(t, "CATCHALL", resp.Model)
+			assert.Equal(t, "false", rec.Header().Get(aiproxy.HeaderSemanticMatched))
+			assert.Empty(t, logs.String(), "nothing to warn about")
+			require.Len(t, up.Requests(), 1)
+
+			cfg, up = semanticConfig(t, 0.5, "cooking recipes baking")
+			p = newSeedProxy(t, cfg)
+			rec = postChat(p, body)
+			assert.Equal(t, http.StatusBadRequest, rec.Code)
+			e := openAIError(t, rec.Body.Bytes())
+			assert.Equal(t, "invalid_request_error", e.Type)
+			assert.Equal(t, "no_prompt_text", e.Code)
+			assert.Contains(t, e.Message, "the text of the last user message")
+			assert.Empty(t, up.Requests())
+		})
+	}
+}
+
+// Legacy completions requests are routed by their prompt.
+func TestCompletionsRoutedByPrompt(t *testing.T) {
+	var mu sync.Mutex
+	var models []string
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req struct{ Model string }
+		_ = json.NewDecoder(r.Body).Decode(&req)
+		mu.Lock()
+		models = append(models, r.URL.Path+" "+req.Model)
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"id":"cmpl-1","object":"text_completion","created":1700000000,"model":"`+req.Model+
+			`","choices":[{"text":" done","index":0,"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}}`)
+	}))
+	t.Cleanup(up.Close)
+	cfg, _ := semanticConfig(t, 0.5, "cooking recipes baking", "astronomy planets stars", "CATCHALL")
+	for i := range cfg.Targets {
+		cfg.Targets[i].RouteType = provider.Completions
+		cfg.Targets[i].Model.Options.UpstreamURL = up.URL + "/v1/completions"
+	}
+	p := newSeedProxy(t, cfg)
+	for body, want := range map[string]string{
+		`{"prompt":"baking recipes"}`:                  "cooking",
+		`{"prompt":["planets and", "stars"]}`:          "astronomy",
+		`{"prompt":"tell me about whales"}`:            "CATCHALL",
+		`{"prompt":[[1212, 318, 257]]}`:                "CATCHALL", // tokens: no text
+		`{"model":"x","prompt":"more baking recipes"}`: "cooking",
+	} {
+		mu.Lock()
+		models = nil
+		mu.Unlock()
+		rec := httptest.NewRecorder()
+		p.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v1/completions", strings.NewReader(body)))
+		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+		mu.Lock()
+		assert.Equal(t, []string{"/v1/completions " + want}, models, body)
+		mu.Unlock()
+	}
+}
+
+func postChat(h http.Handler, body string) *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v1/chat/completions", strings.NewReader(body)))
+	return rec
+}
