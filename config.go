@@ -173,6 +173,14 @@ type VectorDBConfig struct {
 	// MinSimilarity), for Go users who think in similarity. Setting both is an error. Nil
 	// means Threshold decides.
 	MinSimilarity *float64 `json:"-"`
+	// PruneStale, when the store starts, deletes the vectors stored under this proxy's
+	// embedder and metric that none of its current descriptions and examples owns: those
+	// of descriptions changed since, which are otherwise kept (and never matched). It needs
+	// a store that can (vectorstore.Pruner: memory, Redis, pgvector). Leave it false when
+	// proxies with other descriptions share the namespace with the same embedder, as the
+	// old replicas do during a rolling deploy: they would lose the vectors of the
+	// descriptions they still route by, and send those prompts elsewhere until restarted.
+	PruneStale bool `json:"-"`
 	// Dimensions is the length of the vectors that the embeddings model returns; it is
 	// checked against what that model returns, with an error naming both. As in Kong, it is
 	// sent to OpenAI and Azure OpenAI models as the dimensions parameter (text-embedding-3

@@ -258,6 +258,7 @@ func (r *semanticRouter) load(ctx context.Context) error {
 		}
 		texts, ids = missing, missingIDs
 		if len(texts) == 0 {
+			r.prune(ctx)
 			return nil
 		}
 	}
@@ -277,7 +278,28 @@ func (r *semanticRouter) load(ctx context.Context) error {
 	if err := r.store.Upsert(ctx, vs...); err != nil {
 		return fmt.Errorf("storing the description vectors: %w", err)
 	}
+	r.prune(ctx)
 	return nil
+}
+
+// prune deletes, with vectordb's PruneStale, the vectors of this embedding space that no
+// current text owns: IDs of exactly vectorID's form under r.idPrefix, so that those of other
+// spaces (another embedder, whose name may extend this one's, or metric) are left alone. A
+// failure is logged, not returned: routing works without it.
+func (r *semanticRouter) prune(ctx context.Context) {
+	pr, ok := r.store.(vectorstore.Pruner)
+	if r.db == nil || !r.db.PruneStale || !ok {
+		return
+	}
+	n, err := pr.Prune(ctx, func(id string) bool {
+		return len(id) == len(r.idPrefix)+32 && strings.HasPrefix(id, r.idPrefix) && r.byID[id] == nil
+	})
+	switch {
+	case err != nil:
+		r.logger.Warn("aiproxy: deleting the vectors of descriptions no longer configured failed", "error", err)
+	case n > 0:
+		r.logger.Info("aiproxy: deleted the vectors of descriptions no longer configured", "count", n)
+	}
 }
 
 // storeDims is the length of the embedder's vectors when it is known before embedding:
