@@ -59,10 +59,13 @@ type Config struct {
 	// targets as for any error. Proxy.ValidateSecrets does the strict check on demand.
 	StrictSecrets bool `json:"-"`
 	// Embedder replaces the embedder that Embeddings would configure; nil means that one.
-	// One with a
-	// Dimensions() int method (as the offline embedder has) lets the store VectorDB names be
-	// opened before anything is embedded, so that a restart or a replica reuses the stored
-	// description vectors instead of embedding them again.
+	// One with a Dimensions() int method (as the offline embedder has) lets the store
+	// VectorDB names be opened before anything is embedded, so that a restart or a replica
+	// reuses the stored description vectors instead of embedding them again. Its Name()
+	// string method, if any, names its embedding space in the vector IDs; without one the
+	// Go type's name does, and New logs a warning when the store is Redis, pgvector or a
+	// Config.VectorStore other than vectorstore.Memory, as embedders of one type would share
+	// vectors there.
 	Embedder Embedder `json:"-"`
 	// VectorStore replaces the store that VectorDB would open; nil means that one. When it
 	// implements

@@ -19,7 +19,9 @@ import (
 
 	"github.com/aiproxy/aiproxy"
 	"github.com/aiproxy/aiproxy/aiproxytest"
+	"github.com/aiproxy/aiproxy/embed/offline"
 	"github.com/aiproxy/aiproxy/provider"
+	"github.com/aiproxy/aiproxy/vectorstore"
 )
 
 // bagOfWords embeds with aiproxytest.BagOfWords: texts close exactly as far as they share words.
@@ -493,3 +495,38 @@ func postChat(h http.Handler, body string) *httptest.ResponseRecorder {
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v1/chat/completions", strings.NewReader(body)))
 	return rec
 }
+
+// A Config.Embedder without Name() is named by its Go type only: with a store that outlives
+// the Proxy, New warns, once; with the memory store, or with a Name, it does not.
+func TestEmbedderWithoutNameWarnsWithAPersistentStore(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		set   func(*aiproxy.Config)
+		warns bool
+	}{
+		{"redis", func(c *aiproxy.Config) { c.VectorDB.Strategy = "redis" }, true},
+		{"pgvector", func(c *aiproxy.Config) { c.VectorDB.Strategy = "pgvector" }, true},
+		{"own store", func(c *aiproxy.Config) { c.VectorStore = storeOfMyOwn{vectorstore.NewMemory("", 0)} }, true},
+		{"memory", func(c *aiproxy.Config) {}, false},
+		{"memory store given", func(c *aiproxy.Config) { c.VectorStore = vectorstore.NewMemory("", 0) }, false},
+		{"named", func(c *aiproxy.Config) { c.VectorDB.Strategy, c.Embedder = "redis", offline.New() }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			logs := &lockedBuffer{}
+			cfg, _ := semanticConfig(t, 0.5, "cooking recipes baking", "CATCHALL")
+			cfg.Logger = logs.logger()
+			tc.set(&cfg)
+			p, err := aiproxy.New(cfg) // New does no I/O: no server needed
+			require.NoError(t, err)
+			t.Cleanup(func() { p.Close() })
+			if tc.warns {
+				assert.Equal(t, 1, strings.Count(logs.String(), "has no Name() string method"), logs.String())
+			} else {
+				assert.NotContains(t, logs.String(), "Name()")
+			}
+		})
+	}
+}
+
+// storeOfMyOwn is a Config.VectorStore that is not the memory store.
+type storeOfMyOwn struct{ vectorstore.Store }
