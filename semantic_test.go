@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -530,3 +531,32 @@ func TestEmbedderWithoutNameWarnsWithAPersistentStore(t *testing.T) {
 
 // storeOfMyOwn is a Config.VectorStore that is not the memory store.
 type storeOfMyOwn struct{ vectorstore.Store }
+
+// With distance_metric euclidean the threshold is an L2 distance, on every store: 0.8 takes
+// "baking recipes" (L2 0.61 from the description; cosine distance 0.18) but not "baking
+// bread and cakes at home" (L2 1.24; cosine distance 0.76, which a cosine 0.8 would take).
+// The distance header carries the distance Explain reports.
+func TestEuclideanThreshold(t *testing.T) {
+	const desc = "cooking recipes baking"
+	for _, store := range stores {
+		t.Run(store.name, func(t *testing.T) {
+			cfg, _ := semanticConfig(t, 0.8, desc, "CATCHALL")
+			cfg.VectorDB.DistanceMetric = vectorstore.Euclidean
+			store.use(t, &cfg, newNamespace())
+			p := newSeedProxy(t, cfg)
+			for prompt, want := range map[string]string{"baking recipes": "cooking", "baking bread and cakes at home": "CATCHALL"} {
+				l2 := vectorstore.Distance(vectorstore.Euclidean, aiproxytest.BagOfWords(prompt, 256), aiproxytest.BagOfWords(desc, 256))
+				d, err := p.Explain(context.Background(), prompt)
+				require.NoError(t, err)
+				assert.InDelta(t, l2, d.Distance, 1e-5, "the L2 distance: %s", prompt)
+				assert.Equal(t, want == "cooking", d.Matched, prompt)
+
+				rec, model := chat(t, p, prompt)
+				require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+				assert.Equal(t, want, model, prompt)
+				assert.Equal(t, strconv.FormatFloat(d.Distance, 'f', 4, 64), rec.Header().Get(aiproxy.HeaderSemanticDistance), "the header is Explain's distance")
+				assert.Equal(t, strconv.FormatBool(d.Matched), rec.Header().Get(aiproxy.HeaderSemanticMatched))
+			}
+		})
+	}
+}
