@@ -210,7 +210,9 @@ func (r *semanticRouter) init(ctx context.Context) error {
 		return r.failure
 	}
 	if err := r.load(ctx); err != nil {
-		r.failedAt, r.failure = now, err
+		if ctx.Err() == nil { // a client leaving is no reason to keep the others from trying
+			r.failedAt, r.failure = now, err
+		}
 		return err
 	}
 	r.failure = nil

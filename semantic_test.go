@@ -560,3 +560,28 @@ func TestEuclideanThreshold(t *testing.T) {
 		})
 	}
 }
+
+// A first request whose client leaves while the descriptions are embedded does not make the
+// next requests wait out the retry delay on CATCHALL: the next one initialises again.
+func TestClientLeavingDuringStartIsNoFailedStart(t *testing.T) {
+	var leave atomic.Bool
+	leave.Store(true)
+	cfg, _ := semanticConfig(t, 0.5, "cooking recipes baking", "CATCHALL")
+	cfg.Embedder = aiproxy.EmbedderFunc(func(ctx context.Context, texts []string) ([][]float32, error) {
+		if leave.Load() {
+			<-ctx.Done()
+			return nil, ctx.Err()
+		}
+		return bagOfWords(ctx, texts)
+	})
+	p := newSeedProxy(t, cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	rec := httptest.NewRecorder()
+	p.ServeHTTP(rec, httptest.NewRequestWithContext(ctx, http.MethodPost, "/v1/chat/completions",
+		strings.NewReader(`{"messages":[{"role":"user","content":"baking recipes"}]}`)))
+	assert.Equal(t, http.StatusGatewayTimeout, rec.Code, rec.Body.String())
+	leave.Store(false)
+	_, model := chat(t, p, "baking recipes")
+	assert.Equal(t, "cooking", model, "routed at once, not sent to CATCHALL for the retry delay")
+}
