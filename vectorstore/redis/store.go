@@ -15,7 +15,8 @@
 //
 // Store is a vectorstore.Getter: Get reads the hash (HMGET) or the Vector Set (VEMB). A
 // Vector Set returns its normalised float32 values times the stored norm, within float32
-// rounding of what was upserted.
+// rounding of what was upserted. It is a vectorstore.Pruner too: Prune lists the IDs (HKEYS,
+// or VRANDMEMBER) and deletes those picked (HDEL, or VREM).
 package redisstore
 
 import (
