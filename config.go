@@ -59,10 +59,13 @@ type Config struct {
 	// targets as for any error. Proxy.ValidateSecrets does the strict check on demand.
 	StrictSecrets bool `json:"-"`
 	// Embedder replaces the embedder that Embeddings would configure; nil means that one.
-	// One with a
-	// Dimensions() int method (as the offline embedder has) lets the store VectorDB names be
-	// opened before anything is embedded, so that a restart or a replica reuses the stored
-	// description vectors instead of embedding them again.
+	// One with a Dimensions() int method (as the offline embedder has) lets the store
+	// VectorDB names be opened before anything is embedded, so that a restart or a replica
+	// reuses the stored description vectors instead of embedding them again. Its Name()
+	// string method, if any, names its embedding space in the vector IDs; without one the
+	// Go type's name does, and New logs a warning when the store is Redis, pgvector or a
+	// Config.VectorStore other than vectorstore.Memory, as embedders of one type would share
+	// vectors there.
 	Embedder Embedder `json:"-"`
 	// VectorStore replaces the store that VectorDB would open; nil means that one. When it
 	// implements
@@ -173,6 +176,14 @@ type VectorDBConfig struct {
 	// MinSimilarity), for Go users who think in similarity. Setting both is an error. Nil
 	// means Threshold decides.
 	MinSimilarity *float64 `json:"-"`
+	// PruneStale, when the store starts, deletes the vectors stored under this proxy's
+	// embedder and metric that none of its current descriptions and examples owns: those
+	// of descriptions changed since, which are otherwise kept (and never matched). It needs
+	// a store that can (vectorstore.Pruner: memory, Redis, pgvector). Leave it false when
+	// proxies with other descriptions share the namespace with the same embedder, as the
+	// old replicas do during a rolling deploy: they would lose the vectors of the
+	// descriptions they still route by, and send those prompts elsewhere until restarted.
+	PruneStale bool `json:"-"`
 	// Dimensions is the length of the vectors that the embeddings model returns; it is
 	// checked against what that model returns, with an error naming both. As in Kong, it is
 	// sent to OpenAI and Azure OpenAI models as the dimensions parameter (text-embedding-3

@@ -3,59 +3,94 @@ package aiproxy
 import (
 	"container/list"
 	"context"
+	"crypto/sha256"
 	"sync"
+	"time"
+	"unsafe"
 
 	"golang.org/x/sync/singleflight"
 )
 
-// embedCache keeps the embeddings of recent prompts (least recently used out first), and
-// makes identical concurrent prompts embed once.
+// embedCache keeps the embeddings of recent prompts (least recently used out first), keyed
+// by the SHA-256 of the prompt so that a long prompt is not held as a key, and makes
+// identical concurrent prompts embed once.
 type embedCache struct {
-	size  int
-	group singleflight.Group
+	size int
+	// timeout bounds an embedding, which runs detached from its callers' cancellation.
+	timeout time.Duration
+	embed   func(ctx context.Context, prompt string) ([]float32, error)
+	group   singleflight.Group
 
 	mu    sync.Mutex
 	order *list.List // front: most recently used; values are *cacheEntry
-	items map[string]*list.Element
+	items map[cacheKey]*list.Element
 }
 
+type cacheKey [sha256.Size]byte
+
 type cacheEntry struct {
-	key string
+	key cacheKey
 	vec []float32
 }
 
-func newEmbedCache(size int) *embedCache {
-	return &embedCache{size: size, order: list.New(), items: map[string]*list.Element{}}
+func newEmbedCache(size int, timeout time.Duration, embed func(ctx context.Context, prompt string) ([]float32, error)) *embedCache {
+	return &embedCache{size: size, timeout: timeout, embed: embed, order: list.New(), items: map[cacheKey]*list.Element{}}
 }
 
-// get returns the cached vector of key, or computes it with embed, once for all concurrent
-// callers. Callers must not modify the vector.
-func (c *embedCache) get(ctx context.Context, key string, embed func(context.Context) ([]float32, error)) ([]float32, error) {
-	c.mu.Lock()
-	if el, ok := c.items[key]; ok {
-		c.order.MoveToFront(el)
-		vec := el.Value.(*cacheEntry).vec
-		c.mu.Unlock()
+// get returns the cached vector of prompt, or computes it with c.embed, once for all
+// concurrent callers. The embedding is detached from the callers' cancellation, so one
+// client leaving does not fail the others waiting for the same prompt, and is bounded by
+// c.timeout instead; a caller whose ctx ends gets ctx.Err() at once. Callers must not
+// modify the vector.
+func (c *embedCache) get(ctx context.Context, prompt string) ([]float32, error) {
+	// The prompt's bytes are read in place: a copy would allocate for every prompt over 32 bytes.
+	key := cacheKey(sha256.Sum256(unsafe.Slice(unsafe.StringData(prompt), len(prompt))))
+	if vec, ok := c.lookup(key); ok {
 		return vec, nil
 	}
-	c.mu.Unlock()
-	v, err, _ := c.group.Do(key, func() (any, error) {
-		// Detached from the first caller's cancellation, so one client leaving does not fail
-		// the others waiting for the same prompt.
-		vec, err := embed(context.WithoutCancel(ctx))
+	return c.fill(ctx, key, prompt) // apart, so that a hit allocates nothing
+}
+
+func (c *embedCache) fill(ctx context.Context, key cacheKey, prompt string) ([]float32, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	ch := c.group.DoChan(string(key[:]), func() (any, error) {
+		if vec, ok := c.lookup(key); ok { // a flight that ended since get's lookup
+			return vec, nil
+		}
+		ectx, cancel := context.WithTimeout(context.WithoutCancel(ctx), c.timeout)
+		defer cancel()
+		vec, err := c.embed(ectx, prompt)
 		if err != nil {
 			return nil, err
 		}
 		c.add(key, vec)
 		return vec, nil
 	})
-	if err != nil {
-		return nil, err
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case res := <-ch:
+		if res.Err != nil {
+			return nil, res.Err
+		}
+		return res.Val.([]float32), nil
 	}
-	return v.([]float32), nil
 }
 
-func (c *embedCache) add(key string, vec []float32) {
+func (c *embedCache) lookup(key cacheKey) ([]float32, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	el, ok := c.items[key]
+	if !ok {
+		return nil, false
+	}
+	c.order.MoveToFront(el)
+	return el.Value.(*cacheEntry).vec, true
+}
+
+func (c *embedCache) add(key cacheKey, vec []float32) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if el, ok := c.items[key]; ok {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/aiproxy/aiproxy/embed/offline"
 	"github.com/aiproxy/aiproxy/provider"
+	"github.com/aiproxy/aiproxy/vectorstore"
 )
 
 // newEmbedder returns the semantic balancer's embedder and a name for its embedding space.
@@ -21,6 +22,11 @@ func (p *Proxy) newEmbedder(cfg *Config) (Embedder, string, error) {
 	case cfg.Embedder != nil:
 		if n, ok := cfg.Embedder.(interface{ Name() string }); ok {
 			return cfg.Embedder, n.Name(), nil
+		}
+		if persistentStore(cfg) {
+			p.logger.Warn("aiproxy: Config.Embedder has no Name() string method, so its vectors are stored under its Go type's name only: "+
+				"another embedder of the same type (another model) sharing the vector store would reuse them; give it a Name that names the model",
+				"type", fmt.Sprintf("%T", cfg.Embedder))
 		}
 		return cfg.Embedder, fmt.Sprintf("%T", cfg.Embedder), nil
 	case usesEmbeddingsModel(cfg):
@@ -45,6 +51,16 @@ func (p *Proxy) newEmbedder(cfg *Config) (Embedder, string, error) {
 	}
 	e := offline.New()
 	return e, e.Name(), nil
+}
+
+// persistentStore reports whether the vectors outlive the Proxy: a Redis or pgvector
+// vectordb, or a Config.VectorStore other than the in-memory one.
+func persistentStore(cfg *Config) bool {
+	if cfg.VectorStore != nil {
+		_, memory := cfg.VectorStore.(*vectorstore.Memory)
+		return !memory
+	}
+	return cfg.VectorDB != nil && (cfg.VectorDB.Strategy == "redis" || cfg.VectorDB.Strategy == "pgvector")
 }
 
 // asksDimensions reports whether vectordb.dimensions is sent to m as OpenAI's dimensions

@@ -2,6 +2,7 @@ package aiproxy
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
@@ -35,7 +36,8 @@ type RequestError struct {
 	Type    string // OpenAI error type
 	Code    string // OpenAI error code; may be empty
 	Message string
-	// Err is the sentinel (ErrBadRequest, ErrUpstream, ...) this error wraps.
+	// Err is the sentinel (ErrBadRequest, ErrUpstream, ...) this error wraps, or the
+	// request context's error when it ended before any target was tried.
 	Err error
 	// Attempts lists what was tried, for ErrUpstream.
 	Attempts []Attempt
@@ -54,6 +56,16 @@ func (e *RequestError) response(req *http.Request) *http.Response {
 func badRequest(code, format string, args ...any) *RequestError {
 	return &RequestError{Status: http.StatusBadRequest, Type: "invalid_request_error", Code: code,
 		Message: fmt.Sprintf(format, args...), Err: ErrBadRequest}
+}
+
+// contextEnded is the error for a request whose context ended (err is ctx.Err()) before any
+// target was tried: 504, as when the context's deadline passes during an attempt.
+func contextEnded(err error, during string) *RequestError {
+	code, msg := "timeout", "the request's deadline passed "
+	if !errors.Is(err, context.DeadlineExceeded) {
+		code, msg = "canceled", "the request was canceled "
+	}
+	return &RequestError{Status: http.StatusGatewayTimeout, Type: "server_error", Code: code, Message: msg + during, Err: err}
 }
 
 // jsonResponse builds a complete JSON response.

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -31,8 +30,9 @@ type call struct {
 	includeUsage bool
 	// set: sampling fields the client set, which model.options must not override.
 	set sampling
-	// lastUser is the raw JSON of the last user message, for the semantic balancer.
-	lastUser []byte
+	// lastUser is the raw JSON of the last user message, and prompt the completions prompt,
+	// for the semantic balancer.
+	lastUser, prompt []byte
 	// forceStream: response_streaming "always" turned a non-streaming request into a stream.
 	forceStream bool
 
@@ -146,6 +146,7 @@ func (c *call) parse() *RequestError {
 			perr = c.parseMessages(m.Value)
 		case "prompt":
 			sawPrompt = string(m.Value) != "null"
+			c.prompt = m.Value
 		case "input":
 			sawInput = string(m.Value) != "null"
 		case "max_tokens", "max_completion_tokens":
@@ -228,11 +229,26 @@ func (c *call) parseMessages(v []byte) *RequestError {
 	return perr
 }
 
-// lastUserText returns the text of the last user message (text parts of array content
-// joined by newlines), which the semantic balancer embeds.
-func (c *call) lastUserText() (string, error) {
+// promptText returns the text the semantic balancer embeds: for completions the prompt
+// (the strings of an array prompt joined by newlines), otherwise the text of the last user
+// message (text parts of array content joined by newlines); "" when there is none.
+func (c *call) promptText() (string, error) {
+	if c.route == provider.Completions {
+		var parts []string
+		if s, err := jsonx.String(c.prompt); err == nil {
+			parts = append(parts, s)
+		} else {
+			_ = jsonx.Array(c.prompt, func(elem []byte) bool {
+				if s, err := jsonx.String(elem); err == nil { // token arrays carry no text
+					parts = append(parts, s)
+				}
+				return true
+			})
+		}
+		return strings.TrimSpace(strings.Join(parts, "\n")), nil
+	}
 	if c.lastUser == nil {
-		return "", errors.New("the request has no user message")
+		return "", nil
 	}
 	var m provider.Message
 	if err := json.Unmarshal(c.lastUser, &m); err != nil {

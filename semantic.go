@@ -138,7 +138,7 @@ func newSemanticRouter(cfg *Config, p *Proxy) (*semanticRouter, error) {
 	p.own(r.store)
 	p.own(r)
 	r.idPrefix = "aiproxy:" + string(r.metric) + ":" + embedderID + ":"
-	r.cache = newEmbedCache(4096)
+	r.cache = newEmbedCache(4096, embedTimeout(cfg.Balancer), r.embedPrompt)
 
 	byDesc := map[string]*semanticGroup{}
 	var catchall []*target
@@ -167,6 +167,14 @@ func newSemanticRouter(cfg *Config, p *Proxy) (*semanticRouter, error) {
 		r.catchall = appendPool(r.catchall, t)
 	}
 	return r, nil
+}
+
+// embedTimeout bounds the embedding of a prompt, which runs detached from the request that
+// asked for it (see embedCache.get): as long as one upstream request may take, the
+// balancer's connect, write and read timeouts together (3 minutes by default), whatever the
+// embedder.
+func embedTimeout(b BalancerConfig) time.Duration {
+	return orDefault(b.ConnectTimeout, 60*time.Second) + orDefault(b.WriteTimeout, 60*time.Second) + orDefault(b.ReadTimeout, 60*time.Second)
 }
 
 // appendPool adds t to a round-robin pool.
@@ -202,7 +210,9 @@ func (r *semanticRouter) init(ctx context.Context) error {
 		return r.failure
 	}
 	if err := r.load(ctx); err != nil {
-		r.failedAt, r.failure = now, err
+		if ctx.Err() == nil { // a client leaving is no reason to keep the others from trying
+			r.failedAt, r.failure = now, err
+		}
 		return err
 	}
 	r.failure = nil
@@ -250,6 +260,7 @@ func (r *semanticRouter) load(ctx context.Context) error {
 		}
 		texts, ids = missing, missingIDs
 		if len(texts) == 0 {
+			r.prune(ctx)
 			return nil
 		}
 	}
@@ -269,7 +280,28 @@ func (r *semanticRouter) load(ctx context.Context) error {
 	if err := r.store.Upsert(ctx, vs...); err != nil {
 		return fmt.Errorf("storing the description vectors: %w", err)
 	}
+	r.prune(ctx)
 	return nil
+}
+
+// prune deletes, with vectordb's PruneStale, the vectors of this embedding space that no
+// current text owns: IDs of exactly vectorID's form under r.idPrefix, so that those of other
+// spaces (another embedder, whose name may extend this one's, or metric) are left alone. A
+// failure is logged, not returned: routing works without it.
+func (r *semanticRouter) prune(ctx context.Context) {
+	pr, ok := r.store.(vectorstore.Pruner)
+	if r.db == nil || !r.db.PruneStale || !ok {
+		return
+	}
+	n, err := pr.Prune(ctx, func(id string) bool {
+		return len(id) == len(r.idPrefix)+32 && strings.HasPrefix(id, r.idPrefix) && r.byID[id] == nil
+	})
+	switch {
+	case err != nil:
+		r.logger.Warn("aiproxy: deleting the vectors of descriptions no longer configured failed", "error", err)
+	case n > 0:
+		r.logger.Info("aiproxy: deleted the vectors of descriptions no longer configured", "count", n)
+	}
 }
 
 // storeDims is the length of the embedder's vectors when it is known before embedding:
@@ -330,6 +362,15 @@ func (r *semanticRouter) embed(ctx context.Context, texts []string) ([][]float32
 	return vecs, nil
 }
 
+// embedPrompt embeds one prompt.
+func (r *semanticRouter) embedPrompt(ctx context.Context, prompt string) ([]float32, error) {
+	v, err := r.embed(ctx, []string{prompt})
+	if err != nil {
+		return nil, err
+	}
+	return v[0], nil
+}
+
 // decide scores prompt against the descriptions and applies the threshold: the group
 // chosen, or nil for CATCHALL. With all, Scores lists every description.
 func (r *semanticRouter) decide(ctx context.Context, prompt string, all bool) (*semanticGroup, *Decision, error) {
@@ -359,13 +400,7 @@ func (r *semanticRouter) search(ctx context.Context, prompt string, all bool) (*
 	if len(r.byID) == 0 {
 		return nil, d, nil
 	}
-	vec, err := r.cache.get(ctx, prompt, func(ctx context.Context) ([]float32, error) {
-		v, err := r.embed(ctx, []string{prompt})
-		if err != nil {
-			return nil, err
-		}
-		return v[0], nil
-	})
+	vec, err := r.cache.get(ctx, prompt)
 	if err != nil {
 		return nil, nil, fmt.Errorf("embedding the prompt: %w", err)
 	}
@@ -397,9 +432,13 @@ func (r *semanticRouter) search(ctx context.Context, prompt string, all bool) (*
 
 // route chooses the pool for c.
 func (r *semanticRouter) route(c *call, stats *Stats) (*pool, *RequestError) {
-	prompt, err := c.lastUserText()
-	if err == nil && prompt == "" {
-		err = errors.New("the last user message has no text")
+	prompt, err := c.promptText()
+	if err == nil && prompt == "" { // nothing to route by: not a failure, the CATCHALL's to serve
+		if r.catchall == nil {
+			return nil, badRequest("no_prompt_text", "the semantic balancer routes by the text of the last user message (or the completions prompt), and this request has none (only images, or empty content); there is no CATCHALL target to serve it")
+		}
+		stats.Semantic = &Decision{Description: Catchall, Distance: math.Inf(1)}
+		return r.catchall, nil
 	}
 	var g *semanticGroup
 	var d *Decision
@@ -407,6 +446,9 @@ func (r *semanticRouter) route(c *call, stats *Stats) (*pool, *RequestError) {
 		g, d, err = r.decide(c.ctx, prompt, false)
 	}
 	if err != nil {
+		if cerr := c.ctx.Err(); cerr != nil { // the client's to know, not a routing failure
+			return nil, contextEnded(cerr, "while routing it by meaning")
+		}
 		if r.catchall == nil {
 			return nil, &RequestError{Status: http.StatusBadGateway, Type: "server_error", Code: "semantic_routing_failed",
 				Message: "semantic routing failed and there is no CATCHALL target: " + err.Error(), Err: ErrNoTarget}

@@ -85,6 +85,11 @@ func TestRemoteEmbedders(t *testing.T) {
 					assert.Equal(t, "myres.openai.azure.com", r.Host)
 					assert.Equal(t, "2024-10-21", r.URL.Query().Get("api-version"))
 				}}},
+		{name: "azure with vectordb.dimensions", model: aiproxy.EmbeddingModel{Provider: "azure", Name: "text-embedding-3-small",
+			Options: provider.Options{AzureInstance: "myres", AzureDeploymentID: "emb-small", AzureAPIVersion: "2024-10-21"}},
+			auth: aiproxy.Auth{HeaderName: "api-key", HeaderValue: "az-emb"}, vectorDB: 256, // sent as dimensions, as Kong does
+			api: embedAPI{path: "/openai/deployments/emb-small/embeddings", auth: "az-emb", credential: header("Api-Key"), texts: openAITexts, answer: openAIAnswer,
+				check: func(t *testing.T, r *http.Request) { assert.Equal(t, "myres.openai.azure.com", r.Host) }}},
 		{name: "mistral", model: aiproxy.EmbeddingModel{Provider: "mistral", Name: "mistral-embed"},
 			auth: aiproxy.Auth{HeaderName: "Authorization", HeaderValue: "Bearer mi-emb"},
 			api:  embedAPI{path: "/v1/embeddings", auth: "Bearer mi-emb", credential: header("Authorization"), texts: openAITexts, answer: openAIAnswer}},
@@ -154,6 +159,18 @@ func TestRemoteEmbedders(t *testing.T) {
 					return v.Inputs, 0
 				}),
 				answer: func(vecs [][]float32) any { return vecs }}},
+		// Text Embeddings Inference (a self-hosted TEI server, or an Inference Endpoint running
+		// it) at upstream_url: POST /embed {"inputs": [...]}, answered with one vector per input.
+		{name: "huggingface TEI", model: aiproxy.EmbeddingModel{Provider: "huggingface", Name: "BAAI/bge-small-en-v1.5",
+			Options: provider.Options{UpstreamURL: "http://tei.internal:8080/embed"}},
+			api: embedAPI{path: "/embed", credential: header("Authorization"),
+				texts: jsonTexts(func(v struct {
+					Inputs []string `json:"inputs"`
+				}) ([]string, int) {
+					return v.Inputs, 0
+				}),
+				answer: func(vecs [][]float32) any { return vecs },
+				check:  func(t *testing.T, r *http.Request) { assert.Equal(t, "tei.internal:8080", r.Host) }}},
 	}
 	descs := []string{"cooking recipes baking", "astronomy planets stars", "law courts contracts"}
 	for _, tc := range cases {

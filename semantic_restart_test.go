@@ -9,6 +9,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/aiproxy/aiproxy"
+	"github.com/aiproxy/aiproxy/embed/offline"
 	pgvectorstore "github.com/aiproxy/aiproxy/vectorstore/pgvector"
 	redisstore "github.com/aiproxy/aiproxy/vectorstore/redis"
 )
@@ -50,6 +51,44 @@ func TestChangedDescriptionReplacesItsVector(t *testing.T) {
 			}
 			assert.ElementsMatch(t, []string{cookingDesc, mathDesc}, descs)
 			assert.Equal(t, 3, store.count(t, ns), "the namespace holds the old vector and the two current ones")
+		})
+	}
+}
+
+// renamedOffline is the offline embedder under another name: another embedding space
+// whose name extends the offline one's, with vectors of the same length in the same store.
+type renamedOffline struct{ *offline.Embedder }
+
+func (e renamedOffline) Name() string { return e.Embedder.Name() + ":renamed" }
+
+// TestPruneStaleDeletesChangedDescriptionsVectors: with PruneStale, a restart with a changed
+// description deletes the old description's vector, and only it: the vectors of another
+// embedding space in the same namespace stay.
+func TestPruneStaleDeletesChangedDescriptionsVectors(t *testing.T) {
+	for _, store := range stores {
+		t.Run(store.name, func(t *testing.T) {
+			ns := newNamespace()
+			ups := fakes(t, "gpt-3.5-turbo", "gpt-4o", "mistral-tiny")
+			other := seedConfig(t, "seed000-deck.yaml", store, ns, ups)
+			other.Embedder = renamedOffline{offline.New()}
+			_, model := chat(t, newSeedProxy(t, other), "What is the derivative of sin(x)?")
+			require.Equal(t, "gpt-4o", model)
+			_, model = chat(t, newSeedProxy(t, seedConfig(t, "seed000-deck.yaml", store, ns, ups)), "What is the derivative of sin(x)?")
+			require.Equal(t, "gpt-4o", model)
+			require.Equal(t, 4, store.count(t, ns), "two descriptions in each of two embedding spaces")
+
+			logs := &lockedBuffer{}
+			after := seedConfig(t, "seed000-deck.yaml", store, ns, ups)
+			after.Targets[0].Description = cookingDesc // was programming
+			after.VectorDB.PruneStale, after.Logger = true, logs.logger()
+			p := newSeedProxy(t, after)
+			_, model = chat(t, p, "Give me a recipe for baking bread with simple ingredients")
+			assert.Equal(t, "gpt-3.5-turbo", model)
+			assert.Equal(t, 4, store.count(t, ns), "the programming vector replaced by the cooking one; the other space's two kept")
+			assert.Contains(t, logs.String(), "count=1")
+
+			_, model = chat(t, newSeedProxy(t, other), "How can I build a REST API using Flask?")
+			assert.Equal(t, "gpt-3.5-turbo", model, "the other space still routes by its programming vector")
 		})
 	}
 }

@@ -14,6 +14,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/redis/go-redis/v9"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 
 	"github.com/aiproxy/aiproxy"
 	"github.com/aiproxy/aiproxy/embed/offline"
@@ -176,4 +178,40 @@ func pgExec(t *testing.T, sql string) {
 	if _, err := c.Exec(context.Background(), sql); err != nil {
 		t.Errorf("%s: %v", sql, err)
 	}
+}
+
+// TestRedisACLUser: vectordb.redis username and password authenticate as a Redis ACL user
+// (created here, unique to the run, deleted after) on a real Redis 7; a wrong password
+// sends requests to CATCHALL with an error that does not show it.
+func TestRedisACLUser(t *testing.T) {
+	addr := env(t, "AIPROXY_REDIS7_ADDR")
+	admin := redis.NewClient(&redis.Options{Addr: addr})
+	t.Cleanup(func() { admin.Close() }) // after the user is deleted: cleanups run last first
+	ctx := context.Background()
+	ns := newNamespace()
+	user, password := "aiproxy-acl-"+ns, "pw-"+ns
+	require.NoError(t, admin.Do(ctx, "ACL", "SETUSER", user, "reset", "on", ">"+password, "~aiproxy-test:"+ns+":*", "+@all").Err())
+	t.Cleanup(func() { assert.NoError(t, admin.Do(ctx, "ACL", "DELUSER", user).Err()) })
+
+	ups := fakes(t, "gpt-3.5-turbo", "gpt-4o", "mistral-tiny")
+	cfg := seedConfig(t, "seed000-deck.yaml", stores[1], ns, ups) // redis7
+	cfg.VectorDB.Redis.Username, cfg.VectorDB.Redis.Password = secret.Secret(user), secret.Secret(password)
+	p := newSeedProxy(t, cfg)
+	for _, sp := range seed000Prompts {
+		_, model := chat(t, p, sp.prompt)
+		assert.Equal(t, sp.model, model, sp.prompt)
+	}
+	assert.Equal(t, 2, countRedis("AIPROXY_REDIS7_ADDR")(t, ns), "the descriptions stored as the ACL user")
+
+	cfg = seedConfig(t, "seed000-deck.yaml", stores[1], newNamespace(), ups)
+	cfg.VectorDB.Redis.Username, cfg.VectorDB.Redis.Password = secret.Secret(user), "wrong-"+secret.Secret(password)
+	logs := &lockedBuffer{}
+	cfg.Logger = logs.logger()
+	p = newSeedProxy(t, cfg)
+	_, err := p.Explain(ctx, "What is the derivative of sin(x)?")
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), "WRONGPASS")
+	_, model := chat(t, p, "What is the derivative of sin(x)?")
+	assert.Equal(t, "mistral-tiny", model, "a store that refuses the credentials routes to CATCHALL")
+	assert.NotContains(t, err.Error()+logs.String(), password)
 }

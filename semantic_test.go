@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,7 +20,9 @@ import (
 
 	"github.com/aiproxy/aiproxy"
 	"github.com/aiproxy/aiproxy/aiproxytest"
+	"github.com/aiproxy/aiproxy/embed/offline"
 	"github.com/aiproxy/aiproxy/provider"
+	"github.com/aiproxy/aiproxy/vectorstore"
 )
 
 // bagOfWords embeds with aiproxytest.BagOfWords: texts close exactly as far as they share words.
@@ -141,6 +144,48 @@ func TestFitThreshold(t *testing.T) {
 
 	_, err = p.FitThreshold(context.Background(), []aiproxy.LabeledPrompt{{Prompt: "x", Want: "no such description"}})
 	assert.ErrorContains(t, err, "no target's description")
+}
+
+// The best interval of thresholds may span several examples' distances (here an example
+// no threshold can fix lies inside it): FitThreshold returns the middle of all of it.
+func TestFitThresholdMiddleOfTheWholeBestInterval(t *testing.T) {
+	cfg, _ := semanticConfig(t, 0.1, "cooking recipes baking bread", "astronomy planets stars moon", "CATCHALL")
+	p := newSeedProxy(t, cfg)
+	distance := func(prompt string) float64 {
+		d, err := p.Explain(context.Background(), prompt)
+		require.NoError(t, err)
+		return d.Distance
+	}
+	in, wrong, out := "bread recipes", "stars", "the moon landing hoax and the history of rome"
+	dIn, dWrong, dOut := distance(in), distance(wrong), distance(out)
+	require.Less(t, dIn, dWrong)
+	require.Less(t, dWrong, dOut) // the best count, 2, holds from dIn up to dOut
+	fit, err := p.FitThreshold(context.Background(), []aiproxy.LabeledPrompt{
+		{Prompt: in, Want: "cooking recipes baking bread"},
+		{Prompt: wrong, Want: "cooking recipes baking bread"}, // nearest: astronomy, at every threshold
+		{Prompt: out, Want: aiproxy.Catchall},
+	})
+	require.NoError(t, err)
+	assert.Equal(t, 2, fit.Correct)
+	assert.InDelta(t, (dIn+dOut)/2, fit.Threshold, 1e-9, "not (dIn+dWrong)/2: the interval goes on past dWrong")
+
+	// Several in-scope examples and no out-of-scope one past them: the best interval has no
+	// upper end, and its lowest threshold takes in every example.
+	fit, err = p.FitThreshold(context.Background(), []aiproxy.LabeledPrompt{
+		{Prompt: in, Want: "cooking recipes baking bread"},
+		{Prompt: wrong, Want: "cooking recipes baking bread"},
+		{Prompt: "the moon", Want: "astronomy planets stars moon"},
+	})
+	require.NoError(t, err)
+	assert.Equal(t, 2, fit.Correct)
+	assert.InDelta(t, max(dIn, distance("the moon")), fit.Threshold, 1e-9)
+
+	// Only out-of-scope examples: every threshold below the nearest does best; the middle of
+	// [0, nearest) is returned.
+	fit, err = p.FitThreshold(context.Background(), []aiproxy.LabeledPrompt{{Prompt: out, Want: aiproxy.Catchall}, {Prompt: wrong, Want: aiproxy.Catchall}})
+	require.NoError(t, err)
+	assert.Equal(t, 2, fit.Correct)
+	assert.InDelta(t, dWrong/2, fit.Threshold, 1e-9)
 }
 
 func TestEmbedderFailureRoutesToCatchall(t *testing.T) {
@@ -288,4 +333,255 @@ func TestSemanticStatisticsAreValidJSON(t *testing.T) {
 	require.NotNil(t, stats, logs.String())
 	assert.Equal(t, false, stats["semantic_matched"])
 	assert.NotContains(t, logs.String(), "!ERROR")
+}
+
+// A client whose deadline passes while its prompt is being embedded gets 504 at once; the
+// embedding goes on for another client waiting for the same prompt, who is routed by it.
+func TestDeadlineWhileEmbeddingThePrompt(t *testing.T) {
+	logs := &lockedBuffer{}
+	started, release := make(chan struct{}), make(chan struct{})
+	var once sync.Once
+	cfg, _ := semanticConfig(t, 0.5, "cooking recipes baking", "CATCHALL")
+	cfg.Logger = logs.logger()
+	cfg.Embedder = aiproxy.EmbedderFunc(func(ctx context.Context, texts []string) ([][]float32, error) {
+		if texts[0] == "slow baking recipes" {
+			once.Do(func() { close(started) })
+			<-release
+			if err := ctx.Err(); err != nil {
+				return nil, err // the embedding was cancelled with the client that asked first
+			}
+		}
+		return bagOfWords(ctx, texts)
+	})
+	p := newSeedProxy(t, cfg)
+	_, model := chat(t, p, "baking recipes") // initialises
+	require.Equal(t, "cooking", model)
+
+	body := `{"messages":[{"role":"user","content":"slow baking recipes"}]}`
+	ctx, cancel := context.WithTimeout(context.Background(), time.Hour)
+	defer cancel()
+	first := make(chan *httptest.ResponseRecorder)
+	go func() {
+		rec := httptest.NewRecorder()
+		p.ServeHTTP(rec, httptest.NewRequestWithContext(ctx, http.MethodPost, "/v1/chat/completions", strings.NewReader(body)))
+		first <- rec
+	}()
+	<-started
+	second := make(chan string)
+	go func() { _, model := chat(t, p, "slow baking recipes"); second <- model }()
+	cancel()
+	var rec *httptest.ResponseRecorder
+	select {
+	case rec = <-first:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the client whose context ended still waits for the embedding")
+	}
+	assert.Equal(t, http.StatusGatewayTimeout, rec.Code)
+	e := openAIError(t, rec.Body.Bytes())
+	assert.Equal(t, "server_error", e.Type)
+	assert.Equal(t, "canceled", e.Code)
+	assert.NotContains(t, logs.String(), "semantic routing failed", "a client leaving is not a routing failure")
+
+	close(release)
+	assert.Equal(t, "cooking", <-second, "the shared embedding is not cancelled with the first client")
+}
+
+// A deadline that passes while routing is answered 504 timeout, as a deadline passing during
+// an upstream attempt is.
+func TestDeadlineWhileRoutingIs504(t *testing.T) {
+	cfg, _ := semanticConfig(t, 0.5, "cooking recipes baking", "CATCHALL")
+	cfg.Embedder = aiproxy.EmbedderFunc(func(ctx context.Context, texts []string) ([][]float32, error) {
+		if texts[0] == "hung" {
+			<-ctx.Done()
+			return nil, ctx.Err()
+		}
+		return bagOfWords(ctx, texts)
+	})
+	// The embedding, detached from the request, ends after these three (300 ms).
+	cfg.Balancer.ConnectTimeout, cfg.Balancer.WriteTimeout, cfg.Balancer.ReadTimeout = 100*time.Millisecond, 100*time.Millisecond, 100*time.Millisecond
+	p := newSeedProxy(t, cfg)
+	_, model := chat(t, p, "baking recipes") // initialises
+	require.Equal(t, "cooking", model)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	rec := httptest.NewRecorder()
+	p.ServeHTTP(rec, httptest.NewRequestWithContext(ctx, http.MethodPost, "/v1/chat/completions",
+		strings.NewReader(`{"messages":[{"role":"user","content":"hung"}]}`)))
+	assert.Equal(t, http.StatusGatewayTimeout, rec.Code)
+	e := openAIError(t, rec.Body.Bytes())
+	assert.Equal(t, "server_error", e.Type)
+	assert.Equal(t, "timeout", e.Code)
+	assert.Contains(t, e.Message, "deadline")
+}
+
+// A last user message with no text (only images, or empty) has nothing to route by: the
+// CATCHALL serves it, with no warning, as this is no failure; without CATCHALL it is 400.
+func TestNoPromptTextGoesToCatchall(t *testing.T) {
+	bodies := map[string]string{
+		"only an image": `{"messages":[{"role":"user","content":"baking recipes"},{"role":"assistant","content":"ok"},
+			{"role":"user","content":[{"type":"image_url","image_url":{"url":"https://x/y.png"}}]}]}`,
+		"empty content":   `{"messages":[{"role":"user","content":"   "}]}`,
+		"no user message": `{"messages":[{"role":"system","content":"baking recipes"}]}`,
+	}
+	for name, body := range bodies {
+		t.Run(name, func(t *testing.T) {
+			logs := &lockedBuffer{}
+			cfg, up := semanticConfig(t, 0.5, "cooking recipes baking", "CATCHALL")
+			cfg.Logger = logs.logger()
+			p := newSeedProxy(t, cfg)
+			rec := postChat(p, body)
+			require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+			var resp struct{ Model string }
+			require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &resp))
+			assert.Equal(t, "CATCHALL", resp.Model)
+			assert.Equal(t, "false", rec.Header().Get(aiproxy.HeaderSemanticMatched))
+			assert.Empty(t, logs.String(), "nothing to warn about")
+			require.Len(t, up.Requests(), 1)
+
+			cfg, up = semanticConfig(t, 0.5, "cooking recipes baking")
+			p = newSeedProxy(t, cfg)
+			rec = postChat(p, body)
+			assert.Equal(t, http.StatusBadRequest, rec.Code)
+			e := openAIError(t, rec.Body.Bytes())
+			assert.Equal(t, "invalid_request_error", e.Type)
+			assert.Equal(t, "no_prompt_text", e.Code)
+			assert.Contains(t, e.Message, "the text of the last user message")
+			assert.Empty(t, up.Requests())
+		})
+	}
+}
+
+// Legacy completions requests are routed by their prompt.
+func TestCompletionsRoutedByPrompt(t *testing.T) {
+	var mu sync.Mutex
+	var models []string
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var req struct{ Model string }
+		_ = json.NewDecoder(r.Body).Decode(&req)
+		mu.Lock()
+		models = append(models, r.URL.Path+" "+req.Model)
+		mu.Unlock()
+		w.Header().Set("Content-Type", "application/json")
+		_, _ = io.WriteString(w, `{"id":"cmpl-1","object":"text_completion","created":1700000000,"model":"`+req.Model+
+			`","choices":[{"text":" done","index":0,"logprobs":null,"finish_reason":"stop"}],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}}`)
+	}))
+	t.Cleanup(up.Close)
+	cfg, _ := semanticConfig(t, 0.5, "cooking recipes baking", "astronomy planets stars", "CATCHALL")
+	for i := range cfg.Targets {
+		cfg.Targets[i].RouteType = provider.Completions
+		cfg.Targets[i].Model.Options.UpstreamURL = up.URL + "/v1/completions"
+	}
+	p := newSeedProxy(t, cfg)
+	for body, want := range map[string]string{
+		`{"prompt":"baking recipes"}`:                  "cooking",
+		`{"prompt":["planets and", "stars"]}`:          "astronomy",
+		`{"prompt":"tell me about whales"}`:            "CATCHALL",
+		`{"prompt":[[1212, 318, 257]]}`:                "CATCHALL", // tokens: no text
+		`{"model":"x","prompt":"more baking recipes"}`: "cooking",
+	} {
+		mu.Lock()
+		models = nil
+		mu.Unlock()
+		rec := httptest.NewRecorder()
+		p.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v1/completions", strings.NewReader(body)))
+		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+		mu.Lock()
+		assert.Equal(t, []string{"/v1/completions " + want}, models, body)
+		mu.Unlock()
+	}
+}
+
+func postChat(h http.Handler, body string) *httptest.ResponseRecorder {
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v1/chat/completions", strings.NewReader(body)))
+	return rec
+}
+
+// A Config.Embedder without Name() is named by its Go type only: with a store that outlives
+// the Proxy, New warns, once; with the memory store, or with a Name, it does not.
+func TestEmbedderWithoutNameWarnsWithAPersistentStore(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		set   func(*aiproxy.Config)
+		warns bool
+	}{
+		{"redis", func(c *aiproxy.Config) { c.VectorDB.Strategy = "redis" }, true},
+		{"pgvector", func(c *aiproxy.Config) { c.VectorDB.Strategy = "pgvector" }, true},
+		{"own store", func(c *aiproxy.Config) { c.VectorStore = storeOfMyOwn{vectorstore.NewMemory("", 0)} }, true},
+		{"memory", func(c *aiproxy.Config) {}, false},
+		{"memory store given", func(c *aiproxy.Config) { c.VectorStore = vectorstore.NewMemory("", 0) }, false},
+		{"named", func(c *aiproxy.Config) { c.VectorDB.Strategy, c.Embedder = "redis", offline.New() }, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			logs := &lockedBuffer{}
+			cfg, _ := semanticConfig(t, 0.5, "cooking recipes baking", "CATCHALL")
+			cfg.Logger = logs.logger()
+			tc.set(&cfg)
+			p, err := aiproxy.New(cfg) // New does no I/O: no server needed
+			require.NoError(t, err)
+			t.Cleanup(func() { p.Close() })
+			if tc.warns {
+				assert.Equal(t, 1, strings.Count(logs.String(), "has no Name() string method"), logs.String())
+			} else {
+				assert.NotContains(t, logs.String(), "Name()")
+			}
+		})
+	}
+}
+
+// storeOfMyOwn is a Config.VectorStore that is not the memory store.
+type storeOfMyOwn struct{ vectorstore.Store }
+
+// With distance_metric euclidean the threshold is an L2 distance, on every store: 0.8 takes
+// "baking recipes" (L2 0.61 from the description; cosine distance 0.18) but not "baking
+// bread and cakes at home" (L2 1.24; cosine distance 0.76, which a cosine 0.8 would take).
+// The distance header carries the distance Explain reports.
+func TestEuclideanThreshold(t *testing.T) {
+	const desc = "cooking recipes baking"
+	for _, store := range stores {
+		t.Run(store.name, func(t *testing.T) {
+			cfg, _ := semanticConfig(t, 0.8, desc, "CATCHALL")
+			cfg.VectorDB.DistanceMetric = vectorstore.Euclidean
+			store.use(t, &cfg, newNamespace())
+			p := newSeedProxy(t, cfg)
+			for prompt, want := range map[string]string{"baking recipes": "cooking", "baking bread and cakes at home": "CATCHALL"} {
+				l2 := vectorstore.Distance(vectorstore.Euclidean, aiproxytest.BagOfWords(prompt, 256), aiproxytest.BagOfWords(desc, 256))
+				d, err := p.Explain(context.Background(), prompt)
+				require.NoError(t, err)
+				assert.InDelta(t, l2, d.Distance, 1e-5, "the L2 distance: %s", prompt)
+				assert.Equal(t, want == "cooking", d.Matched, prompt)
+
+				rec, model := chat(t, p, prompt)
+				require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+				assert.Equal(t, want, model, prompt)
+				assert.Equal(t, strconv.FormatFloat(d.Distance, 'f', 4, 64), rec.Header().Get(aiproxy.HeaderSemanticDistance), "the header is Explain's distance")
+				assert.Equal(t, strconv.FormatBool(d.Matched), rec.Header().Get(aiproxy.HeaderSemanticMatched))
+			}
+		})
+	}
+}
+
+// A first request whose client leaves while the descriptions are embedded does not make the
+// next requests wait out the retry delay on CATCHALL: the next one initialises again.
+func TestClientLeavingDuringStartIsNoFailedStart(t *testing.T) {
+	var leave atomic.Bool
+	leave.Store(true)
+	cfg, _ := semanticConfig(t, 0.5, "cooking recipes baking", "CATCHALL")
+	cfg.Embedder = aiproxy.EmbedderFunc(func(ctx context.Context, texts []string) ([][]float32, error) {
+		if leave.Load() {
+			<-ctx.Done()
+			return nil, ctx.Err()
+		}
+		return bagOfWords(ctx, texts)
+	})
+	p := newSeedProxy(t, cfg)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	rec := httptest.NewRecorder()
+	p.ServeHTTP(rec, httptest.NewRequestWithContext(ctx, http.MethodPost, "/v1/chat/completions",
+		strings.NewReader(`{"messages":[{"role":"user","content":"baking recipes"}]}`)))
+	assert.Equal(t, http.StatusGatewayTimeout, rec.Code, rec.Body.String())
+	leave.Store(false)
+	_, model := chat(t, p, "baking recipes")
+	assert.Equal(t, "cooking", model, "routed at once, not sent to CATCHALL for the retry delay")
 }

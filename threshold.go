@@ -35,8 +35,9 @@ type Miss struct {
 
 // FitThreshold chooses the vectordb threshold that routes the most examples as labelled,
 // out-of-scope ones (to Catchall) included, with the proxy's embedder, descriptions and
-// examples. Of the interval of thresholds that do best it returns the middle (the lowest
-// one when every distance falls within it), so that prompts near the examples route alike.
+// examples. Of the interval of thresholds that do best (the first, should two do as well),
+// however many examples' distances lie inside it, it returns the middle (the lowest when it
+// has no upper end: every distance within it), so that prompts near the examples route alike.
 // It sends nothing upstream.
 func (p *Proxy) FitThreshold(ctx context.Context, examples []LabeledPrompt) (*ThresholdFit, error) {
 	r := p.semantic
@@ -83,30 +84,44 @@ func (p *Proxy) FitThreshold(ctx context.Context, examples []LabeledPrompt) (*Th
 		}
 		return n
 	}
-	// The count changes only at the examples' distances: try each, and below the smallest.
+	// The count changes only at the examples' distances: interval k is [cuts[k-1], cuts[k]),
+	// from 0 for k = 0 (empty when a distance is 0) and unbounded for the last.
 	cuts := make([]float64, 0, len(scores))
 	for _, s := range scores {
 		cuts = append(cuts, s.dist)
 	}
 	slices.Sort(cuts)
 	cuts = slices.Compact(cuts)
-	bestIdx, best := -1, count(cuts[0]/2)
+	counts := make([]int, len(cuts)+1)
+	counts[0] = count(cuts[0] / 2)
 	if cuts[0] <= 0 {
-		best = -1 // no threshold below a zero distance
+		counts[0] = -1
 	}
 	for i, c := range cuts {
-		if n := count(c); n > best {
-			bestIdx, best = i, n
+		counts[i+1] = count(c)
+	}
+	// The first best interval, with the ones after it that do as well: one interval of thresholds.
+	first := 0
+	for k, n := range counts {
+		if n > counts[first] {
+			first = k
 		}
 	}
-	fit := &ThresholdFit{Correct: best, Total: len(examples)}
+	last := first
+	for last+1 < len(counts) && counts[last+1] == counts[first] {
+		last++
+	}
+	fit := &ThresholdFit{Correct: counts[first], Total: len(examples)}
 	switch {
-	case bestIdx < 0:
-		fit.Threshold = cuts[0] / 2
-	case bestIdx == len(cuts)-1:
-		fit.Threshold = cuts[bestIdx]
+	case first == 0:
+		fit.Threshold = cuts[last] / 2
+		if last == len(cuts) {
+			fit.Threshold = cuts[0] / 2
+		}
+	case last == len(cuts):
+		fit.Threshold = cuts[first-1]
 	default:
-		fit.Threshold = (cuts[bestIdx] + cuts[bestIdx+1]) / 2
+		fit.Threshold = (cuts[first-1] + cuts[last]) / 2
 	}
 	for i, ex := range examples {
 		if !correct(i, fit.Threshold) {

@@ -28,6 +28,7 @@ type entry struct {
 var (
 	_ Store  = (*Memory)(nil)
 	_ Getter = (*Memory)(nil)
+	_ Pruner = (*Memory)(nil)
 )
 
 // NewMemory returns an empty store measuring with metric (empty means Cosine). dims, when
@@ -67,6 +68,20 @@ func (m *Memory) Get(_ context.Context, ids ...string) ([]Vector, error) {
 		}
 	}
 	return out, nil
+}
+
+// Prune deletes the vectors stale picks.
+func (m *Memory) Prune(_ context.Context, stale func(id string) bool) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	n := 0
+	for id := range m.vectors {
+		if stale(id) {
+			delete(m.vectors, id)
+			n++
+		}
+	}
+	return n, nil
 }
 
 // Search scans every stored vector.

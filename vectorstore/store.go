@@ -53,6 +53,15 @@ type Getter interface {
 	Get(ctx context.Context, ids ...string) ([]Vector, error)
 }
 
+// Pruner is an optional capability of a Store: it deletes the vectors a function picks by
+// ID. The semantic balancer uses it at start, with VectorDBConfig.PruneStale, to delete the
+// vectors of its embedding space that no current description owns.
+type Pruner interface {
+	// Prune deletes the stored vectors whose ID stale reports true for, and returns how
+	// many it deleted. stale may be called from any goroutine, once per stored ID.
+	Prune(ctx context.Context, stale func(id string) bool) (int, error)
+}
+
 // ErrDimensions is returned (wrapped) when a vector's length differs from the store's.
 var ErrDimensions = errors.New("vectorstore: vector dimensions do not match")
 

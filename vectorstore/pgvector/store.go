@@ -39,12 +39,13 @@ type Store struct {
 	table   string // the bare name
 	timeout time.Duration
 
-	upsertSQL, searchSQL, searchAllSQL, getSQL string
+	upsertSQL, searchSQL, searchAllSQL, getSQL, idsSQL, deleteSQL string
 }
 
 var (
 	_ vectorstore.Store  = (*Store)(nil)
 	_ vectorstore.Getter = (*Store)(nil)
+	_ vectorstore.Pruner = (*Store)(nil)
 	_ io.Closer          = (*Store)(nil)
 )
 
@@ -82,6 +83,8 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 	s.upsertSQL = `INSERT INTO ` + t + ` (id, embedding)
 		SELECT u.id, u.v::vector FROM unnest($1::text[], $2::text[]) AS u(id, v)
 		ON CONFLICT (id) DO UPDATE SET embedding = EXCLUDED.embedding, updated_at = now()`
+	s.idsSQL = `SELECT id FROM ` + t
+	s.deleteSQL = `DELETE FROM ` + t + ` WHERE id = ANY($1::text[])`
 	s.getSQL = `SELECT id, embedding::text FROM ` + t + ` WHERE id = ANY($1::text[])`
 	s.searchAllSQL = `SELECT id, embedding ` + op + ` $1::text::vector AS distance FROM ` + t + ` ORDER BY distance, id`
 	s.searchSQL = `SELECT id, embedding ` + op + ` $1::text::vector AS distance FROM ` + t + ` ORDER BY distance LIMIT $2`
@@ -218,6 +221,30 @@ func (s *Store) Get(ctx context.Context, ids ...string) ([]vectorstore.Vector, e
 		}
 	}
 	return out, nil
+}
+
+// Prune deletes the rows stale picks: it reads the IDs, then deletes the stale ones in one
+// statement.
+func (s *Store) Prune(ctx context.Context, stale func(id string) bool) (int, error) {
+	ctx, cancel := s.withTimeout(ctx)
+	defer cancel()
+	rows, err := s.pool.Query(ctx, s.idsSQL)
+	if err != nil {
+		return 0, fmt.Errorf("pgvectorstore: prune: %w", err)
+	}
+	ids, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	if err != nil {
+		return 0, fmt.Errorf("pgvectorstore: prune: %w", err)
+	}
+	ids = slices.DeleteFunc(ids, func(id string) bool { return !stale(id) })
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	tag, err := s.pool.Exec(ctx, s.deleteSQL, ids)
+	if err != nil {
+		return 0, fmt.Errorf("pgvectorstore: prune: %w", err)
+	}
+	return int(tag.RowsAffected()), nil
 }
 
 // parseVector reads pgvector's text form, "[1,2.5,-3]".

@@ -15,7 +15,8 @@
 //
 // Store is a vectorstore.Getter: Get reads the hash (HMGET) or the Vector Set (VEMB). A
 // Vector Set returns its normalised float32 values times the stored norm, within float32
-// rounding of what was upserted.
+// rounding of what was upserted. It is a vectorstore.Pruner too: Prune lists the IDs (HKEYS,
+// or VRANDMEMBER) and deletes those picked (HDEL, or VREM).
 package redisstore
 
 import (
@@ -49,6 +50,7 @@ type Store struct {
 var (
 	_ vectorstore.Store  = (*Store)(nil)
 	_ vectorstore.Getter = (*Store)(nil)
+	_ vectorstore.Pruner = (*Store)(nil)
 	_ io.Closer          = (*Store)(nil)
 )
 
@@ -207,6 +209,52 @@ func (s *Store) Get(ctx context.Context, ids ...string) ([]vectorstore.Vector, e
 		}
 	}
 	return out, nil
+}
+
+// Prune deletes the vectors stale picks: it lists the IDs (HKEYS, or VRANDMEMBER with the
+// set's cardinality, which returns every element once) and deletes the stale ones (HDEL, or
+// a pipeline of VREM).
+func (s *Store) Prune(ctx context.Context, stale func(id string) bool) (int, error) {
+	var ids []string
+	var err error
+	if !s.vectorSets {
+		ids, err = s.client.HKeys(ctx, s.key).Result()
+	} else {
+		var n int64
+		if n, err = s.client.VCard(ctx, s.key).Result(); err == nil && n > 0 {
+			ids, err = s.client.VRandMemberCount(ctx, s.key, int(n)).Result()
+		}
+	}
+	if err != nil && !errors.Is(err, redis.Nil) {
+		return 0, fmt.Errorf("redisstore: prune: %w", err)
+	}
+	ids = slices.DeleteFunc(ids, func(id string) bool { return !stale(id) })
+	if len(ids) == 0 {
+		return 0, nil
+	}
+	if !s.vectorSets {
+		n, err := s.client.HDel(ctx, s.key, ids...).Result()
+		if err != nil {
+			return 0, fmt.Errorf("redisstore: prune: %w", err)
+		}
+		return int(n), nil
+	}
+	cmds := make([]*redis.BoolCmd, len(ids))
+	if _, err := s.client.Pipelined(ctx, func(p redis.Pipeliner) error {
+		for i, id := range ids {
+			cmds[i] = p.VRem(ctx, s.key, id)
+		}
+		return nil
+	}); err != nil {
+		return 0, fmt.Errorf("redisstore: prune: %w", err)
+	}
+	n := 0
+	for _, c := range cmds {
+		if c.Val() {
+			n++
+		}
+	}
+	return n, nil
 }
 
 // floats converts VEMB's reply (doubles in RESP3, strings in RESP2) to n float32s, and

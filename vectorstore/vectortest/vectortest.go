@@ -59,6 +59,7 @@ func Run(t *testing.T, newStore NewStore) {
 			t.Run("NoAliasing", func(t *testing.T) { testNoAliasing(t, newStore, metric) })
 			t.Run("Concurrent", func(t *testing.T) { testConcurrent(t, newStore, metric) })
 			t.Run("Get", func(t *testing.T) { testGet(t, newStore, metric) })
+			t.Run("Prune", func(t *testing.T) { testPrune(t, newStore, metric) })
 		})
 	}
 }
@@ -418,6 +419,54 @@ func testGet(t *testing.T, newStore NewStore, metric vectorstore.Metric) {
 		must(t, err)
 		checkGet(t, "Get after changing what Get returned", got, vs[2:3])
 	}
+}
+
+// testPrune checks vectorstore.Pruner, for stores that implement it: the vectors picked
+// are deleted, the others stay.
+func testPrune(t *testing.T, newStore NewStore, metric vectorstore.Metric) {
+	ctx := context.Background()
+	s := newStore(t, metric, 8)
+	p, ok := s.(vectorstore.Pruner)
+	if !ok {
+		t.Logf("%T does not implement vectorstore.Pruner (optional)", s)
+		return
+	}
+	n, err := p.Prune(ctx, func(string) bool { return true })
+	must(t, err)
+	if n != 0 {
+		t.Fatalf("Prune on an empty store deleted %d", n)
+	}
+	rng := newRand(t)
+	var vs []vectorstore.Vector
+	for _, id := range []string{"a:1", "a:2", "a:3", "a", "b:1", "with space", "ünïcødé-描述", "%", "_"} {
+		vs = append(vs, vectorstore.Vector{ID: id, Values: randomVector(rng, 8)})
+	}
+	must(t, s.Upsert(ctx, vs...))
+	var mu sync.Mutex
+	seen := map[string]int{}
+	n, err = p.Prune(ctx, func(id string) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		seen[id]++
+		return id == "a:2" || id == "a:3" || id == "%" || id == "not stored"
+	})
+	must(t, err)
+	if n != 3 {
+		t.Errorf("Prune deleted %d vectors, want 3 (a:2, a:3, %%)", n)
+	}
+	for _, v := range vs {
+		if seen[v.ID] != 1 {
+			t.Errorf("Prune asked about %q %d times, want once", v.ID, seen[v.ID])
+		}
+	}
+	kept := []vectorstore.Vector{vs[0], vs[3], vs[4], vs[5], vs[6], vs[8]}
+	checkSearch(t, s, metric, kept, randomVector(rng, 8), len(vs))
+	n, err = p.Prune(ctx, func(string) bool { return false })
+	must(t, err)
+	if n != 0 {
+		t.Errorf("Prune of nothing deleted %d", n)
+	}
+	checkSearch(t, s, metric, kept, randomVector(rng, 8), len(vs))
 }
 
 // checkGet compares what Get returned with want: the same IDs in the same order, and each
