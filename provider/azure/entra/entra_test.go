@@ -3,9 +3,11 @@ package entra
 import (
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -268,4 +270,33 @@ func TestString(t *testing.T) {
 	assert.Equal(t, "entra.Source(client credentials, client app-1)", s.String())
 	assert.NotContains(t, fmt.Sprintf("%v %+v %#v", s, s, s), secret[8:], "not even through %#v's fields")
 	assert.Equal(t, "entra.Source(managed identity (IMDS), system-assigned)", New(Config{}).String())
+}
+
+// FuzzTokenResponse: whatever the token endpoint answers, Token does not panic, a token it
+// returns is the response's access_token, and an error never quotes the client secret.
+func FuzzTokenResponse(f *testing.F) {
+	f.Add(200, `{"access_token":"tok","expires_in":3599,"token_type":"Bearer"}`)
+	f.Add(200, `{"access_token":"tok","expires_in":"3599","expires_on":"1700003599"}`)
+	f.Add(200, `{"access_token":"tok","expires_on":"1700003599"}`)
+	f.Add(200, `{"access_token":"tok"}`)
+	f.Add(400, `{"error":"invalid_client","error_description":"AADSTS7000215: Invalid client secret provided: s3cr3t~client-secret-value","error_codes":[7000215]}`)
+	f.Add(500, `{"message":"no identity"}`)
+	f.Add(200, `not json`)
+	f.Fuzz(func(t *testing.T, status int, body string) {
+		if status < 100 || status > 999 {
+			return
+		}
+		client := &http.Client{Transport: roundTrip(func(r *http.Request) (*http.Response, error) {
+			return &http.Response{StatusCode: status, Header: http.Header{}, Body: io.NopCloser(strings.NewReader(body)), Request: r}, nil
+		})}
+		s := New(Config{ClientID: "a", ClientSecret: secret, TenantID: "t", HTTPClient: client,
+			Now: func() time.Time { return time.Unix(1_700_000_000, 0) }})
+		tok, err := s.Token(context.Background())
+		if err != nil {
+			assert.NotContains(t, err.Error(), secret)
+			return
+		}
+		assert.NotEmpty(t, tok)
+		assert.Contains(t, body, tok)
+	})
 }

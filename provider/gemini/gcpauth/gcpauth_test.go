@@ -162,3 +162,25 @@ func TestTransportError(t *testing.T) {
 	require.ErrorAs(t, err, &te)
 	assert.Equal(t, 0, te.Status)
 }
+
+// FuzzNew: New parses any service-account JSON without panicking; what it refuses is
+// ErrInvalidKey, and the error never quotes the key.
+func FuzzNew(f *testing.F) {
+	key, err := rsa.GenerateKey(rand.Reader, 1024)
+	require.NoError(f, err)
+	der := x509.MarshalPKCS1PrivateKey(key)
+	pemKey := pem.EncodeToMemory(&pem.Block{Type: "RSA PRIVATE KEY", Bytes: der})
+	f.Add(credentials(pemKey, "https://oauth2.googleapis.com/token"))
+	f.Add(credentials(pemKey[:len(pemKey)/2], ""))
+	f.Add([]byte(`{"type":"authorized_user","client_email":"a","private_key":"b"}`))
+	f.Add([]byte(`{"type":"service_account"`))
+	f.Fuzz(func(t *testing.T, creds []byte) {
+		s, err := New(Config{CredentialsJSON: creds})
+		if err != nil {
+			assert.ErrorIs(t, err, ErrInvalidKey)
+			assert.NotContains(t, err.Error(), "PRIVATE KEY")
+			return
+		}
+		assert.NotContains(t, s.String(), "PRIVATE KEY")
+	})
+}
