@@ -138,13 +138,12 @@ func New(cfg Config) (*Proxy, error) {
 	if p.criteria, err = parseCriteria(b.FailoverCriteria); err != nil {
 		errs = append(errs, err)
 	}
-	connect := orDefault(b.ConnectTimeout, 60*time.Second)
+	connect, write, read := b.timeouts()
 	if cfg.Transport != nil {
 		p.transport = cfg.Transport
 	} else {
 		tr := http.DefaultTransport.(*http.Transport).Clone()
 		dialer := &net.Dialer{Timeout: connect, KeepAlive: 30 * time.Second}
-		read, write := orDefault(b.ReadTimeout, 60*time.Second), orDefault(b.WriteTimeout, 60*time.Second)
 		tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
 			conn, err := dialer.DialContext(ctx, network, addr)
 			if err != nil {
@@ -449,6 +448,11 @@ func (p *Proxy) applyStreaming(c *call) *RequestError {
 		c.stream, c.forceStream = true, true
 	}
 	return nil
+}
+
+// timeouts are the balancer's connect, write and read timeouts, zero meaning Kong's 60 s.
+func (b *BalancerConfig) timeouts() (connect, write, read time.Duration) {
+	return orDefault(b.ConnectTimeout, 60*time.Second), orDefault(b.WriteTimeout, 60*time.Second), orDefault(b.ReadTimeout, 60*time.Second)
 }
 
 func orDefault(d, def time.Duration) time.Duration {

@@ -174,7 +174,8 @@ func newSemanticRouter(cfg *Config, p *Proxy) (*semanticRouter, error) {
 // balancer's connect, write and read timeouts together (3 minutes by default), whatever the
 // embedder.
 func embedTimeout(b BalancerConfig) time.Duration {
-	return orDefault(b.ConnectTimeout, 60*time.Second) + orDefault(b.WriteTimeout, 60*time.Second) + orDefault(b.ReadTimeout, 60*time.Second)
+	connect, write, read := b.timeouts()
+	return connect + write + read
 }
 
 // appendPool adds t to a round-robin pool.
