@@ -27,11 +27,10 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
-	"sync/atomic"
 	"time"
 
-	"github.com/aiproxy/aiproxy/internal/jsonx"
 	"github.com/aiproxy/aiproxy/provider"
+	"github.com/aiproxy/aiproxy/secret"
 )
 
 // Provider translates between OpenAI's wire format and one upstream API; see package provider.
@@ -60,39 +59,14 @@ type Proxy struct {
 	tokensStrategy  string
 
 	transport http.RoundTripper
-	secrets   *secrets
+	secrets   *secret.Vaults
 	logger    *slog.Logger
 	onStats   func(Stats)
 	now       func() time.Time
 	closers   []io.Closer
 
 	// secretFields are the configuration's fields that hold references (ValidateSecrets).
-	secretFields []configSecret
-}
-
-// target is a Target with what New derived from it and its runtime measurements.
-type target struct {
-	cfg    Target
-	name   string
-	weight int
-	prov   provider.Provider
-	signer provider.Signer // non-nil when prov signs requests
-	edits  []jsonx.Edit    // model name and model.options defaults, applied to each body
-	auth   auth
-	bearer bearer       // set with auth.gcp_use_service_account or azure_use_managed_identity
-	role   *assumedRole // set with model.options.bedrock.aws_assume_role_arn
-	// modelHeader is the X-Kong-LLM-Model value: "<provider>/<model>".
-	modelHeader []string
-	client      *http.Client // the proxy's transport, for token requests
-	// passCredentials: the target sets no credential of its own (no auth header or
-	// parameter, service account or request signing), so the client's are forwarded, as
-	// Kong forwards them.
-	passCredentials bool
-
-	inflight atomic.Int64
-	health   breaker
-	latency  ewma   // seconds, per latency_strategy
-	usage    recent // tokens or cost, per tokens_count_strategy
+	secretFields []secret.Field
 }
 
 // pool is a set of targets with the picker that balances among them.
@@ -109,23 +83,56 @@ type pool struct {
 // they stay the caller's and nothing is closed, so the same resolvers can serve a retry.
 func New(cfg Config) (*Proxy, error) {
 	p := &Proxy{
-		byAlias: map[string]*pool{},
-		byName:  map[string]*pool{},
-		logger:  cfg.Logger,
+		logger:  cmp.Or(cfg.Logger, slog.Default()),
 		onStats: cfg.OnStats,
 		now:     cfg.Now,
-	}
-	if p.logger == nil {
-		p.logger = slog.Default()
+		secrets: secret.NewVaults(cfg.Vaults),
 	}
 	if p.now == nil {
 		p.now = time.Now
 	}
+	errs := p.configure(&cfg)
+	p.transport = cfg.Transport
+	if p.transport == nil {
+		p.transport = newTransport(cfg.Balancer.timeouts())
+	}
+	env := &targetEnv{providers: cfg.Providers, secrets: p.secrets, client: &http.Client{Transport: p.transport},
+		now: p.now, assumeRole: cfg.AssumeRole}
+	errs = append(errs, p.newTargets(cfg.Targets, env)...)
+	algorithm := cmp.Or(cfg.Balancer.Algorithm, RoundRobin)
+	p.newPools(algorithm, cfg.Balancer)
+	if algorithm == Semantic && len(p.targets) > 0 {
+		var err error
+		if p.semantic, err = newSemanticRouter(&cfg, p.targets, env, p.logger); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	p.secretFields = configSecrets(&cfg)
+	errs = append(errs, checkRefs(p.secretFields, p.secrets)...)
+	if cfg.StrictSecrets && len(errs) == 0 {
+		if err := p.validateStrict(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, errors.Join(errs...))
+	}
+	for _, v := range cfg.Vaults {
+		p.own(v)
+	}
+	if r := p.semantic; r != nil {
+		p.own(r.embedder)
+		p.own(r.store)
+		p.own(r)
+	}
+	return p, nil
+}
+
+// configure checks and applies the settings of cfg that are not targets.
+func (p *Proxy) configure(cfg *Config) []error {
 	var errs []error
 	fail := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
-
 	b := cfg.Balancer
-	p.retries = b.Retries
 	switch {
 	case b.Retries == 0:
 		p.retries = 5
@@ -133,38 +140,18 @@ func New(cfg Config) (*Proxy, error) {
 		p.retries = 0
 	case b.Retries > 32767:
 		fail("balancer.retries %d is out of range 0..32767", b.Retries)
+	default:
+		p.retries = b.Retries
 	}
 	var err error
 	if p.criteria, err = parseCriteria(b.FailoverCriteria); err != nil {
 		errs = append(errs, err)
 	}
-	connect, write, read := b.timeouts()
-	if cfg.Transport != nil {
-		p.transport = cfg.Transport
-	} else {
-		tr := http.DefaultTransport.(*http.Transport).Clone()
-		dialer := &net.Dialer{Timeout: connect, KeepAlive: 30 * time.Second}
-		tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
-			conn, err := dialer.DialContext(ctx, network, addr)
-			if err != nil {
-				return nil, err
-			}
-			return &timeoutConn{Conn: conn, read: read, write: write}, nil
-		}
-		tr.MaxIdleConnsPerHost = 64
-		tr.ForceAttemptHTTP2 = true
-		p.transport = tr
-	}
 	p.maxFails, p.failTimeout = b.MaxFails, orDefault(b.FailTimeout, 10*time.Second)
 	if b.MaxFails < 0 || b.MaxFails > 32767 {
 		fail("balancer.max_fails %d is out of range 0..32767", b.MaxFails)
 	}
-	if b.HashOnHeader == "" {
-		b.HashOnHeader = "X-Kong-LLM-Request-ID"
-	}
-	if b.Slots == 0 {
-		b.Slots = 10000
-	} else if b.Slots < 10 || b.Slots > 65536 {
+	if b.Slots != 0 && (b.Slots < 10 || b.Slots > 65536) {
 		fail("balancer.slots %d is out of range 10..65536", b.Slots)
 	}
 	p.latencyStrategy, p.tokensStrategy = b.LatencyStrategy, b.TokensCountStrategy
@@ -178,23 +165,19 @@ func New(cfg Config) (*Proxy, error) {
 	default:
 		fail("balancer.tokens_count_strategy %q must be total-tokens, prompt-tokens, completion-tokens or cost", b.TokensCountStrategy)
 	}
-	algorithm := cmp.Or(b.Algorithm, RoundRobin)
-	switch algorithm {
-	case RoundRobin, Priority, LowestLatency, LowestUsage, LeastConnections, ConsistentHashing, Semantic:
+	switch b.Algorithm {
+	case "", RoundRobin, Priority, LowestLatency, LowestUsage, LeastConnections, ConsistentHashing, Semantic:
 	default:
 		fail("balancer.algorithm %q is not one of round-robin, priority, lowest-latency, lowest-usage, least-connections, consistent-hashing, semantic", b.Algorithm)
 	}
-
 	switch p.streaming = cmp.Or(cfg.ResponseStreaming, "allow"); p.streaming {
 	case "allow", "deny", "always":
 	default:
 		fail("response_streaming %q must be allow, deny or always", cfg.ResponseStreaming)
 	}
-	switch {
-	case cfg.MaxRequestBodySize == 0:
+	p.limit = cfg.MaxRequestBodySize
+	if p.limit == 0 {
 		p.limit = 1 << 20
-	default:
-		p.limit = cfg.MaxRequestBodySize
 	}
 	p.modelHeader = cfg.ModelNameHeader == nil || *cfg.ModelNameHeader
 	if cfg.LLMFormat != "" && cfg.LLMFormat != "openai" {
@@ -205,27 +188,46 @@ func New(cfg Config) (*Proxy, error) {
 	default:
 		fail("genai_category %q is not supported (text/generation, text/embeddings)", cfg.GenAICategory)
 	}
-
-	p.secrets = newSecrets(cfg.Vaults)
-	for _, v := range cfg.Vaults {
-		p.own(v)
-	}
-
 	if len(cfg.Targets) == 0 {
 		fail("targets: at least one target is required")
 	}
+	return errs
+}
+
+// newTransport returns the transport upstream requests go through when Config.Transport is
+// nil: http.DefaultTransport's settings, with Kong's connect, write and read timeouts.
+func newTransport(connect, write, read time.Duration) http.RoundTripper {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	dialer := &net.Dialer{Timeout: connect, KeepAlive: 30 * time.Second}
+	tr.DialContext = func(ctx context.Context, network, addr string) (net.Conn, error) {
+		conn, err := dialer.DialContext(ctx, network, addr)
+		if err != nil {
+			return nil, err
+		}
+		return &timeoutConn{Conn: conn, read: read, write: write}, nil
+	}
+	tr.MaxIdleConnsPerHost = 64
+	tr.ForceAttemptHTTP2 = true
+	return tr
+}
+
+// newTargets builds the targets and the route type they share.
+func (p *Proxy) newTargets(cfgs []Target, env *targetEnv) []error {
+	var errs []error
 	names := map[string]int{}
-	for i := range cfg.Targets {
-		t, err := p.newTarget(cfg.Targets[i], cfg.Providers)
+	var indexes []int // of each target, in cfgs
+	for i := range cfgs {
+		t, err := newTarget(cfgs[i], env)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("targets[%d]: %w", i, err))
 			continue
 		}
 		names[t.name]++
 		p.targets = append(p.targets, t)
+		indexes = append(indexes, i)
 	}
-	for i, t := range p.targets { // make generated names unique: "openai/gpt-4o#2"
-		if cfg.Targets[i].Name == "" && names[t.name] > 1 {
+	for k, t := range p.targets { // make generated names unique: "openai/gpt-4o#2"
+		if i := indexes[k]; cfgs[i].Name == "" && names[t.name] > 1 {
 			t.name += "#" + strconv.Itoa(i)
 		}
 	}
@@ -237,10 +239,20 @@ func New(cfg Config) (*Proxy, error) {
 			break
 		}
 	}
+	return errs
+}
 
+// newPools groups the targets into the pools that a request's model selects.
+func (p *Proxy) newPools(algorithm string, b BalancerConfig) {
+	b.HashOnHeader = cmp.Or(b.HashOnHeader, "X-Kong-LLM-Request-ID")
+	b.Slots = cmp.Or(b.Slots, 10000)
 	p.all = &pool{targets: p.targets, picker: newPicker(algorithm, p.targets, &b)}
-	p.byAlias = p.groupPools(algorithm, &b, func(t *target) string { return t.cfg.Model.Alias })
-	p.byName = p.groupPools(algorithm, &b, func(t *target) string { return t.cfg.Model.Name })
+	grouped := algorithm
+	if grouped == Semantic {
+		grouped = RoundRobin // an alias or model name picks the group; semantics do not apply
+	}
+	p.byAlias = groupPools(p.targets, grouped, &b, func(t *target) string { return t.cfg.Model.Alias })
+	p.byName = groupPools(p.targets, grouped, &b, func(t *target) string { return t.cfg.Model.Name })
 	var pass []*target
 	for _, t := range p.targets {
 		if t.cfg.Model.Name == "" {
@@ -250,88 +262,21 @@ func New(cfg Config) (*Proxy, error) {
 	if len(pass) > 0 {
 		p.passthrough = &pool{targets: pass, picker: newPicker(algorithm, pass, &b)}
 	}
-
-	if algorithm == Semantic && len(p.targets) > 0 {
-		if p.semantic, err = newSemanticRouter(&cfg, p); err != nil {
-			errs = append(errs, err)
-		}
-	}
-
-	p.secretFields = configSecrets(&cfg)
-	errs = append(errs, p.checkRefs()...)
-	if cfg.StrictSecrets && len(errs) == 0 {
-		if err := p.validateStrict(); err != nil {
-			errs = append(errs, err)
-		}
-	}
-
-	if len(errs) > 0 {
-		return nil, fmt.Errorf("%w: %w", ErrInvalidConfig, errors.Join(errs...))
-	}
-	return p, nil
 }
 
 // groupPools returns a pool per non-empty key, for the targets that share it.
-func (p *Proxy) groupPools(algorithm string, b *BalancerConfig, key func(*target) string) map[string]*pool {
+func groupPools(targets []*target, algorithm string, b *BalancerConfig, key func(*target) string) map[string]*pool {
 	groups := map[string][]*target{}
-	for _, t := range p.targets {
+	for _, t := range targets {
 		if k := key(t); k != "" {
 			groups[k] = append(groups[k], t)
 		}
 	}
 	pools := make(map[string]*pool, len(groups))
 	for k, ts := range groups {
-		if algorithm == Semantic {
-			algorithm = RoundRobin // an alias or model name picks the group; semantics do not apply
-		}
 		pools[k] = &pool{targets: ts, picker: newPicker(algorithm, ts, b)}
 	}
 	return pools
-}
-
-// newTarget validates one target and derives what each request needs from it.
-func (p *Proxy) newTarget(cfg Target, extra map[string]provider.Provider) (*target, error) {
-	if err := cfg.validate(); err != nil {
-		return nil, err
-	}
-	if cfg.RouteType == "" {
-		cfg.RouteType = provider.Chat
-	}
-	cfg.Model = withEnvDefaults(cfg.Model)
-	t := &target{cfg: cfg, name: cfg.Name, weight: cmp.Or(cfg.Weight, 100), client: &http.Client{Transport: p.transport}}
-	if t.name == "" {
-		t.name = cfg.displayName()
-	}
-	t.modelHeader = []string{cfg.displayName()}
-	t.prov = cfg.Provider
-	if t.prov == nil {
-		t.prov = extra[cfg.Model.Provider]
-	}
-	if t.prov == nil {
-		var err error
-		if t.prov, err = builtinProvider(cfg.Model); err != nil {
-			return nil, err
-		}
-	}
-	t.signer, _ = t.prov.(provider.Signer)
-	if cfg.Model.Name != "" {
-		t.edits = append(t.edits, jsonx.Edit{Key: "model", Value: jsonx.AppendString(nil, cfg.Model.Name)})
-	}
-	o := cfg.Model.Options
-	if o.MaxTokens != nil {
-		t.edits = append(t.edits, jsonx.Edit{Key: "max_tokens", Value: strconv.AppendInt(nil, int64(*o.MaxTokens), 10), OnlyIfAbsent: true})
-	}
-	if o.Temperature != nil {
-		t.edits = append(t.edits, jsonx.Edit{Key: "temperature", Value: strconv.AppendFloat(nil, *o.Temperature, 'g', -1, 64), OnlyIfAbsent: true})
-	}
-	if o.TopP != nil {
-		t.edits = append(t.edits, jsonx.Edit{Key: "top_p", Value: strconv.AppendFloat(nil, *o.TopP, 'g', -1, 64), OnlyIfAbsent: true})
-	}
-	t.auth = newAuth(&t.cfg.Auth)
-	t.bearer = newBearer(&t.cfg.Auth, cfg.Model.Provider, p.secrets, t.client, p.now)
-	t.role = newAssumedRole(p, t)
-	t.passCredentials = cfg.Auth.HeaderName == "" && cfg.Auth.ParamName == "" && t.bearer == nil && t.signer == nil
-	return t, nil
 }
 
 // own records a value to close in Close.

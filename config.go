@@ -7,9 +7,8 @@ import (
 	"time"
 
 	"github.com/aiproxy/aiproxy/provider"
+	"github.com/aiproxy/aiproxy/secret"
 	"github.com/aiproxy/aiproxy/vectorstore"
-	pgvectorstore "github.com/aiproxy/aiproxy/vectorstore/pgvector"
-	redisstore "github.com/aiproxy/aiproxy/vectorstore/redis"
 )
 
 // Config configures a Proxy. Its fields with JSON names mirror Kong's ai-proxy-advanced
@@ -21,8 +20,9 @@ type Config struct {
 	// Balancer chooses among targets and says when to fail over. Its zero value is Kong's
 	// defaults: round-robin, 5 retries, failover on error and timeout.
 	Balancer BalancerConfig `json:"balancer"`
-	// Embeddings configures the embedder of the semantic balancer (Kong's embeddings).
-	// Nil means the built-in offline embedder, or Config.Embedder when set.
+	// Embeddings configures the remote embeddings model of the semantic balancer (Kong's
+	// embeddings). Nil (or model.provider "offline") means Config.Embedder, which the
+	// semantic balancer then needs.
 	Embeddings *EmbeddingsConfig `json:"embeddings,omitempty"`
 	// VectorDB configures the semantic balancer's vector search (Kong's vectordb).
 	// Nil means an in-memory store with cosine distance.
@@ -48,7 +48,7 @@ type Config struct {
 	// Vaults resolves {vault://<name>/...} references, keyed by vault name (Kong's vault
 	// prefix). "env" is built in (environment variables) unless replaced here; nil means
 	// only "env".
-	Vaults map[string]SecretResolver `json:"-"`
+	Vaults map[string]secret.Resolver `json:"-"`
 	// StrictSecrets makes New resolve every {vault://...} reference of the configuration
 	// once (every target's and the embeddings' auth fields, the vector database's
 	// credentials), within 30 s in all, and fail with an error that names each field and
@@ -58,7 +58,11 @@ type Config struct {
 	// secret_unavailable error naming the reference; the request fails over to other
 	// targets as for any error. Proxy.ValidateSecrets does the strict check on demand.
 	StrictSecrets bool `json:"-"`
-	// Embedder replaces the embedder that Embeddings would configure; nil means that one.
+	// Embedder embeds prompts and descriptions for the semantic balancer, instead of the
+	// remote model that Embeddings names. offline.New() (package embed/offline) is the
+	// built-in offline embedder, which package kong sets for Kong files without an embeddings
+	// block or with model.provider "offline". Nil means Embeddings' model; the semantic
+	// balancer without either is an error at New.
 	// One with a Dimensions() int method (as the offline embedder has) lets the store
 	// VectorDB names be opened before anything is embedded, so that a restart or a replica
 	// reuses the stored description vectors instead of embedding them again. Its Name()
@@ -67,9 +71,8 @@ type Config struct {
 	// Config.VectorStore other than vectorstore.Memory, as embedders of one type would share
 	// vectors there.
 	Embedder Embedder `json:"-"`
-	// VectorStore replaces the store that VectorDB would open; nil means that one. When it
-	// implements
-	// vectorstore.Getter (the stores of this module do), the description vectors already in
+	// VectorStore is a store already opened, used instead of the one VectorDB would open;
+	// nil means that one. When it implements vectorstore.Getter (the stores of this module do), the description vectors already in
 	// it are reused at start, and only the missing ones are embedded.
 	VectorStore VectorStore `json:"-"`
 	// Transport sends upstream requests. Nil means a transport like http.DefaultTransport
@@ -83,6 +86,12 @@ type Config struct {
 	OnStats func(Stats) `json:"-"`
 	// Now is the clock. Nil means time.Now.
 	Now func() time.Time `json:"-"`
+	// AssumeRole gives the temporary credentials of the AWS role that a Bedrock target's
+	// model.options.bedrock.aws_assume_role_arn names, from base credentials; awsrole.Assume
+	// (package credential/awsrole, which links AWS's STS client) is the implementation, and
+	// package kong sets it for Kong files that name a role. Nil makes such a target an error
+	// at New naming that package.
+	AssumeRole func(o provider.BedrockOptions, base provider.CredentialsFunc, client *http.Client) provider.CredentialsFunc `json:"-"`
 }
 
 // BalancerConfig is Kong's balancer block.
@@ -162,10 +171,19 @@ type EmbeddingModel struct {
 // VectorDBConfig is Kong's vectordb block.
 type VectorDBConfig struct {
 	// Strategy names the database: "redis", "pgvector", or "memory" (aiproxy's in-process
-	// store; the zero value). New opens the database on the first request that needs it
-	// (and again on a later request when that fails), with the Redis or PGVector settings,
-	// and Close closes it. Config.VectorStore, when set, replaces it.
+	// store; the zero value). "redis" and "pgvector" need Store, and Store, when set, is the
+	// database opened whatever Strategy says.
 	Strategy string `json:"strategy,omitempty"`
+	// Store opens the database on the first request that needs it (and again on a later
+	// request when that fails), for vectors of the embedder's length and DistanceMetric; Close
+	// closes it. &redisstore.Options{…} (package vectorstore/redis) and
+	// &pgvectorstore.Options{…} (package vectorstore/pgvector) open Redis and PostgreSQL with
+	// Kong's vectordb.redis and vectordb.pgvector settings, whose user names and passwords may
+	// be secret references ({vault://...}) resolved through Config.Vaults; package kong sets
+	// Store from those blocks. Nil means the in-memory store; a Strategy of "redis" or
+	// "pgvector" with a nil Store is an error at New naming the package to import.
+	// Config.VectorStore, when set, replaces it.
+	Store vectorstore.Opener `json:"-"`
 	// DistanceMetric is "cosine" (the zero value) or "euclidean".
 	DistanceMetric vectorstore.Metric `json:"distance_metric,omitempty"`
 	// Threshold is, as in Kong, the largest distance at which a description still matches
@@ -201,14 +219,4 @@ type VectorDBConfig struct {
 	// the same embedder and text, and embeds only new or changed descriptions. Without it,
 	// every start embeds every description (the store is opened for the length returned).
 	Dimensions int `json:"dimensions,omitempty"`
-	// Redis holds Kong's vectordb.redis settings for strategy "redis". Nil means Kong's
-	// defaults (127.0.0.1:6379). Its user names and passwords may be secret references
-	// ({vault://...}), resolved through Config.Vaults before connecting. Its Dimensions and
-	// Metric come from this block; leave them zero. Namespace separates the keys of
-	// unrelated proxies sharing a server (proxies that share a namespace share vectors).
-	Redis *redisstore.Options `json:"redis,omitempty"`
-	// PGVector holds Kong's vectordb.pgvector settings for strategy "pgvector". Nil means
-	// Kong's defaults (postgres@127.0.0.1:5432/kong-pgvector). User and Password may be
-	// secret references. Its Dimensions and Metric come from this block; leave them zero.
-	PGVector *pgvectorstore.Options `json:"pgvector,omitempty"`
 }

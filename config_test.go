@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/aiproxy/aiproxy/provider"
+	"github.com/aiproxy/aiproxy/secret"
 	redisstore "github.com/aiproxy/aiproxy/vectorstore/redis"
 )
 
@@ -44,7 +45,7 @@ func TestInvalidConfig(t *testing.T) {
 		{"unknown vault in the store's password", func(c *Config) {
 			c.Balancer.Algorithm = Semantic
 			c.Targets[0].Description = "anything"
-			c.VectorDB = &VectorDBConfig{Strategy: "redis", Redis: &redisstore.Options{Password: "{vault://nope/redis/password}"}}
+			c.VectorDB = &VectorDBConfig{Strategy: "redis", Store: &redisstore.Options{Password: "{vault://nope/redis/password}"}}
 		}, `names vault "nope"`},
 		{"gemini endpoint_id", func(c *Config) {
 			c.Targets[0].Model.Options.Gemini = &provider.GeminiOptions{EndpointID: "123"}
@@ -70,9 +71,9 @@ func TestInvalidConfig(t *testing.T) {
 	require.NoError(t, p.Close())
 }
 
-// closeCounter is a SecretResolver that counts Close calls.
+// closeCounter is a secret.Resolver that counts Close calls.
 type closeCounter struct {
-	EnvResolver
+	secret.EnvResolver
 	closed int
 }
 
@@ -82,7 +83,7 @@ func (c *closeCounter) Close() error { c.closed++; return nil }
 // can serve the corrected config; a Proxy that New returned closes them.
 func TestFailedNewClosesNothing(t *testing.T) {
 	v := &closeCounter{}
-	cfg := Config{Vaults: map[string]SecretResolver{"mine": v}, Targets: []Target{{Model: provider.Model{Provider: "acme"}}}}
+	cfg := Config{Vaults: map[string]secret.Resolver{"mine": v}, Targets: []Target{{Model: provider.Model{Provider: "acme"}}}}
 	_, err := New(cfg)
 	require.ErrorIs(t, err, ErrInvalidConfig)
 	assert.Zero(t, v.closed, "New failed: the resolver is still the caller's")

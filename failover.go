@@ -2,18 +2,17 @@ package aiproxy
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
-	"strconv"
 	"time"
 
 	"github.com/aiproxy/aiproxy/internal/jsonx"
 	"github.com/aiproxy/aiproxy/provider"
+	"github.com/aiproxy/aiproxy/secret"
 )
 
 // criteria is the set of Kong failover_criteria, as bits.
@@ -105,7 +104,7 @@ func (p *Proxy) attempts(c *call) *http.Response {
 			return resp
 		}
 		// An upstream may echo the credentials it refuses, in any error it sends.
-		f.err.Message = scrub(f.err.Message, c.creds[:])
+		f.err.Message = secret.Scrub(f.err.Message, c.creds[:])
 		stats.Attempts = append(stats.Attempts, Attempt{Target: t.name, Status: statusOf(f), Err: f.err})
 		p.recordFailure(t, f)
 		if !p.retryable(f) {
@@ -171,18 +170,20 @@ func (p *Proxy) try(c *call, t *target) (*http.Response, *failed) {
 	stats := &c.stats
 	t.inflight.Add(1)
 	sent := p.now()
-	preq, upReq, f := p.build(c.ctx, c, t)
+	u, f := t.request(c.ctx, c.route, c.bodyFor(t), c.stream, c.req)
 	if f != nil {
 		t.inflight.Add(-1)
 		return nil, f
 	}
-	resp, err := p.transport.RoundTrip(upReq)
+	c.creds = u.creds
+	preq := u.preq
+	resp, err := p.transport.RoundTrip(u.req)
 	if err != nil {
 		t.inflight.Add(-1)
 		return nil, transportFailure(err)
 	}
 	if resp.StatusCode >= 400 {
-		raw, _ := readLimited(resp.Body, resp.ContentLength, 1<<20)
+		raw, _ := readAll(resp.Body, resp.ContentLength, 1<<20)
 		resp.Body.Close()
 		t.inflight.Add(-1)
 		e := t.prov.ParseError(preq, resp.StatusCode, resp.Header, raw)
@@ -192,7 +193,7 @@ func (p *Proxy) try(c *call, t *target) (*http.Response, *failed) {
 		return nil, &failed{kind: statusCriterion(e.Status), sent: true, err: e}
 	}
 	if !c.stream {
-		raw, err := readLimited(resp.Body, resp.ContentLength, 64<<20)
+		raw, err := readAll(resp.Body, resp.ContentLength, maxResponse)
 		resp.Body.Close()
 		t.inflight.Add(-1)
 		if err != nil {
@@ -223,7 +224,15 @@ func (p *Proxy) try(c *call, t *target) (*http.Response, *failed) {
 	stats.TimeToFirstToken = p.now().Sub(c.start)
 	h["Content-Type"] = []string{"text/event-stream"}
 	h["Cache-Control"] = []string{"no-cache"}
-	sb := &streamBody{p: p, c: c, t: t, s: s, upstream: resp.Body, sentAt: sent}
+	sb := &streamBody{c: c, t: t, s: s, upstream: resp.Body, end: func(usage provider.Usage, err error) {
+		t.inflight.Add(-1)
+		if err == nil {
+			p.succeeded(t, stats, usage, "", p.now().Sub(sent))
+		} else {
+			stats.Usage, stats.Err = usage, err
+		}
+		p.finish(c, http.StatusOK)
+	}}
 	sb.frame(first)
 	return &http.Response{
 		Status: "200 OK", StatusCode: http.StatusOK, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
@@ -231,14 +240,10 @@ func (p *Proxy) try(c *call, t *target) (*http.Response, *failed) {
 	}, nil
 }
 
-// build prepares the upstream request of one attempt: body with the target's edits, the
-// provider's translation, forwarded client headers and credentials.
-func (p *Proxy) build(ctx context.Context, c *call, t *target) (*provider.Request, *http.Request, *failed) {
-	header, param, err := t.auth.resolve(ctx, p.secrets)
-	if err != nil {
-		return nil, nil, &failed{kind: onError, err: &provider.Error{Status: http.StatusBadGateway, Type: "server_error", Code: "secret_unavailable", Message: err.Error()}}
-	}
-	var buf [6]jsonx.Edit
+// bodyFor returns the client's body as t receives it: with t's model name and model.options
+// defaults (those the client did not set), and stream: true when response_streaming forced it.
+func (c *call) bodyFor(t *target) []byte {
+	var buf [5]jsonx.Edit
 	edits := buf[:0]
 	for _, e := range t.edits {
 		switch {
@@ -251,47 +256,10 @@ func (p *Proxy) build(ctx context.Context, c *call, t *target) (*provider.Reques
 	if c.forceStream {
 		edits = append(edits, jsonx.Edit{Key: "stream", Value: []byte("true")})
 	}
-	if e, ok := t.auth.bodyParam(param); ok {
-		edits = append(edits, e)
+	if len(edits) == 0 {
+		return c.body
 	}
-	body := c.body
-	if len(edits) > 0 {
-		body = jsonx.Apply(make([]byte, 0, len(c.body)+64), c.body, edits)
-	}
-	preq := &provider.Request{RouteType: c.route, Model: t.cfg.Model, Body: body, Stream: c.stream}
-	req, err := t.prov.NewRequest(ctx, preq)
-	if err != nil {
-		// The request cannot be translated for this provider: the client's to fix, not retried.
-		var pe *provider.Error
-		if !errors.As(err, &pe) {
-			pe = &provider.Error{Status: http.StatusBadRequest, Type: "invalid_request_error", Message: err.Error()}
-		}
-		return nil, nil, &failed{err: pe}
-	}
-	if err := p.authorize(ctx, t, req); err != nil {
-		return nil, nil, &failed{kind: onError, err: &provider.Error{Status: http.StatusBadGateway, Type: "server_error", Code: "credentials_unavailable", Message: err.Error()}}
-	}
-	copyRequestHeaders(req.Header, c.req.Header, header.name, t.cfg.Auth.AllowOverride, t.passCredentials)
-	if u := c.req.URL; u != nil { // the proxy's own requests (embeddings) have none
-		copyQuery(req.URL, u.RawQuery)
-	}
-	t.auth.apply(req, header, param)
-	c.creds = [3]string{header.value, param.value, req.Header.Get("Authorization")}
-	if t.signer != nil {
-		var cred provider.Credentials
-		if t.role != nil {
-			cred, err = t.role.credentials(ctx)
-		} else {
-			cred, err = t.auth.credentials(ctx, p.secrets)
-		}
-		if err != nil {
-			return nil, nil, &failed{kind: onError, err: &provider.Error{Status: http.StatusBadGateway, Type: "server_error", Code: "credentials_unavailable", Message: err.Error()}}
-		}
-		if err := t.signer.Sign(req, cred); err != nil {
-			return nil, nil, &failed{kind: onError, err: &provider.Error{Status: http.StatusBadGateway, Type: "server_error", Code: "signing_failed", Message: err.Error()}}
-		}
-	}
-	return preq, req, nil
+	return jsonx.Apply(make([]byte, 0, len(c.body)+64), c.body, edits)
 }
 
 // transportFailure classifies an error from sending a request.
@@ -373,22 +341,6 @@ func (p *Proxy) succeeded(t *target, stats *Stats, usage provider.Usage, model s
 		count = stats.Cost
 	}
 	t.usage.add(count, p.now())
-}
-
-// readLimited reads r to the end, failing past max bytes. size, when not negative, is the
-// expected length.
-func readLimited(r io.Reader, size, max int64) ([]byte, error) {
-	if size >= 0 && size <= max { // the usual case: read exactly the declared length
-		buf := make([]byte, size)
-		_, err := io.ReadFull(r, buf)
-		return buf, err
-	}
-	buf := bytes.NewBuffer(make([]byte, 0, 512))
-	_, err := buf.ReadFrom(io.LimitReader(r, max+1))
-	if err == nil && int64(buf.Len()) > max {
-		err = errors.New("the upstream response is larger than " + strconv.FormatInt(max, 10) + " bytes")
-	}
-	return buf.Bytes(), err
 }
 
 // timeoutConn applies Kong's write_timeout to each write and read_timeout to each read of

@@ -39,7 +39,7 @@ func closedURL(t *testing.T) string {
 	return "http://" + addr + "/v1/chat/completions"
 }
 
-func TestSeed002Failover(t *testing.T) {
+func TestFailoverByWeight(t *testing.T) {
 	// Seed 002: two targets share a description, weights 75 (gpt-4o) and 25 (gpt-4o-mini);
 	// retries 3; failover_criteria error, timeout, http_429, http_503, non_idempotent.
 	big, small := aiproxytest.NewOpenAI(), aiproxytest.NewOpenAI()

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strconv"
@@ -93,30 +94,44 @@ func readBody(r *http.Request, limit int64) ([]byte, *RequestError) {
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil, badRequest("missing_body", "the request has no body; send an OpenAI-format JSON request")
 	}
-	if limit >= 0 && r.ContentLength > limit {
+	body, err := readAll(r.Body, r.ContentLength, limit)
+	switch {
+	case errors.Is(err, errTooLarge):
 		return nil, tooLarge(limit)
-	}
-	if r.ContentLength >= 0 && r.ContentLength <= 1<<20 { // the usual case: read exactly the declared length
-		body := make([]byte, r.ContentLength)
-		if _, err := io.ReadFull(r.Body, body); err != nil {
-			return nil, &RequestError{Status: http.StatusBadRequest, Type: "invalid_request_error", Code: "body_read_failed",
-				Message: "reading the request body failed: " + err.Error(), Err: ErrBadRequest}
-		}
-		return body, nil
-	}
-	buf := bytes.NewBuffer(make([]byte, 0, 512))
-	src := io.Reader(r.Body)
-	if limit >= 0 {
-		src = io.LimitReader(r.Body, limit+1)
-	}
-	if _, err := buf.ReadFrom(src); err != nil {
+	case err != nil:
 		return nil, &RequestError{Status: http.StatusBadRequest, Type: "invalid_request_error", Code: "body_read_failed",
 			Message: "reading the request body failed: " + err.Error(), Err: ErrBadRequest}
 	}
-	if limit >= 0 && int64(buf.Len()) > limit {
-		return nil, tooLarge(limit)
+	return body, nil
+}
+
+// maxResponse bounds an upstream response body the proxy reads whole (not a stream).
+const maxResponse = 64 << 20
+
+// errTooLarge is readAll's error for a body over its limit.
+var errTooLarge = errors.New("the body is over the size limit")
+
+// readAll reads r to the end, failing with errTooLarge past limit bytes (negative: no
+// limit). size, when not negative, is the declared length: a declared length within the
+// limit (and within 1 MiB without one) is read exactly, in one allocation.
+func readAll(r io.Reader, size, limit int64) ([]byte, error) {
+	if limit >= 0 && size > limit {
+		return nil, errTooLarge
 	}
-	return buf.Bytes(), nil
+	if size >= 0 && (limit >= 0 || size <= 1<<20) {
+		buf := make([]byte, size)
+		_, err := io.ReadFull(r, buf)
+		return buf, err
+	}
+	buf := bytes.NewBuffer(make([]byte, 0, 512))
+	if limit >= 0 {
+		r = io.LimitReader(r, limit+1)
+	}
+	_, err := buf.ReadFrom(r)
+	if err == nil && limit >= 0 && int64(buf.Len()) > limit {
+		err = errTooLarge
+	}
+	return buf.Bytes(), err
 }
 
 func tooLarge(limit int64) *RequestError {

@@ -20,6 +20,7 @@ import (
 	"github.com/aiproxy/aiproxy"
 	"github.com/aiproxy/aiproxy/aiproxytest"
 	"github.com/aiproxy/aiproxy/provider"
+	"github.com/aiproxy/aiproxy/secret"
 	"github.com/aiproxy/aiproxy/vault"
 )
 
@@ -146,7 +147,7 @@ func TestNoSecretInAFullRun(t *testing.T) {
 				AzureTenantID: aiproxy.Secret(tenant)}, Logging: logging}
 	}
 	cfg := aiproxy.Config{
-		Vaults: map[string]aiproxy.SecretResolver{"hcv": hcv},
+		Vaults: map[string]secret.Resolver{"hcv": hcv},
 		Targets: []aiproxy.Target{
 			target("ok", openai.ChatURL(), bearer),
 			target("whole", mistral.ChatURL(), aiproxy.Auth{HeaderName: "Authorization", HeaderValue: ref("mistral")}),
@@ -217,7 +218,7 @@ func TestNoSecretInAFullRun(t *testing.T) {
 
 	// The semantic balancer's embeddings request, with the key from Vault, to the echoing upstream.
 	sem, err := aiproxy.New(aiproxy.Config{
-		Vaults: map[string]aiproxy.SecretResolver{"hcv": hcv},
+		Vaults: map[string]secret.Resolver{"hcv": hcv},
 		Targets: []aiproxy.Target{
 			{Model: provider.Model{Provider: "openai", Name: "ok", Options: provider.Options{UpstreamURL: openai.ChatURL()}},
 				Auth: bearer, Logging: logging, Description: aiproxy.Catchall},

@@ -2,129 +2,99 @@ package aiproxy
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"strconv"
-	"strings"
+	"time"
 
 	"github.com/aiproxy/aiproxy/secret"
 )
 
 // Secret is a configuration value that is secret or holds {vault://...} references; see
-// package secret.
+// package secret, which also holds the resolver contract (secret.Resolver) and the built-in
+// environment resolver.
 type Secret = secret.Secret
 
 // SecretRef is a parsed {vault://...} reference; see package secret.
 type SecretRef = secret.Ref
 
-const redacted = secret.Redacted
+// strictTimeout bounds the resolution New does with Config.StrictSecrets.
+const strictTimeout = 30 * time.Second
 
-// SecretResolver resolves references to one vault. Implementations are safe for concurrent
-// use; they may cache, and they must never put a resolved value in an error or a log.
-type SecretResolver interface {
-	Resolve(ctx context.Context, ref SecretRef) (string, error)
-}
-
-// SecretResolverFunc adapts a function to SecretResolver.
-type SecretResolverFunc func(ctx context.Context, ref SecretRef) (string, error)
-
-// Resolve calls f.
-func (f SecretResolverFunc) Resolve(ctx context.Context, ref SecretRef) (string, error) {
-	return f(ctx, ref)
-}
-
-// ErrSecretNotFound is wrapped by resolvers when a referenced secret or key does not exist.
-var ErrSecretNotFound = errors.New("secret not found")
-
-// SecretError is a failure to resolve one reference. It names the reference, never a value.
-type SecretError struct {
-	Ref SecretRef
-	Err error
-}
-
-func (e *SecretError) Error() string {
-	return "aiproxy: resolving " + e.Ref.String() + ": " + e.Err.Error()
-}
-
-func (e *SecretError) Unwrap() error { return e.Err }
-
-// EnvResolver resolves {vault://env/<name>[/<key>]} from environment variables, with Kong's
-// naming rule: the resource is upper-cased and "-" becomes "_", so {vault://env/openai-key}
-// reads OPENAI_KEY. With a key, the variable holds a JSON object and the key selects a field.
-type EnvResolver struct {
-	// LookupEnv reads a variable; nil means os.LookupEnv.
-	LookupEnv func(string) (string, bool)
-}
-
-// Resolve reads the variable named by ref.
-func (e EnvResolver) Resolve(_ context.Context, ref SecretRef) (string, error) {
-	lookup := e.LookupEnv
-	if lookup == nil {
-		lookup = os.LookupEnv
-	}
-	name := strings.ToUpper(strings.ReplaceAll(ref.Resource, "-", "_"))
-	v, ok := lookup(name)
-	if !ok {
-		return "", fmt.Errorf("environment variable %s is not set: %w", name, ErrSecretNotFound)
-	}
-	if ref.Key == "" {
-		return v, nil
-	}
-	return jsonField(v, ref.Key)
-}
-
-// secrets resolves the references of Secret values through the configured vaults.
-type secrets struct {
-	vaults map[string]SecretResolver
-}
-
-// newSecrets returns the resolution of references through vaults, with the built-in "env"
-// vault unless vaults replaces it.
-func newSecrets(vaults map[string]SecretResolver) *secrets {
-	s := &secrets{vaults: map[string]SecretResolver{"env": EnvResolver{}}}
-	for name, v := range vaults {
-		s.vaults[name] = v
-	}
-	return s
-}
-
-// resolve returns the value of s with every reference replaced by its resolved value.
-func (r *secrets) resolve(ctx context.Context, s Secret) (string, error) {
-	return s.Expand(func(ref SecretRef) (string, error) { return r.lookup(ctx, ref) })
-}
-
-// lookup resolves one reference through the vault it names.
-func (r *secrets) lookup(ctx context.Context, ref SecretRef) (string, error) {
-	v, ok := r.vaults[ref.Vault]
-	if !ok {
-		return "", &SecretError{Ref: ref, Err: fmt.Errorf("no vault named %q is configured", ref.Vault)}
-	}
-	val, err := v.Resolve(ctx, ref)
-	if err != nil {
-		var se *SecretError
-		if errors.As(err, &se) {
-			return "", err
+// configSecrets lists the Secret fields of cfg that hold references, by their paths: every
+// target's and the embeddings' auth, and the vector database's credentials.
+func configSecrets(cfg *Config) []secret.Field {
+	var out []secret.Field
+	add := func(path string, s *Secret) {
+		if !s.IsLiteral() {
+			out = append(out, secret.Field{Path: path, Value: s})
 		}
-		return "", &SecretError{Ref: ref, Err: err}
 	}
-	return val, nil
+	for i := range cfg.Targets {
+		for _, f := range cfg.Targets[i].Auth.fields() {
+			add("targets["+strconv.Itoa(i)+"].auth."+f.Path, f.Value)
+		}
+	}
+	if cfg.Embeddings != nil {
+		for _, f := range cfg.Embeddings.Auth.fields() {
+			add("embeddings.auth."+f.Path, f.Value)
+		}
+	}
+	if db := cfg.VectorDB; db != nil && db.Store != nil && cfg.VectorStore == nil {
+		for _, f := range db.Store.Secrets() {
+			add(f.Path, f.Value)
+		}
+	}
+	return out
 }
 
-// jsonField returns field key of the JSON object doc, as a string.
-func jsonField(doc, key string) (string, error) {
-	var m map[string]any
-	if err := json.Unmarshal([]byte(doc), &m); err != nil {
-		return "", errors.New("the secret is not a JSON object, so it has no key " + strconv.Quote(key))
+// checkRefs returns an error for each reference among fields that is malformed or names a
+// vault that is not configured, with the field it is in. It does no I/O.
+func checkRefs(fields []secret.Field, vaults *secret.Vaults) []error {
+	var errs []error
+	for _, f := range fields {
+		refs, err := f.Value.Refs()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", f.Path, err))
+			continue
+		}
+		for _, ref := range refs {
+			if !vaults.Has(ref.Vault) {
+				errs = append(errs, fmt.Errorf("%s: %s names vault %q, which is not configured", f.Path, ref, ref.Vault))
+			}
+		}
 	}
-	v, ok := m[key]
-	if !ok {
-		return "", fmt.Errorf("the secret has no key %q: %w", key, ErrSecretNotFound)
+	return errs
+}
+
+// ValidateSecrets resolves every {vault://...} reference of the configuration once, through
+// Config.Vaults, and returns an error for each field whose references do not resolve, joined.
+// Each error names the field and the reference, never a value; a missing secret or key wraps
+// secret.ErrNotFound. Resolving also fills the resolvers' caches. New calls it when
+// Config.StrictSecrets is set; call it yourself for strict checking under a context of your
+// own, or as a readiness probe.
+func (p *Proxy) ValidateSecrets(ctx context.Context) error {
+	seen := map[Secret]error{} // one resolution per distinct value
+	var errs []error
+	for _, f := range p.secretFields {
+		err, ok := seen[*f.Value]
+		if !ok {
+			_, err = p.secrets.Expand(ctx, *f.Value)
+			seen[*f.Value] = err
+		}
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", f.Path, err))
+		}
 	}
-	if s, ok := v.(string); ok {
-		return s, nil
+	return errors.Join(errs...)
+}
+
+// validateStrict is New's strict step (Config.StrictSecrets).
+func (p *Proxy) validateStrict() error {
+	ctx, cancel := context.WithTimeout(context.Background(), strictTimeout)
+	defer cancel()
+	if err := p.ValidateSecrets(ctx); err != nil {
+		return fmt.Errorf("StrictSecrets: %w", err)
 	}
-	b, err := json.Marshal(v)
-	return string(b), err
+	return nil
 }

@@ -17,6 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/aiproxy/aiproxy/secret"
 	"github.com/aiproxy/aiproxy/vectorstore"
 )
 
@@ -69,7 +70,8 @@ type semanticRouter struct {
 	threshold float64
 	dims      int // vectordb.dimensions, checked against the embeddings model; 0: not checked
 	db        *VectorDBConfig
-	p         *Proxy
+	vaults    *secret.Vaults // for the store's credentials
+	now       func() time.Time
 	logger    *slog.Logger
 
 	groups   []*semanticGroup
@@ -95,9 +97,12 @@ type semanticGroup struct {
 	pool        *pool
 }
 
-func newSemanticRouter(cfg *Config, p *Proxy) (*semanticRouter, error) {
-	r := &semanticRouter{byID: map[string]*semanticGroup{}, p: p, logger: p.logger, threshold: math.Inf(1),
-		metric: vectorstore.Cosine, db: cfg.VectorDB}
+// newSemanticRouter returns the semantic balancer over targets, which env built, with the
+// embedder and vector database cfg names. The router, its embedder and its store are
+// returned for Close to close as well.
+func newSemanticRouter(cfg *Config, targets []*target, env *targetEnv, logger *slog.Logger) (*semanticRouter, error) {
+	r := &semanticRouter{byID: map[string]*semanticGroup{}, vaults: env.secrets, now: env.now, logger: logger,
+		threshold: math.Inf(1), metric: vectorstore.Cosine, db: cfg.VectorDB}
 	if db := cfg.VectorDB; db != nil {
 		if db.DistanceMetric != "" {
 			r.metric = db.DistanceMetric
@@ -130,19 +135,16 @@ func newSemanticRouter(cfg *Config, p *Proxy) (*semanticRouter, error) {
 	}
 	var err error
 	var embedderID string
-	if r.embedder, embedderID, err = p.newEmbedder(cfg); err != nil {
+	if r.embedder, embedderID, err = newEmbedder(cfg, env, logger); err != nil {
 		return nil, err
 	}
-	p.own(r.embedder)
 	r.store = cfg.VectorStore
-	p.own(r.store)
-	p.own(r)
 	r.idPrefix = "aiproxy:" + string(r.metric) + ":" + embedderID + ":"
 	r.cache = newEmbedCache(4096, embedTimeout(cfg.Balancer), r.embedPrompt)
 
 	byDesc := map[string]*semanticGroup{}
 	var catchall []*target
-	for _, t := range p.targets {
+	for _, t := range targets {
 		switch {
 		case t.cfg.isCatchall():
 			catchall = append(catchall, t)
@@ -206,7 +208,7 @@ func (r *semanticRouter) init(ctx context.Context) error {
 	if r.ready.Load() {
 		return nil
 	}
-	now := r.p.now()
+	now := r.now()
 	if r.failure != nil && now.Sub(r.failedAt) < initRetry {
 		return r.failure
 	}
@@ -320,7 +322,7 @@ func (r *semanticRouter) storeDims() int {
 
 // openStore opens the store vectordb names for vectors of dims values.
 func (r *semanticRouter) openStore(ctx context.Context, dims int) error {
-	s, err := r.p.openStore(ctx, r.db, r.metric, dims)
+	s, err := openStore(ctx, r.db, r.metric, dims, r.vaults)
 	if err != nil {
 		return fmt.Errorf("opening the vector store: %w", err)
 	}

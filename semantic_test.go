@@ -23,6 +23,8 @@ import (
 	"github.com/aiproxy/aiproxy/embed/offline"
 	"github.com/aiproxy/aiproxy/provider"
 	"github.com/aiproxy/aiproxy/vectorstore"
+	pgvectorstore "github.com/aiproxy/aiproxy/vectorstore/pgvector"
+	redisstore "github.com/aiproxy/aiproxy/vectorstore/redis"
 )
 
 // bagOfWords embeds with aiproxytest.BagOfWords: texts close exactly as far as they share words.
@@ -505,12 +507,14 @@ func TestEmbedderWithoutNameWarnsWithAPersistentStore(t *testing.T) {
 		set   func(*aiproxy.Config)
 		warns bool
 	}{
-		{"redis", func(c *aiproxy.Config) { c.VectorDB.Strategy = "redis" }, true},
-		{"pgvector", func(c *aiproxy.Config) { c.VectorDB.Strategy = "pgvector" }, true},
+		{"redis", func(c *aiproxy.Config) { c.VectorDB.Strategy, c.VectorDB.Store = "redis", &redisstore.Options{} }, true},
+		{"pgvector", func(c *aiproxy.Config) { c.VectorDB.Strategy, c.VectorDB.Store = "pgvector", &pgvectorstore.Options{} }, true},
 		{"own store", func(c *aiproxy.Config) { c.VectorStore = storeOfMyOwn{vectorstore.NewMemory("", 0)} }, true},
 		{"memory", func(c *aiproxy.Config) {}, false},
 		{"memory store given", func(c *aiproxy.Config) { c.VectorStore = vectorstore.NewMemory("", 0) }, false},
-		{"named", func(c *aiproxy.Config) { c.VectorDB.Strategy, c.Embedder = "redis", offline.New() }, false},
+		{"named", func(c *aiproxy.Config) {
+			c.VectorDB.Strategy, c.VectorDB.Store, c.Embedder = "redis", &redisstore.Options{}, offline.New()
+		}, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			logs := &lockedBuffer{}

@@ -9,6 +9,7 @@ import (
 
 	"github.com/aiproxy/aiproxy/internal/jsonx"
 	"github.com/aiproxy/aiproxy/provider"
+	"github.com/aiproxy/aiproxy/secret"
 )
 
 // Stats describes one request after its response ended. Config.OnStats receives it, and
@@ -84,7 +85,7 @@ func (p *Proxy) finish(c *call, status int) {
 	}
 	if t.cfg.Logging.LogPayloads {
 		attrs = append(attrs, slog.String("request", string(redactPayload(c.body, t))),
-			slog.String("response", scrub(string(c.response), c.creds[:])))
+			slog.String("response", secret.Scrub(string(c.response), c.creds[:])))
 	}
 	p.logger.LogAttrs(context.Background(), slog.LevelInfo, "aiproxy request", attrs...)
 }

@@ -6,10 +6,10 @@ import (
 	"net/http"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/aiproxy/aiproxy/provider"
 	"github.com/aiproxy/aiproxy/provider/sse"
+	"github.com/aiproxy/aiproxy/secret"
 )
 
 // streamBody is a streaming response's body: each Read returns whole server-sent events
@@ -20,12 +20,12 @@ import (
 // client cancelling): it closes the upstream, which ends that Read, and then finishes the
 // request once the Read has returned.
 type streamBody struct {
-	p        *Proxy
 	c        *call
 	t        *target
 	s        provider.Stream
 	upstream io.Closer
-	sentAt   time.Time
+	// end records the request when the stream ends: err is nil when it ended as it should.
+	end func(usage provider.Usage, err error)
 
 	mu       sync.Mutex // held by Read, and by Close to finish; guards what follows
 	buf      []byte     // framed events not yet read
@@ -108,15 +108,7 @@ func (b *streamBody) finish(err error) {
 	}
 	b.finished = true
 	b.closeUpstream()
-	b.t.inflight.Add(-1)
-	stats := &b.c.stats
-	if err == nil {
-		b.p.succeeded(b.t, stats, b.s.Usage(), "", b.p.now().Sub(b.sentAt))
-	} else {
-		stats.Usage = b.s.Usage()
-		stats.Err = err
-	}
-	b.p.finish(b.c, http.StatusOK)
+	b.end(b.s.Usage(), err)
 }
 
 // endError turns an error that ends a started stream into the OpenAI error sent as its last
@@ -124,9 +116,9 @@ func (b *streamBody) finish(err error) {
 func (b *streamBody) endError(err error) *provider.Error {
 	var pe *provider.Error
 	if errors.As(err, &pe) {
-		pe.Message = scrub(pe.Message, b.c.creds[:])
+		pe.Message = secret.Scrub(pe.Message, b.c.creds[:])
 		return pe
 	}
 	return &provider.Error{Status: http.StatusBadGateway, Type: "server_error", Code: "stream_interrupted",
-		Message: scrub("the upstream stream failed: "+err.Error(), b.c.creds[:])}
+		Message: secret.Scrub("the upstream stream failed: "+err.Error(), b.c.creds[:])}
 }

@@ -1,11 +1,19 @@
 package aiproxy
 
 import (
+	"cmp"
+	"context"
 	"errors"
 	"fmt"
+	"net/http"
+	"strconv"
 	"strings"
+	"sync/atomic"
+	"time"
 
+	"github.com/aiproxy/aiproxy/internal/jsonx"
 	"github.com/aiproxy/aiproxy/provider"
+	"github.com/aiproxy/aiproxy/secret"
 )
 
 // Target is one upstream model: Kong's targets[] entry.
@@ -102,20 +110,14 @@ type Logging struct {
 	LogPayloads bool `json:"log_payloads,omitempty"`
 }
 
-// secretField is one Secret field of the configuration, named by its Kong name or path.
-type secretField struct {
-	name  string
-	value *Secret
-}
-
 // fields lists the Secret fields of a, by their Kong names.
-func (a *Auth) fields() []secretField {
-	return []secretField{
-		{"header_name", &a.HeaderName}, {"header_value", &a.HeaderValue},
-		{"param_name", &a.ParamName}, {"param_value", &a.ParamValue},
-		{"azure_client_id", &a.AzureClientID}, {"azure_client_secret", &a.AzureClientSecret},
-		{"azure_tenant_id", &a.AzureTenantID}, {"gcp_service_account_json", &a.GCPServiceAccountJSON},
-		{"aws_access_key_id", &a.AWSAccessKeyID}, {"aws_secret_access_key", &a.AWSSecretAccessKey},
+func (a *Auth) fields() []secret.Field {
+	return []secret.Field{
+		{Path: "header_name", Value: &a.HeaderName}, {Path: "header_value", Value: &a.HeaderValue},
+		{Path: "param_name", Value: &a.ParamName}, {Path: "param_value", Value: &a.ParamValue},
+		{Path: "azure_client_id", Value: &a.AzureClientID}, {Path: "azure_client_secret", Value: &a.AzureClientSecret},
+		{Path: "azure_tenant_id", Value: &a.AzureTenantID}, {Path: "gcp_service_account_json", Value: &a.GCPServiceAccountJSON},
+		{Path: "aws_access_key_id", Value: &a.AWSAccessKeyID}, {Path: "aws_secret_access_key", Value: &a.AWSSecretAccessKey},
 	}
 }
 
@@ -179,3 +181,146 @@ func (t *Target) displayName() string {
 
 // isCatchall reports whether t is the semantic balancer's fallback target.
 func (t *Target) isCatchall() bool { return strings.TrimSpace(t.Description) == Catchall }
+
+// target is a Target with what New derived from it and its runtime measurements.
+type target struct {
+	cfg    Target
+	name   string
+	weight int
+	prov   provider.Provider
+	signer provider.Signer // non-nil when prov signs requests
+	edits  []jsonx.Edit    // model name and model.options defaults, applied to each body
+	auth   auth
+	bearer bearer                   // set with auth.gcp_use_service_account or azure_use_managed_identity
+	aws    provider.CredentialsFunc // set when signer is: what it signs with
+	// secrets resolves the references among the target's credentials.
+	secrets *secret.Vaults
+	// modelHeader is the X-Kong-LLM-Model value: "<provider>/<model>".
+	modelHeader []string
+	// passCredentials: the target sets no credential of its own (no auth header or
+	// parameter, service account or request signing), so the client's are forwarded, as
+	// Kong forwards them.
+	passCredentials bool
+
+	inflight atomic.Int64
+	health   breaker
+	latency  ewma   // seconds, per latency_strategy
+	usage    recent // tokens or cost, per tokens_count_strategy
+}
+
+// targetEnv is what every target of a Proxy shares.
+type targetEnv struct {
+	providers  map[string]provider.Provider // Config.Providers
+	secrets    *secret.Vaults
+	client     *http.Client // the proxy's transport, for token requests
+	now        func() time.Time
+	assumeRole func(provider.BedrockOptions, provider.CredentialsFunc, *http.Client) provider.CredentialsFunc
+}
+
+// newTarget validates one target and derives what each request needs from it.
+func newTarget(cfg Target, env *targetEnv) (*target, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	if cfg.RouteType == "" {
+		cfg.RouteType = provider.Chat
+	}
+	cfg.Model = withEnvDefaults(cfg.Model)
+	t := &target{cfg: cfg, name: cmp.Or(cfg.Name, cfg.displayName()), weight: cmp.Or(cfg.Weight, 100),
+		secrets: env.secrets, modelHeader: []string{cfg.displayName()}}
+	t.prov = cfg.Provider
+	if t.prov == nil {
+		t.prov = env.providers[cfg.Model.Provider]
+	}
+	if t.prov == nil {
+		var err error
+		if t.prov, err = builtinProvider(cfg.Model); err != nil {
+			return nil, err
+		}
+	}
+	if cfg.Model.Name != "" {
+		t.edits = append(t.edits, jsonx.Edit{Key: "model", Value: jsonx.AppendString(nil, cfg.Model.Name)})
+	}
+	o := cfg.Model.Options
+	if o.MaxTokens != nil {
+		t.edits = append(t.edits, jsonx.Edit{Key: "max_tokens", Value: strconv.AppendInt(nil, int64(*o.MaxTokens), 10), OnlyIfAbsent: true})
+	}
+	if o.Temperature != nil {
+		t.edits = append(t.edits, jsonx.Edit{Key: "temperature", Value: strconv.AppendFloat(nil, *o.Temperature, 'g', -1, 64), OnlyIfAbsent: true})
+	}
+	if o.TopP != nil {
+		t.edits = append(t.edits, jsonx.Edit{Key: "top_p", Value: strconv.AppendFloat(nil, *o.TopP, 'g', -1, 64), OnlyIfAbsent: true})
+	}
+	t.auth = newAuth(&t.cfg.Auth)
+	t.bearer = newBearer(&t.cfg.Auth, cfg.Model.Provider, env.secrets, env.client, env.now)
+	if t.signer, _ = t.prov.(provider.Signer); t.signer != nil {
+		if b := o.Bedrock; b != nil && b.AWSAssumeRoleARN != "" && env.assumeRole == nil {
+			return nil, errors.New("model.options.bedrock.aws_assume_role_arn needs Config.AssumeRole: set it to awsrole.Assume " +
+				"(import github.com/aiproxy/aiproxy/credential/awsrole; package kong does this for Kong files)")
+		}
+		t.aws = awsCredentials(&t.cfg.Auth, o.Bedrock, env.secrets, env.client, env.assumeRole)
+	}
+	t.passCredentials = cfg.Auth.HeaderName == "" && cfg.Auth.ParamName == "" && t.bearer == nil && t.signer == nil
+	return t, nil
+}
+
+// upstream is one attempt's request to a target.
+type upstream struct {
+	preq *provider.Request
+	req  *http.Request
+	// creds are the credentials sent, scrubbed from what the upstream answers.
+	creds [3]string
+}
+
+// request builds the upstream request of one attempt on t: body (the client's, edited for
+// t, or the proxy's own) translated by t's provider, with the client's headers and query
+// parameters (none when client is nil), and t's credentials.
+func (t *target) request(ctx context.Context, route provider.RouteType, body []byte, stream bool, client *http.Request) (upstream, *failed) {
+	header, param, err := t.auth.resolve(ctx, t.secrets)
+	if err != nil {
+		return upstream{}, credentialFailure("secret_unavailable", err)
+	}
+	if e, ok := t.auth.bodyParam(param); ok {
+		body = jsonx.Apply(make([]byte, 0, len(body)+len(e.Key)+len(e.Value)+8), body, []jsonx.Edit{e})
+	}
+	preq := &provider.Request{RouteType: route, Model: t.cfg.Model, Body: body, Stream: stream}
+	req, err := t.prov.NewRequest(ctx, preq)
+	if err != nil {
+		// The request cannot be translated for this provider: the client's to fix, not retried.
+		var pe *provider.Error
+		if !errors.As(err, &pe) {
+			pe = &provider.Error{Status: http.StatusBadRequest, Type: "invalid_request_error", Message: err.Error()}
+		}
+		return upstream{}, &failed{err: pe}
+	}
+	if t.bearer != nil {
+		tok, err := t.bearer.token(ctx)
+		if err != nil {
+			return upstream{}, credentialFailure("credentials_unavailable", err)
+		}
+		req.Header["Authorization"] = []string{"Bearer " + tok}
+	}
+	if client != nil {
+		copyRequestHeaders(req.Header, client.Header, header.name, t.cfg.Auth.AllowOverride, t.passCredentials)
+		if client.URL != nil {
+			copyQuery(req.URL, client.URL.RawQuery)
+		}
+	}
+	t.auth.apply(req, header, param)
+	u := upstream{preq: preq, req: req, creds: [3]string{header.value, param.value, req.Header.Get("Authorization")}}
+	if t.signer != nil {
+		cred, err := t.aws(ctx)
+		if err != nil {
+			return upstream{}, credentialFailure("credentials_unavailable", err)
+		}
+		if err := t.signer.Sign(req, cred); err != nil {
+			return upstream{}, credentialFailure("signing_failed", err)
+		}
+	}
+	return u, nil
+}
+
+// credentialFailure is an attempt that failed before sending, for want of a credential.
+func credentialFailure(code string, err error) *failed {
+	return &failed{kind: onError, err: &provider.Error{Status: http.StatusBadGateway, Type: "server_error", Code: code, Message: err.Error()}}
+}

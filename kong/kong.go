@@ -3,9 +3,13 @@
 // KongClusterPlugin manifest, the example blocks of Kong's documentation, or a bare plugin
 // config object, in YAML or JSON.
 //
-// Parse reads the configuration into aiproxy.Config values (a vectordb block included: the
-// Proxy opens the Redis or pgvector store it names). Load also builds the secret resolvers of
-// the file's decK vault entities (HashiCorp Vault, env), which the root package cannot import.
+// Package kong is where Kong's strings become values: the root package links no database
+// client, embedded model or AWS STS client, so Parse sets in each aiproxy.Config the values
+// that Kong names by string: VectorDB.Store from vectordb.strategy with its redis or pgvector
+// block, Embedder to the offline embedder (package embed/offline) for a semantic balancer
+// without an embeddings block (or with model.provider "offline"), and AssumeRole
+// (package credential/awsrole). Load also builds the secret resolvers of the file's decK
+// vault entities (HashiCorp Vault, env). A program that loads Kong files links all of these.
 package kong
 
 import (
@@ -24,6 +28,12 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/aiproxy/aiproxy"
+	"github.com/aiproxy/aiproxy/credential/awsrole"
+	"github.com/aiproxy/aiproxy/embed/offline"
+	"github.com/aiproxy/aiproxy/secret"
+	"github.com/aiproxy/aiproxy/vectorstore"
+	pgvectorstore "github.com/aiproxy/aiproxy/vectorstore/pgvector"
+	redisstore "github.com/aiproxy/aiproxy/vectorstore/redis"
 )
 
 // PluginName is the Kong plugin whose configuration aiproxy reads.
@@ -36,7 +46,7 @@ type File struct {
 	// Vaults are decK vault entities (prefix, kind and config), for Load.
 	Vaults []Vault
 
-	built []map[string]aiproxy.SecretResolver // by Load, for Close
+	built []map[string]secret.Resolver // by Load, for Close
 	// others are the plugins and manifests found that are not ai-proxy-advanced, for the
 	// error of a file without one.
 	others []string
@@ -418,9 +428,20 @@ func decodeConfig(path string, v any, cfg *aiproxy.Config) error {
 	if !ok {
 		return fmt.Errorf("%s: expected an object", cmp.Or(path, "config"))
 	}
+	store, err := vectorStore(join(path, "vectordb"), m)
+	if err != nil {
+		return err
+	}
 	if err := decode(path, m, reflect.ValueOf(cfg).Elem()); err != nil {
 		return err
 	}
+	if cfg.VectorDB != nil {
+		cfg.VectorDB.Store = store
+	}
+	if cfg.Balancer.Algorithm == aiproxy.Semantic && (cfg.Embeddings == nil || cfg.Embeddings.Model.Provider == "offline") {
+		cfg.Embedder = offline.New()
+	}
+	cfg.AssumeRole = awsrole.Assume
 	if err := required(path, m); err != nil {
 		return err
 	}
@@ -434,6 +455,45 @@ func decodeConfig(path string, v any, cfg *aiproxy.Config) error {
 		cfg.MaxRequestBodySize = -1 // Kong's 0 is unlimited
 	}
 	return nil
+}
+
+// vectorStore takes the vectordb.redis and vectordb.pgvector blocks out of the plugin config m
+// (aiproxy.VectorDBConfig has no fields for them, since they belong to the adapters) and
+// returns the Opener of the store vectordb.strategy names, with its settings: nil for memory.
+func vectorStore(path string, m map[string]any) (vectorstore.Opener, error) {
+	db, ok := m["vectordb"].(map[string]any)
+	if !ok {
+		return nil, nil
+	}
+	rest := make(map[string]any, len(db))
+	for k, v := range db {
+		if k != "redis" && k != "pgvector" {
+			rest[k] = v
+		}
+	}
+	m["vectordb"] = rest
+	// Both blocks are checked, as in Kong's schema; the strategy picks the one used.
+	redis, pg := &redisstore.Options{}, &pgvectorstore.Options{}
+	for _, b := range []struct {
+		key    string
+		opts   any
+		dims   *int
+		metric *vectorstore.Metric
+	}{{"redis", redis, &redis.Dimensions, &redis.Metric}, {"pgvector", pg, &pg.Dimensions, &pg.Metric}} {
+		if err := decode(join(path, b.key), db[b.key], reflect.ValueOf(b.opts).Elem()); err != nil {
+			return nil, err
+		}
+		if *b.dims != 0 || *b.metric != "" {
+			return nil, fmt.Errorf("%s.%s: leave dimensions and distance_metric unset; vectordb's own apply", path, b.key)
+		}
+	}
+	switch db["strategy"] {
+	case "redis":
+		return redis, nil
+	case "pgvector":
+		return pg, nil
+	}
+	return nil, nil
 }
 
 func isZero(v any) bool {

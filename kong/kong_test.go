@@ -12,6 +12,7 @@ import (
 
 	"github.com/aiproxy/aiproxy"
 	"github.com/aiproxy/aiproxy/provider"
+	"github.com/aiproxy/aiproxy/secret"
 	"github.com/aiproxy/aiproxy/vectorstore"
 	redisstore "github.com/aiproxy/aiproxy/vectorstore/redis"
 )
@@ -38,7 +39,7 @@ func parse(t *testing.T, file string) *File {
 func mustNew(t *testing.T, cfg aiproxy.Config) {
 	t.Helper()
 	if cfg.Vaults == nil {
-		cfg.Vaults = map[string]aiproxy.SecretResolver{"hashicorp-vault": aiproxy.EnvResolver{}}
+		cfg.Vaults = map[string]secret.Resolver{"hashicorp-vault": secret.EnvResolver{}}
 	}
 	p, err := aiproxy.New(cfg)
 	require.NoError(t, err)
@@ -67,7 +68,7 @@ func TestSeed000And001(t *testing.T) {
 			cfg := parse(t, file).Plugins[0].Config
 			assert.Equal(t, aiproxy.Semantic, cfg.Balancer.Algorithm)
 			require.NotNil(t, cfg.Embeddings)
-			assert.Equal(t, aiproxy.Secret("{vault://hashicorp-vault/openai/key}"), cfg.Embeddings.Auth.HeaderValue)
+			assert.Equal(t, secret.Secret("{vault://hashicorp-vault/openai/key}"), cfg.Embeddings.Auth.HeaderValue)
 			assert.Equal(t, aiproxy.EmbeddingModel{Provider: "openai", Name: "text-embedding-3-small"}, cfg.Embeddings.Model)
 			db := cfg.VectorDB
 			require.NotNil(t, db)
@@ -75,7 +76,7 @@ func TestSeed000And001(t *testing.T) {
 			assert.Equal(t, vectorstore.Cosine, db.DistanceMetric)
 			assert.Equal(t, 0.8, *db.Threshold)
 			assert.Equal(t, 1536, db.Dimensions)
-			assert.Equal(t, &redisstore.Options{Host: "127.0.0.1", Port: 6379}, db.Redis, "the host comes from the environment")
+			assert.Equal(t, &redisstore.Options{Host: "127.0.0.1", Port: 6379}, db.Store, "the host comes from the environment")
 			require.Len(t, cfg.Targets, 3)
 			prog := cfg.Targets[0]
 			assert.Equal(t, provider.Chat, prog.RouteType)
@@ -89,7 +90,7 @@ func TestSeed000And001(t *testing.T) {
 			assert.Equal(t, aiproxy.Catchall, mistral.Description)
 			assert.Equal(t, "openai", mistral.Model.Options.MistralFormat)
 			assert.Equal(t, "https://api.mistral.ai/v1/chat/completions", mistral.Model.Options.UpstreamURL)
-			assert.Equal(t, aiproxy.Secret("{vault://hashicorp-vault/mistral/key}"), mistral.Auth.HeaderValue)
+			assert.Equal(t, secret.Secret("{vault://hashicorp-vault/mistral/key}"), mistral.Auth.HeaderValue)
 		})
 	}
 	cfg := parse(t, "seed003-entities.yaml").Plugins[0].Config
@@ -124,9 +125,9 @@ func TestSeed002(t *testing.T) {
 		})
 	}
 	cfg := parse(t, "seed002-deck-global.yaml").Plugins[0].Config
-	assert.Equal(t, aiproxy.Secret("Bearer sk-test"), cfg.Targets[0].Auth.HeaderValue, "decK's env template is expanded")
+	assert.Equal(t, secret.Secret("Bearer sk-test"), cfg.Targets[0].Auth.HeaderValue, "decK's env template is expanded")
 	cfg = parse(t, "seed002-admin-api.json").Plugins[0].Config
-	assert.Equal(t, aiproxy.Secret("Bearer '$OPENAI_API_KEY'"), cfg.Targets[0].Auth.HeaderValue, "a request body is taken literally")
+	assert.Equal(t, secret.Secret("Bearer '$OPENAI_API_KEY'"), cfg.Targets[0].Auth.HeaderValue, "a request body is taken literally")
 }
 
 func TestSeed004(t *testing.T) {
@@ -136,7 +137,7 @@ func TestSeed004(t *testing.T) {
 	assert.Equal(t, "gpt-4o", cfg.Targets[0].Model.Name)
 	assert.Equal(t, "fast", cfg.Targets[1].Model.Alias)
 	assert.Equal(t, "gpt-4o-mini", cfg.Targets[1].Model.Name)
-	assert.Equal(t, aiproxy.Secret("Bearer sk-test"), cfg.Targets[1].Auth.HeaderValue)
+	assert.Equal(t, secret.Secret("Bearer sk-test"), cfg.Targets[1].Auth.HeaderValue)
 }
 
 func TestErrorsNameThePath(t *testing.T) {

@@ -9,7 +9,7 @@ import (
 	"reflect"
 	"strings"
 
-	"github.com/aiproxy/aiproxy"
+	"github.com/aiproxy/aiproxy/secret"
 	"github.com/aiproxy/aiproxy/vault"
 )
 
@@ -20,7 +20,7 @@ const hcvDefaultPrefix = "hcv"
 // buildVaults returns a resolver for each vault entity, keyed by prefix, plus "hcv" when
 // KONG_VAULT_HCV_* variables configure Kong's default HashiCorp Vault and no entity uses that
 // prefix. On error, what was built is closed.
-func buildVaults(entities []Vault, opts LoadOptions) (map[string]aiproxy.SecretResolver, error) {
+func buildVaults(entities []Vault, opts LoadOptions) (map[string]secret.Resolver, error) {
 	lookup := opts.LookupEnv
 	if lookup == nil {
 		lookup = os.LookupEnv
@@ -29,8 +29,8 @@ func buildVaults(entities []Vault, opts LoadOptions) (map[string]aiproxy.SecretR
 	if err != nil {
 		return nil, err
 	}
-	out := map[string]aiproxy.SecretResolver{}
-	fail := func(err error) (map[string]aiproxy.SecretResolver, error) {
+	out := map[string]secret.Resolver{}
+	fail := func(err error) (map[string]secret.Resolver, error) {
 		_ = closeAll(out)
 		return nil, err
 	}
@@ -38,7 +38,7 @@ func buildVaults(entities []Vault, opts LoadOptions) (map[string]aiproxy.SecretR
 		if _, dup := out[e.Prefix]; dup {
 			return fail(fmt.Errorf("%s.prefix: %q is used by another vault", e.Path, e.Prefix))
 		}
-		var r aiproxy.SecretResolver
+		var r secret.Resolver
 		switch e.Name {
 		case "hcv":
 			r, err = hcvResolver(e, envCfg, opts)
@@ -92,7 +92,7 @@ func hcvResolver(e Vault, base vault.Config, opts LoadOptions) (*vault.Resolver,
 
 // envResolver builds Kong's environment vault with its config.prefix: {vault://<prefix>/openai-key}
 // with config.prefix "MY_" reads MY_OPENAI_KEY.
-func envResolver(e Vault, lookup func(string) (string, bool)) (aiproxy.SecretResolver, error) {
+func envResolver(e Vault, lookup func(string) (string, bool)) (secret.Resolver, error) {
 	prefix := ""
 	for k, v := range e.Config {
 		switch {
@@ -108,11 +108,11 @@ func envResolver(e Vault, lookup func(string) (string, bool)) (aiproxy.SecretRes
 			return nil, fmt.Errorf("%s.config.%s: not supported by the env vault (prefix)", e.Path, k)
 		}
 	}
-	return aiproxy.EnvResolver{LookupEnv: func(name string) (string, bool) { return lookup(prefix + name) }}, nil
+	return secret.EnvResolver{LookupEnv: func(name string) (string, bool) { return lookup(prefix + name) }}, nil
 }
 
 // closeAll closes the resolvers that are io.Closers.
-func closeAll(rs map[string]aiproxy.SecretResolver) error {
+func closeAll(rs map[string]secret.Resolver) error {
 	var errs []error
 	for _, r := range rs {
 		if c, ok := r.(io.Closer); ok {

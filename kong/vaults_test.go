@@ -13,7 +13,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/aiproxy/aiproxy"
 	"github.com/aiproxy/aiproxy/secret"
 	"github.com/aiproxy/aiproxy/vault"
 )
@@ -48,7 +47,7 @@ func randName(prefix string) string {
 	return prefix + hex.EncodeToString(b)
 }
 
-func resolve(t *testing.T, r aiproxy.SecretResolver, ref string) (string, error) {
+func resolve(t *testing.T, r secret.Resolver, ref string) (string, error) {
 	t.Helper()
 	parsed, err := secret.ParseRef(ref)
 	require.NoError(t, err)
@@ -73,7 +72,7 @@ func TestLoadTutorialVaultEntity(t *testing.T) {
 		Options: Options{LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }},
 		ConfigureVault: func(prefix string, c *vault.Config) {
 			configured = append(configured, prefix)
-			assert.Equal(t, vault.Config{Protocol: "http", Host: host, Port: 8200, Mount: "secret", KV: "v2", Token: aiproxy.Secret(token)}, *c)
+			assert.Equal(t, vault.Config{Protocol: "http", Host: host, Port: 8200, Mount: "secret", KV: "v2", Token: secret.Secret(token)}, *c)
 			c.Port = port
 		},
 	})

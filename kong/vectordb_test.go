@@ -55,11 +55,18 @@ vectordb:
 		SSL: true, SSLVerify: true, ServerName: "redis.internal", ConnectTimeout: 1000,
 		SentinelMaster: "mymaster", SentinelRole: "any", SentinelNodes: []redisstore.SentinelNode{{Host: "s1", Port: 26379}},
 		SentinelPassword: secret.Secret("{vault://env/sentinel-pw}"), KeepalivePoolSize: 30,
-	}, db.Redis)
-	assert.Equal(t, &pgvectorstore.Options{
+	}, db.Store, "the strategy's block opens the store")
+	pg := &pgvectorstore.Options{
 		Host: "pg.internal", User: "{vault://hashicorp-vault/pg/user}", Password: "{vault://hashicorp-vault/pg/password}",
 		Database: "kong-pgvector", SSLVersion: "tlsv1_3", Timeout: 3000,
-	}, db.PGVector)
+	}
+	f, err = Parse([]byte(`{"targets":[{"route_type":"llm/v1/chat","model":{"provider":"openai"},"description":"CATCHALL"}],
+		"balancer":{"algorithm":"semantic"},
+		"vectordb":{"strategy":"pgvector","distance_metric":"cosine","dimensions":3,"pgvector":{"host":"pg.internal",
+		"user":"{vault://hashicorp-vault/pg/user}","password":"{vault://hashicorp-vault/pg/password}","database":"kong-pgvector",
+		"ssl_version":"tlsv1_3","timeout":3000}}}`), Options{})
+	require.NoError(t, err)
+	assert.Equal(t, pg, f.Plugins[0].Config.VectorDB.Store)
 
 	_, err = Parse([]byte(`{"targets":[{"route_type":"llm/v1/chat","model":{"provider":"openai"}}],
 		"vectordb":{"strategy":"redis","distance_metric":"cosine","dimensions":3,"redis":{"hots":"x"}}}`), Options{})
@@ -80,8 +87,9 @@ func TestVectorDBAdminExport(t *testing.T) {
 			"ssl_cert_key":null,"ssl_required":false,"ssl_verify":false,"ssl_version":"tlsv1_2","timeout":5000,"user":"postgres"}}}`), Options{})
 	require.NoError(t, err)
 	db := f.Plugins[0].Config.VectorDB
-	assert.Equal(t, "127.0.0.1", db.Redis.Host)
-	assert.Equal(t, 256, db.Redis.KeepalivePoolSize)
-	assert.Equal(t, secret.Secret("postgres"), db.PGVector.User)
+	require.IsType(t, &redisstore.Options{}, db.Store)
+	redis := db.Store.(*redisstore.Options)
+	assert.Equal(t, "127.0.0.1", redis.Host)
+	assert.Equal(t, 256, redis.KeepalivePoolSize)
 	mustNew(t, f.Plugins[0].Config)
 }

@@ -108,3 +108,7 @@ type Credentials struct {
 	AWSSecretAccessKey string
 	AWSSessionToken    string
 }
+
+// CredentialsFunc returns the credentials to sign one request with; it may do I/O (a vault,
+// an STS call) and must never put a credential in its error.
+type CredentialsFunc func(ctx context.Context) (Credentials, error)

@@ -13,7 +13,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aiproxy/aiproxy"
 	"github.com/aiproxy/aiproxy/secret"
 )
 
@@ -49,7 +48,7 @@ type Config struct {
 	// Token is the Vault token for AuthMethod "token". It may be a whole reference to the
 	// environment vault, e.g. "{vault://env/vault-token}" reads VAULT_TOKEN. Zero is an error
 	// for AuthMethod "token".
-	Token aiproxy.Secret `json:"token,omitempty"`
+	Token secret.Secret `json:"token,omitempty"`
 
 	// KubeRole is the Vault role for AuthMethod "kubernetes". Zero is an error for that method.
 	KubeRole string `json:"kube_role,omitempty"`
@@ -68,7 +67,7 @@ type Config struct {
 	// ApproleSecretID is the AppRole secret_id, or a whole reference to the environment vault
 	// ("{vault://env/approle-secret-id}" reads APPROLE_SECRET_ID). Zero means read
 	// ApproleSecretIDFile; one of the two is required for AuthMethod "approle".
-	ApproleSecretID aiproxy.Secret `json:"approle_secret_id,omitempty"`
+	ApproleSecretID secret.Secret `json:"approle_secret_id,omitempty"`
 	// ApproleSecretIDFile is a file holding the secret_id (surrounding white space is trimmed),
 	// read at every login so that it can be rotated on disk. Zero means none.
 	ApproleSecretIDFile string `json:"approle_secret_id_file,omitempty"`
@@ -112,8 +111,8 @@ type Config struct {
 	// when a request finds them expired, and TTL zero means they never expire).
 	RotationInterval time.Duration `json:"-"`
 	// CredentialResolver resolves references in Token and ApproleSecretID. Nil means
-	// aiproxy.EnvResolver for references to the "env" vault, and an error for any other.
-	CredentialResolver aiproxy.SecretResolver `json:"-"`
+	// secret.EnvResolver for references to the "env" vault, and an error for any other.
+	CredentialResolver secret.Resolver `json:"-"`
 	// Clock is the time source of the cache and the rotation goroutine. Nil means the system
 	// clock. (Token renewal uses the Vault API's own timers.)
 	Clock Clock `json:"-"`
@@ -395,7 +394,7 @@ func (s *settings) forRef(q url.Values) (refOptions, error) {
 }
 
 // credential returns the value of a credential field, resolving a whole {vault://...} reference.
-func (c *Config) credential(ctx context.Context, field string, s aiproxy.Secret) (string, error) {
+func (c *Config) credential(ctx context.Context, field string, s secret.Secret) (string, error) {
 	if s.IsLiteral() {
 		return string(s), nil
 	}
@@ -409,9 +408,9 @@ func (c *Config) credential(ctx context.Context, field string, s aiproxy.Secret)
 	if ref.Vault != "env" {
 		return "", fmt.Errorf("vault: %s refers to vault %q; only env references resolve here (set CredentialResolver)", field, ref.Vault)
 	}
-	v, err := aiproxy.EnvResolver{}.Resolve(ctx, ref)
+	v, err := secret.EnvResolver{}.Resolve(ctx, ref)
 	if err != nil {
-		return "", &aiproxy.SecretError{Ref: ref, Err: err}
+		return "", &secret.Error{Ref: ref, Err: err}
 	}
 	return v, nil
 }

@@ -7,7 +7,7 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/aiproxy/aiproxy"
+	"github.com/aiproxy/aiproxy/secret"
 )
 
 // ConfigFromEnv reads Kong's environment variables for the HashiCorp Vault backend,
@@ -37,8 +37,8 @@ func ConfigFromEnv(lookup func(string) (string, bool)) (Config, error) {
 		switch p := f.Addr().Interface().(type) {
 		case *string:
 			*p = s
-		case *aiproxy.Secret:
-			*p = aiproxy.Secret(s)
+		case *secret.Secret:
+			*p = secret.Secret(s)
 		case *int:
 			n, err := strconv.Atoi(strings.TrimSpace(s))
 			if err != nil {

@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aiproxy/aiproxy"
 	"github.com/aiproxy/aiproxy/secret"
 	"github.com/hashicorp/vault/api"
 	"github.com/stretchr/testify/require"
@@ -74,7 +73,7 @@ func putV1(t testing.TB, path string, data map[string]any) {
 	require.NoError(t, rootClient(t).KVv1("kv1").Put(context.Background(), path, data))
 }
 
-func ref(t testing.TB, s string) aiproxy.SecretRef {
+func ref(t testing.TB, s string) secret.Ref {
 	t.Helper()
 	r, err := secret.ParseRef(s)
 	require.NoError(t, err)
@@ -85,7 +84,7 @@ func ref(t testing.TB, s string) aiproxy.SecretRef {
 func newResolver(t testing.TB, edit func(*Config)) *Resolver {
 	t.Helper()
 	addr, token := devVault(t)
-	cfg := Config{Address: addr, Token: aiproxy.Secret(token), Mount: "secret", KV: "v2", MaxRetries: -1}
+	cfg := Config{Address: addr, Token: secret.Secret(token), Mount: "secret", KV: "v2", MaxRetries: -1}
 	if edit != nil {
 		edit(&cfg)
 	}

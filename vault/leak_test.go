@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aiproxy/aiproxy"
+	"github.com/aiproxy/aiproxy/secret"
 	"github.com/stretchr/testify/require"
 )
 
@@ -30,7 +30,7 @@ func TestNoSecretInOutput(t *testing.T) {
 	resurrect := Seconds(30)
 	cfg := Config{
 		Address: proxy.URL(), Mount: "secret", KV: "v2",
-		AuthMethod: "approle", ApproleRoleID: roleID, ApproleSecretID: aiproxy.Secret(secretID),
+		AuthMethod: "approle", ApproleRoleID: roleID, ApproleSecretID: secret.Secret(secretID),
 		TTL: 10, NegTTL: 5, ResurrectTTL: &resurrect,
 		Clock: clock, Logger: debugLogger(&logs), MaxRetries: -1, Timeout: 2 * time.Second,
 		RotationInterval: -1,
@@ -115,7 +115,7 @@ func TestConfigDecodesKongEntity(t *testing.T) {
 	require.Equal(t, 8201, c.Port)
 	require.Equal(t, "v2", c.KV)
 	require.Equal(t, "team-a", c.Namespace)
-	require.Equal(t, aiproxy.Secret("hvs.example"), c.Token)
+	require.Equal(t, secret.Secret("hvs.example"), c.Token)
 	require.Equal(t, "approle", c.AuthMethod)
 	require.Equal(t, Seconds(60), c.TTL)
 	require.Equal(t, Seconds(10), c.NegTTL)
@@ -125,7 +125,7 @@ func TestConfigDecodesKongEntity(t *testing.T) {
 	require.Equal(t, "k8s", c.KubeAuthPath)
 	require.Equal(t, "/var/tok", c.KubeAPITokenFile)
 	require.Equal(t, "rid", c.ApproleRoleID)
-	require.Equal(t, aiproxy.Secret("sid"), c.ApproleSecretID)
+	require.Equal(t, secret.Secret("sid"), c.ApproleSecretID)
 	require.Equal(t, "/run/sid", c.ApproleSecretIDFile)
 	require.True(t, c.ApproleResponseWrapping)
 
@@ -182,7 +182,7 @@ func TestConfigFromEnv(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, "https", c.Protocol)
 	require.Equal(t, 8300, c.Port)
-	require.Equal(t, aiproxy.Secret("tok"), c.Token)
+	require.Equal(t, secret.Secret("tok"), c.Token)
 	require.Equal(t, Seconds(300), c.TTL)
 	require.Equal(t, Seconds(0), *c.ResurrectTTL)
 	require.True(t, c.ApproleResponseWrapping)

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aiproxy/aiproxy"
+	"github.com/aiproxy/aiproxy/secret"
 	"github.com/hashicorp/vault/api"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -63,7 +63,7 @@ func TestNamespaceOnEveryRequest(t *testing.T) {
 		c.Token = ""
 		c.AuthMethod = "approle"
 		c.ApproleRoleID = roleID
-		c.ApproleSecretID = aiproxy.Secret(secretID)
+		c.ApproleSecretID = secret.Secret(secretID)
 		c.Namespace = "/team-a/"
 		c.HTTPClient = client
 	})

@@ -13,6 +13,7 @@ import (
 	"github.com/aiproxy/aiproxy"
 	"github.com/aiproxy/aiproxy/aiproxytest"
 	"github.com/aiproxy/aiproxy/provider"
+	"github.com/aiproxy/aiproxy/secret"
 )
 
 // A key rotated in Vault reaches the upstream's Authorization header within the rotation
@@ -27,10 +28,10 @@ func TestRotationReachesUpstream(t *testing.T) {
 	up := aiproxytest.NewOpenAI()
 	defer up.Close()
 	p, err := aiproxy.New(aiproxy.Config{
-		Vaults: map[string]aiproxy.SecretResolver{"hashicorp-vault": r},
+		Vaults: map[string]secret.Resolver{"hashicorp-vault": r},
 		Targets: []aiproxy.Target{{
 			Model: provider.Model{Provider: "openai", Name: "gpt-4o", Options: provider.Options{UpstreamURL: up.ChatURL()}},
-			Auth:  aiproxy.Auth{HeaderName: "Authorization", HeaderValue: aiproxy.Secret("{vault://hashicorp-vault/" + path + "/key}")},
+			Auth:  aiproxy.Auth{HeaderName: "Authorization", HeaderValue: secret.Secret("{vault://hashicorp-vault/" + path + "/key}")},
 		}},
 	})
 	require.NoError(t, err)

@@ -25,7 +25,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/aiproxy/aiproxy"
+	"github.com/aiproxy/aiproxy/secret"
 	"github.com/hashicorp/vault/api"
 	"golang.org/x/sync/singleflight"
 )
@@ -36,7 +36,7 @@ var ErrPermissionDenied = errors.New("vault: permission denied")
 // ErrClosed is returned by a Resolver after Close.
 var ErrClosed = errors.New("vault: resolver is closed")
 
-// Resolver is an aiproxy.SecretResolver backed by HashiCorp Vault. It is safe for concurrent
+// Resolver is an secret.Resolver backed by HashiCorp Vault. It is safe for concurrent
 // use. Close stops its background goroutines.
 type Resolver struct {
 	cfg    Config
@@ -59,13 +59,13 @@ type Resolver struct {
 }
 
 var (
-	_ aiproxy.SecretResolver     = (*Resolver)(nil)
+	_ secret.Resolver            = (*Resolver)(nil)
 	_ interface{ Close() error } = (*Resolver)(nil)
 )
 
 // entry is the cache state of one reference.
 type entry struct {
-	ref     aiproxy.SecretRef
+	ref     secret.Ref
 	opts    refOptions
 	value   string
 	has     bool      // value holds a good value
@@ -173,22 +173,22 @@ func (r *Resolver) Close() error {
 }
 
 // Resolve returns the value ref names, from the cache when it is fresh. Errors are
-// *aiproxy.SecretError values that name the reference, never a value; a missing secret, key or
-// version wraps aiproxy.ErrSecretNotFound.
-func (r *Resolver) Resolve(ctx context.Context, ref aiproxy.SecretRef) (string, error) {
+// *secret.Error values that name the reference, never a value; a missing secret, key or
+// version wraps secret.ErrNotFound.
+func (r *Resolver) Resolve(ctx context.Context, ref secret.Ref) (string, error) {
 	if r.ctx.Err() != nil {
-		return "", &aiproxy.SecretError{Ref: ref, Err: ErrClosed}
+		return "", &secret.Error{Ref: ref, Err: ErrClosed}
 	}
 	opts, err := r.set.forRef(ref.Query)
 	if err != nil {
-		return "", &aiproxy.SecretError{Ref: ref, Err: err}
+		return "", &secret.Error{Ref: ref, Err: err}
 	}
 	key := ref.String()
 	now := r.clock.Now()
 	r.mu.Lock()
 	if r.closed {
 		r.mu.Unlock()
-		return "", &aiproxy.SecretError{Ref: ref, Err: ErrClosed}
+		return "", &secret.Error{Ref: ref, Err: ErrClosed}
 	}
 	if e := r.cache[key]; e != nil {
 		recentFailure := e.err != nil && opts.negTTL > 0 && now.Before(e.failed.Add(opts.negTTL))
@@ -227,7 +227,7 @@ func (r *Resolver) Resolve(ctx context.Context, ref aiproxy.SecretRef) (string, 
 }
 
 // refresh reads ref from Vault once for all concurrent callers and updates the cache.
-func (r *Resolver) refresh(ctx context.Context, key string, ref aiproxy.SecretRef, opts refOptions) (string, error) {
+func (r *Resolver) refresh(ctx context.Context, key string, ref secret.Ref, opts refOptions) (string, error) {
 	ch := r.sf.DoChan(key, r.load(key, ref, opts))
 	select {
 	case res := <-ch:
@@ -236,13 +236,13 @@ func (r *Resolver) refresh(ctx context.Context, key string, ref aiproxy.SecretRe
 		}
 		return res.Val.(string), nil
 	case <-ctx.Done():
-		return "", &aiproxy.SecretError{Ref: ref, Err: ctx.Err()}
+		return "", &secret.Error{Ref: ref, Err: ctx.Err()}
 	}
 }
 
 // load returns the singleflight function that reads ref and stores the outcome. The read uses
 // the resolver's context, not a caller's: it serves every caller waiting for it.
-func (r *Resolver) load(key string, ref aiproxy.SecretRef, opts refOptions) func() (any, error) {
+func (r *Resolver) load(key string, ref secret.Ref, opts refOptions) func() (any, error) {
 	return func() (any, error) {
 		v, err := r.fetch(r.ctx, ref, opts)
 		return r.store(key, ref, opts, v, err)
@@ -251,7 +251,7 @@ func (r *Resolver) load(key string, ref aiproxy.SecretRef, opts refOptions) func
 
 // store records the outcome of a read and returns what the caller gets: the new value, the
 // previous value while it may be resurrected, or the error.
-func (r *Resolver) store(key string, ref aiproxy.SecretRef, opts refOptions, v string, err error) (string, error) {
+func (r *Resolver) store(key string, ref secret.Ref, opts refOptions, v string, err error) (string, error) {
 	now := r.clock.Now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -305,7 +305,7 @@ func (r *Resolver) rotateLoop() {
 func (r *Resolver) Refresh(ctx context.Context) error {
 	type job struct {
 		key  string
-		ref  aiproxy.SecretRef
+		ref  secret.Ref
 		opts refOptions
 	}
 	now := r.clock.Now()
@@ -342,7 +342,7 @@ func (r *Resolver) rotate() { _ = r.Refresh(r.ctx) }
 // Validate resolves every reference and reports all that fail, joined (errors.Join) in the
 // order given; nil means all resolved. Use it at start-up for strict validation; without it,
 // a bad reference fails only the requests that use it.
-func (r *Resolver) Validate(ctx context.Context, refs ...aiproxy.SecretRef) error {
+func (r *Resolver) Validate(ctx context.Context, refs ...secret.Ref) error {
 	errs := make([]error, len(refs))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 4)
@@ -360,8 +360,8 @@ func (r *Resolver) Validate(ctx context.Context, refs ...aiproxy.SecretRef) erro
 }
 
 // fetch reads one reference from Vault, logging in first if needed and once more after a 403.
-func (r *Resolver) fetch(ctx context.Context, ref aiproxy.SecretRef, opts refOptions) (string, error) {
-	fail := func(err error) (string, error) { return "", &aiproxy.SecretError{Ref: ref, Err: err} }
+func (r *Resolver) fetch(ctx context.Context, ref secret.Ref, opts refOptions) (string, error) {
+	fail := func(err error) (string, error) { return "", &secret.Error{Ref: ref, Err: err} }
 	if ref.Version > 0 && opts.kv != 2 {
 		return fail(errors.New("a #version needs a KV v2 mount (kv: v2)"))
 	}
@@ -406,7 +406,7 @@ func (r *Resolver) tokenAlive(ctx context.Context) bool {
 }
 
 // read returns the data of the secret ref names.
-func (r *Resolver) read(ctx context.Context, ref aiproxy.SecretRef, opts refOptions) (map[string]any, error) {
+func (r *Resolver) read(ctx context.Context, ref secret.Ref, opts refOptions) (map[string]any, error) {
 	c, err := r.clientIn(opts.namespace)
 	if err != nil {
 		return nil, err
@@ -426,7 +426,7 @@ func (r *Resolver) read(ctx context.Context, ref aiproxy.SecretRef, opts refOpti
 		return nil, sanitize(err, where)
 	}
 	if s == nil || s.Data == nil { // a deleted or destroyed KV v2 version has no data
-		return nil, fmt.Errorf("no secret at %s: %w", where, aiproxy.ErrSecretNotFound)
+		return nil, fmt.Errorf("no secret at %s: %w", where, secret.ErrNotFound)
 	}
 	return s.Data, nil
 }
@@ -435,14 +435,14 @@ func (r *Resolver) read(ctx context.Context, ref aiproxy.SecretRef, opts refOpti
 // not a raw response body.
 func sanitize(err error, where string) error {
 	if errors.Is(err, api.ErrSecretNotFound) {
-		return fmt.Errorf("no secret at %s: %w", where, aiproxy.ErrSecretNotFound)
+		return fmt.Errorf("no secret at %s: %w", where, secret.ErrNotFound)
 	}
 	if status, msg, ok := vaultAnswer(err); ok {
 		switch status {
 		case 403:
 			return fmt.Errorf("reading %s: %w (HTTP 403: %s)", where, ErrPermissionDenied, msg)
 		case 404:
-			return fmt.Errorf("no secret at %s: %w", where, aiproxy.ErrSecretNotFound)
+			return fmt.Errorf("no secret at %s: %w", where, secret.ErrNotFound)
 		}
 		return fmt.Errorf("reading %s: vault answered HTTP %d: %s", where, status, msg)
 	}
@@ -460,13 +460,13 @@ func pick(data map[string]any, key string) (string, error) {
 	}
 	v, ok := data[key]
 	if !ok {
-		return "", fmt.Errorf("the secret has no key %q: %w", key, aiproxy.ErrSecretNotFound)
+		return "", fmt.Errorf("the secret has no key %q: %w", key, secret.ErrNotFound)
 	}
 	switch v := v.(type) {
 	case string:
 		return v, nil
 	case nil:
-		return "", fmt.Errorf("the secret's key %q is null: %w", key, aiproxy.ErrSecretNotFound)
+		return "", fmt.Errorf("the secret's key %q is null: %w", key, secret.ErrNotFound)
 	}
 	b, err := json.Marshal(v)
 	if err != nil {

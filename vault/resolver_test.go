@@ -13,7 +13,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/aiproxy/aiproxy"
+	"github.com/aiproxy/aiproxy/secret"
 	"github.com/hashicorp/vault/api"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -46,8 +46,8 @@ func TestKVv2(t *testing.T) {
 	} {
 		_, err := r.Resolve(ctx, ref(t, bad))
 		require.Error(t, err, bad)
-		assert.ErrorIs(t, err, aiproxy.ErrSecretNotFound, bad)
-		var se *aiproxy.SecretError
+		assert.ErrorIs(t, err, secret.ErrNotFound, bad)
+		var se *secret.Error
 		require.ErrorAs(t, err, &se)
 		assert.Contains(t, err.Error(), bad, "the error names the reference")
 		assert.NotContains(t, err.Error(), key)
@@ -66,7 +66,7 @@ func TestKVv1(t *testing.T) {
 	assert.Equal(t, key, got)
 
 	_, err = r.Resolve(ctx, ref(t, "{vault://hashicorp-vault/"+path+"-missing/key}"))
-	assert.ErrorIs(t, err, aiproxy.ErrSecretNotFound)
+	assert.ErrorIs(t, err, secret.ErrNotFound)
 
 	_, err = r.Resolve(ctx, ref(t, "{vault://hashicorp-vault/"+path+"/key#1}"))
 	require.Error(t, err)
@@ -102,7 +102,7 @@ func TestVersion(t *testing.T) {
 	// A deleted version is not found.
 	require.NoError(t, rootClient(t).KVv2("secret").DeleteVersions(ctx, path, []int{1}))
 	_, err = r.Resolve(ctx, ref(t, "{vault://hashicorp-vault/"+path+"/key?ttl=1#1}"))
-	assert.ErrorIs(t, err, aiproxy.ErrSecretNotFound)
+	assert.ErrorIs(t, err, secret.ErrNotFound)
 }
 
 // A key rotated in Vault reaches the resolver within the rotation interval, without a restart.
@@ -184,7 +184,7 @@ func TestResurrect(t *testing.T) {
 	// 9e9 s is just under the largest Duration (~9.2e9 s); 1e9 s more passes it: the sum is
 	// capped, not overflowed into a negative lifetime that would forget the value.
 	huge := ref(t, "{vault://hashicorp-vault/"+path+"/key?ttl=9e9&resurrect_ttl=1e9}")
-	for _, sr := range []aiproxy.SecretRef{sref, huge} {
+	for _, sr := range []secret.Ref{sref, huge} {
 		got, err := r.Resolve(ctx, sr)
 		require.NoError(t, err)
 		require.Equal(t, key, got)
@@ -309,14 +309,14 @@ func TestNegativeCache(t *testing.T) {
 	sref := ref(t, "{vault://hashicorp-vault/"+path+"/key}")
 
 	_, err := r.Resolve(ctx, sref)
-	require.ErrorIs(t, err, aiproxy.ErrSecretNotFound)
+	require.ErrorIs(t, err, secret.ErrNotFound)
 	require.EqualValues(t, 1, gets.Load())
 
 	key := secretValue()
 	putV2(t, path, map[string]any{"key": key})
 	clock.Advance(29 * time.Second)
 	_, err = r.Resolve(ctx, sref)
-	require.ErrorIs(t, err, aiproxy.ErrSecretNotFound, "still negatively cached")
+	require.ErrorIs(t, err, secret.ErrNotFound, "still negatively cached")
 	require.EqualValues(t, 1, gets.Load(), "Vault was not asked again")
 
 	clock.Advance(2 * time.Second)
@@ -329,7 +329,7 @@ func TestNegativeCache(t *testing.T) {
 	missing := ref(t, "{vault://hashicorp-vault/"+path+"-missing/key?neg_ttl=0}")
 	for range 2 {
 		_, err = r.Resolve(ctx, missing)
-		require.ErrorIs(t, err, aiproxy.ErrSecretNotFound)
+		require.ErrorIs(t, err, secret.ErrNotFound)
 	}
 	assert.EqualValues(t, 4, gets.Load())
 }
@@ -384,7 +384,7 @@ func TestValidate(t *testing.T) {
 	require.NoError(t, r.Validate(context.Background(), good))
 	err := r.Validate(context.Background(), good, badKey, badPath)
 	require.Error(t, err)
-	assert.ErrorIs(t, err, aiproxy.ErrSecretNotFound)
+	assert.ErrorIs(t, err, secret.ErrNotFound)
 	assert.Contains(t, err.Error(), badKey.String())
 	assert.Contains(t, err.Error(), badPath.String())
 	assert.NotContains(t, err.Error(), good.String())
@@ -480,7 +480,7 @@ func TestAppRole(t *testing.T) {
 			c.Token = ""
 			c.AuthMethod = "approle"
 			c.ApproleRoleID = roleID
-			c.ApproleSecretID = aiproxy.Secret(s.WrapInfo.Token)
+			c.ApproleSecretID = secret.Secret(s.WrapInfo.Token)
 			c.ApproleResponseWrapping = true
 		})
 		got, err := r.Resolve(ctx, sref)
@@ -519,7 +519,7 @@ func TestTokenRenewal(t *testing.T) {
 	require.NoError(t, err)
 	var logs logBuffer
 	r := newResolver(t, func(c *Config) {
-		c.Token = aiproxy.Secret(tok.Auth.ClientToken)
+		c.Token = secret.Secret(tok.Auth.ClientToken)
 		c.Logger = debugLogger(&logs)
 	})
 	got, err := r.Resolve(ctx, ref(t, "{vault://hashicorp-vault/"+path+"/key}"))
@@ -544,7 +544,7 @@ func TestReloginAtMaxTTL(t *testing.T) {
 		c.Token = ""
 		c.AuthMethod = "approle"
 		c.ApproleRoleID = roleID
-		c.ApproleSecretID = aiproxy.Secret(secretID)
+		c.ApproleSecretID = secret.Secret(secretID)
 	})
 	ctx := context.Background()
 	_, err := r.Resolve(ctx, ref(t, "{vault://hashicorp-vault/"+path+"/key}"))
@@ -587,7 +587,7 @@ func TestCloseDuringResolve(t *testing.T) {
 	for i := range 30 {
 		closed.Store(false)
 		r, err := New(Config{Address: addr, Mount: "secret", KV: "v2", MaxRetries: -1, HTTPClient: client,
-			AuthMethod: "approle", ApproleRoleID: roleID, ApproleSecretID: aiproxy.Secret(secretID),
+			AuthMethod: "approle", ApproleRoleID: roleID, ApproleSecretID: secret.Secret(secretID),
 			RotationInterval: time.Millisecond})
 		require.NoError(t, err)
 		var wg sync.WaitGroup

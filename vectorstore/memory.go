@@ -42,11 +42,9 @@ func NewMemory(metric Metric, dims int) *Memory {
 
 // Upsert stores copies of vectors.
 func (m *Memory) Upsert(_ context.Context, vectors ...Vector) error {
-	for _, v := range vectors {
-		if m.dims != 0 {
-			if err := CheckDimensions(v.Values, m.dims); err != nil {
-				return err
-			}
+	if m.dims != 0 {
+		if err := CheckVectors(m.dims, vectors); err != nil {
+			return err
 		}
 	}
 	m.mu.Lock()

@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/aiproxy/aiproxy/secret"
 )
 
 // Metric is how distance between two vectors is measured (Kong's vectordb.distance_metric).
@@ -65,6 +67,16 @@ type Pruner interface {
 // ErrDimensions is returned (wrapped) when a vector's length differs from the store's.
 var ErrDimensions = errors.New("vectorstore: vector dimensions do not match")
 
+// CheckVectors returns an error wrapping ErrDimensions unless every vector has want values.
+func CheckVectors(want int, vectors []Vector) error {
+	for _, v := range vectors {
+		if err := CheckDimensions(v.Values, want); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // CheckDimensions returns an error wrapping ErrDimensions unless len(v) == want.
 func CheckDimensions(v []float32, want int) error {
 	if len(v) != want {
@@ -95,4 +107,33 @@ func Distance(m Metric, a, b []float32) float64 {
 		}
 		return 1 - dot/math.Sqrt(na*nb)
 	}
+}
+
+// Opener opens the Store the semantic balancer keeps its vectors in. The balancer calls Open
+// on the first request that needs the store, once it knows the length of its embedder's
+// vectors; the adapters' Options (redisstore.Options, pgvectorstore.Options) are Openers.
+type Opener interface {
+	// Open connects to the store for vectors of dims values compared by metric. The secret
+	// references among the opener's credentials (those Secrets lists) are resolved through
+	// vaults first, and their values are kept out of the error.
+	Open(ctx context.Context, dims int, metric Metric, vaults *secret.Vaults) (Store, error)
+	// Secrets lists the opener's credential fields that may hold references, with their
+	// paths in Kong's configuration, for the checks of aiproxy.New and ValidateSecrets.
+	Secrets() []secret.Field
+}
+
+// CheckShape fills in the default metric (cosine) and checks metric and dims, for a store's
+// options; pkg prefixes the errors.
+func CheckShape(pkg string, metric *Metric, dims int) error {
+	switch *metric {
+	case "":
+		*metric = Cosine
+	case Cosine, Euclidean:
+	default:
+		return fmt.Errorf("%s: unknown distance_metric %q (want cosine or euclidean)", pkg, *metric)
+	}
+	if dims <= 0 {
+		return errors.New(pkg + ": dimensions must be positive")
+	}
+	return nil
 }

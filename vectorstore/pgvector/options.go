@@ -1,6 +1,7 @@
 package pgvectorstore
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -87,15 +88,8 @@ func (o Options) String() string {
 }
 
 func (o *Options) validate() error {
-	switch o.Metric {
-	case "":
-		o.Metric = vectorstore.Cosine
-	case vectorstore.Cosine, vectorstore.Euclidean:
-	default:
-		return fmt.Errorf("pgvectorstore: unknown distance_metric %q (want cosine or euclidean)", o.Metric)
-	}
-	if o.Dimensions <= 0 {
-		return errors.New("pgvectorstore: dimensions must be positive")
+	if err := vectorstore.CheckShape("pgvectorstore", &o.Metric, o.Dimensions); err != nil {
+		return err
 	}
 	if o.Dimensions > 16000 {
 		return fmt.Errorf("pgvectorstore: dimensions %d is over pgvector's limit of 16000", o.Dimensions)
@@ -224,3 +218,26 @@ func pemOrFile(s string) ([]byte, error) {
 	}
 	return b, nil
 }
+
+// Open connects a Store for vectors of dims values compared by metric (replacing Dimensions
+// and Metric), with the credentials' secret references resolved through vaults: Options are
+// the vectorstore.Opener of Kong's vectordb.strategy "pgvector".
+func (o Options) Open(ctx context.Context, dims int, metric vectorstore.Metric, vaults *secret.Vaults) (vectorstore.Store, error) {
+	o.Dimensions, o.Metric = dims, metric
+	resolved, err := secret.ExpandFields(ctx, vaults, o.Secrets())
+	if err != nil {
+		return nil, err
+	}
+	s, err := New(ctx, o)
+	if err != nil {
+		return nil, secret.ScrubError(err, resolved)
+	}
+	return s, nil
+}
+
+// Secrets lists the credential fields, by their paths in Kong's configuration.
+func (o *Options) Secrets() []secret.Field {
+	return []secret.Field{{Path: "vectordb.pgvector.user", Value: &o.User}, {Path: "vectordb.pgvector.password", Value: &o.Password}}
+}
+
+var _ vectorstore.Opener = (*Options)(nil)

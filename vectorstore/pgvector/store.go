@@ -155,10 +155,8 @@ func (s *Store) Close() error {
 // Upsert writes vectors in one statement: all of them, or none. When an ID appears twice,
 // the last vector wins.
 func (s *Store) Upsert(ctx context.Context, vectors ...vectorstore.Vector) error {
-	for _, v := range vectors {
-		if err := vectorstore.CheckDimensions(v.Values, s.dims); err != nil {
-			return err
-		}
+	if err := vectorstore.CheckVectors(s.dims, vectors); err != nil {
+		return err
 	}
 	if len(vectors) == 0 {
 		return nil

@@ -1,6 +1,7 @@
 package redisstore
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"fmt"
@@ -143,15 +144,8 @@ func (o Options) String() string {
 }
 
 func (o *Options) validate() error {
-	switch o.Metric {
-	case "":
-		o.Metric = vectorstore.Cosine
-	case vectorstore.Cosine, vectorstore.Euclidean:
-	default:
-		return fmt.Errorf("redisstore: unknown distance_metric %q (want cosine or euclidean)", o.Metric)
-	}
-	if o.Dimensions <= 0 {
-		return errors.New("redisstore: dimensions must be positive")
+	if err := vectorstore.CheckShape("redisstore", &o.Metric, o.Dimensions); err != nil {
+		return err
 	}
 	switch o.Mode {
 	case ModeAuto, ModeHash:
@@ -257,3 +251,30 @@ func hostPort(host string, port, def int) string {
 	}
 	return net.JoinHostPort(host, strconv.Itoa(port))
 }
+
+// Open connects a Store for vectors of dims values compared by metric (replacing Dimensions
+// and Metric), with the credentials' secret references resolved through vaults: Options are
+// the vectorstore.Opener of Kong's vectordb.strategy "redis".
+func (o Options) Open(ctx context.Context, dims int, metric vectorstore.Metric, vaults *secret.Vaults) (vectorstore.Store, error) {
+	o.Dimensions, o.Metric = dims, metric
+	resolved, err := secret.ExpandFields(ctx, vaults, o.Secrets())
+	if err != nil {
+		return nil, err
+	}
+	s, err := New(ctx, o)
+	if err != nil {
+		return nil, secret.ScrubError(err, resolved)
+	}
+	return s, nil
+}
+
+// Secrets lists the credential fields, by their paths in Kong's configuration.
+func (o *Options) Secrets() []secret.Field {
+	return []secret.Field{
+		{Path: "vectordb.redis.username", Value: &o.Username}, {Path: "vectordb.redis.password", Value: &o.Password},
+		{Path: "vectordb.redis.sentinel_username", Value: &o.SentinelUsername},
+		{Path: "vectordb.redis.sentinel_password", Value: &o.SentinelPassword},
+	}
+}
+
+var _ vectorstore.Opener = (*Options)(nil)

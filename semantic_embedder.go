@@ -5,26 +5,29 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"slices"
 	"strings"
 
 	"golang.org/x/sync/errgroup"
 
-	"github.com/aiproxy/aiproxy/embed/offline"
+	"github.com/aiproxy/aiproxy/internal/jsonx"
 	"github.com/aiproxy/aiproxy/provider"
+	"github.com/aiproxy/aiproxy/secret"
 	"github.com/aiproxy/aiproxy/vectorstore"
 )
 
-// newEmbedder returns the semantic balancer's embedder and a name for its embedding space.
-func (p *Proxy) newEmbedder(cfg *Config) (Embedder, string, error) {
+// newEmbedder returns the semantic balancer's embedder and a name for its embedding space:
+// Config.Embedder, or the remote model Config.Embeddings names, as a target of env.
+func newEmbedder(cfg *Config, env *targetEnv, logger *slog.Logger) (Embedder, string, error) {
 	switch {
 	case cfg.Embedder != nil:
 		if n, ok := cfg.Embedder.(interface{ Name() string }); ok {
 			return cfg.Embedder, n.Name(), nil
 		}
 		if persistentStore(cfg) {
-			p.logger.Warn("aiproxy: Config.Embedder has no Name() string method, so its vectors are stored under its Go type's name only: "+
+			logger.Warn("aiproxy: Config.Embedder has no Name() string method, so its vectors are stored under its Go type's name only: "+
 				"another embedder of the same type (another model) sharing the vector store would reuse them; give it a Name that names the model",
 				"type", fmt.Sprintf("%T", cfg.Embedder))
 		}
@@ -35,11 +38,11 @@ func (p *Proxy) newEmbedder(cfg *Config) (Embedder, string, error) {
 			d := db.Dimensions // as Kong does: OpenAI's text-embedding-3 models shorten their vectors to it
 			m.Options.EmbeddingsDimensions = &d
 		}
-		t, err := p.newTarget(Target{
+		t, err := newTarget(Target{
 			RouteType: provider.Embeddings,
 			Model:     provider.Model{Provider: m.Provider, Name: m.Name, Options: m.Options},
 			Auth:      cfg.Embeddings.Auth,
-		}, cfg.Providers)
+		}, env)
 		if err != nil {
 			return nil, "", fmt.Errorf("embeddings: %w", err)
 		}
@@ -47,10 +50,11 @@ func (p *Proxy) newEmbedder(cfg *Config) (Embedder, string, error) {
 		if d := m.Options.EmbeddingsDimensions; d != nil {
 			id += fmt.Sprintf("@%d", *d)
 		}
-		return &providerEmbedder{p: p, t: t, batch: maxBatch(m.Provider, m.Name)}, id, nil
+		return &providerEmbedder{t: t, transport: env.client.Transport, batch: maxBatch(m.Provider, m.Name)}, id, nil
 	}
-	e := offline.New()
-	return e, e.Name(), nil
+	return nil, "", errors.New("balancer.algorithm semantic needs an embedder: set Config.Embedder (offline.New() of package " +
+		"github.com/aiproxy/aiproxy/embed/offline is the built-in offline one, which package kong sets for Kong files without embeddings) " +
+		"or Config.Embeddings naming a remote model")
 }
 
 // persistentStore reports whether the vectors outlive the Proxy: a Redis or pgvector
@@ -60,7 +64,7 @@ func persistentStore(cfg *Config) bool {
 		_, memory := cfg.VectorStore.(*vectorstore.Memory)
 		return !memory
 	}
-	return cfg.VectorDB != nil && (cfg.VectorDB.Strategy == "redis" || cfg.VectorDB.Strategy == "pgvector")
+	return cfg.VectorDB != nil && cfg.VectorDB.Store != nil
 }
 
 // asksDimensions reports whether vectordb.dimensions is sent to m as OpenAI's dimensions
@@ -79,9 +83,9 @@ func usesEmbeddingsModel(cfg *Config) bool {
 // providerEmbedder embeds through a provider's embeddings API, with the same request
 // building, credentials and timeouts as the targets.
 type providerEmbedder struct {
-	p     *Proxy
-	t     *target
-	batch int // the most texts the API takes in one request; 0: no limit
+	t         *target
+	transport http.RoundTripper
+	batch     int // the most texts the API takes in one request; 0: no limit
 }
 
 // maxBatch is the most texts one embeddings request of provider and model may carry, as
@@ -131,26 +135,28 @@ func (e *providerEmbedder) embedBatch(ctx context.Context, texts []string) ([][]
 		body = append(body, fmt.Sprintf(`,"dimensions":%d`, *d)...)
 	}
 	body = append(body, '}')
-	c := &call{ctx: ctx, req: &http.Request{Header: http.Header{}}, body: body, route: provider.Embeddings}
-	preq, req, f := e.p.build(ctx, c, e.t)
+	if len(e.t.edits) > 0 {
+		body = jsonx.Apply(make([]byte, 0, len(body)+64), body, e.t.edits)
+	}
+	u, f := e.t.request(ctx, provider.Embeddings, body, false, nil)
 	if f != nil {
 		return nil, f.err
 	}
-	resp, err := e.p.transport.RoundTrip(req)
+	resp, err := e.transport.RoundTrip(u.req)
 	if err != nil {
 		return nil, errors.New("embeddings request failed: " + errText(err))
 	}
 	defer resp.Body.Close()
-	raw, err := readLimited(resp.Body, resp.ContentLength, 64<<20)
+	raw, err := readAll(resp.Body, resp.ContentLength, maxResponse)
 	if err != nil {
 		return nil, err
 	}
 	if resp.StatusCode >= 400 {
-		pe := e.t.prov.ParseError(preq, resp.StatusCode, resp.Header, raw)
-		pe.Message = scrub(pe.Message, c.creds[:])
+		pe := e.t.prov.ParseError(u.preq, resp.StatusCode, resp.Header, raw)
+		pe.Message = secret.Scrub(pe.Message, u.creds[:])
 		return nil, pe
 	}
-	out, err := e.t.prov.ParseResponse(preq, resp.Header, raw)
+	out, err := e.t.prov.ParseResponse(u.preq, resp.Header, raw)
 	if err != nil {
 		return nil, err
 	}

@@ -9,11 +9,17 @@ import (
 	"sync"
 	"time"
 
+	"github.com/aiproxy/aiproxy/credential/entra"
+	"github.com/aiproxy/aiproxy/credential/gcpauth"
 	"github.com/aiproxy/aiproxy/internal/jsonx"
 	"github.com/aiproxy/aiproxy/provider"
-	"github.com/aiproxy/aiproxy/provider/azure/entra"
-	"github.com/aiproxy/aiproxy/provider/gemini/gcpauth"
+	"github.com/aiproxy/aiproxy/secret"
 )
+
+// This file is a target's credential handling: its auth header and parameter, the bearer
+// tokens of a GCP service account or an Azure identity, and the AWS credentials a signing
+// provider signs with. Every value that may be a reference is resolved per attempt through
+// the vaults' caches, so a rotated secret is used without a restart.
 
 // auth is a target's Auth prepared for requests: literal values are kept as strings, and
 // only references are resolved per attempt.
@@ -30,7 +36,7 @@ type credential struct{ name, value string }
 func newAuth(a *Auth) auth {
 	au := auth{cfg: a, static: true}
 	for _, f := range a.fields() {
-		if !f.value.IsLiteral() {
+		if !f.Value.IsLiteral() {
 			au.static = false
 		}
 	}
@@ -42,13 +48,13 @@ func newAuth(a *Auth) auth {
 }
 
 // resolve returns the header and parameter credentials, resolving references.
-func (a *auth) resolve(ctx context.Context, s *secrets) (header, param credential, err error) {
+func (a *auth) resolve(ctx context.Context, s *secret.Vaults) (header, param credential, err error) {
 	if a.static {
 		return a.header, a.param, nil
 	}
 	pairs := [4]string{}
 	for i, v := range []Secret{a.cfg.HeaderName, a.cfg.HeaderValue, a.cfg.ParamName, a.cfg.ParamValue} {
-		if pairs[i], err = s.resolve(ctx, v); err != nil {
+		if pairs[i], err = s.Expand(ctx, v); err != nil {
 			return credential{}, credential{}, err
 		}
 	}
@@ -81,20 +87,29 @@ func (a *auth) apply(req *http.Request, header, param credential) {
 	}
 }
 
-// credentials returns the resolved AWS credentials a signing provider needs: auth's
+// awsCredentials returns the AWS credentials a signing provider signs with: auth's
 // aws_access_key_id and aws_secret_access_key, or, as in Kong, AWS_ACCESS_KEY_ID,
-// AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN from the environment.
-func (a *auth) credentials(ctx context.Context, s *secrets) (provider.Credentials, error) {
-	if a.cfg.AWSAccessKeyID == "" && a.cfg.AWSSecretAccessKey == "" {
-		return provider.Credentials{AWSAccessKeyID: os.Getenv("AWS_ACCESS_KEY_ID"),
-			AWSSecretAccessKey: os.Getenv("AWS_SECRET_ACCESS_KEY"), AWSSessionToken: os.Getenv("AWS_SESSION_TOKEN")}, nil
+// AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN from the environment; with
+// model.options.bedrock.aws_assume_role_arn, those of the role they assume through assume
+// (Config.AssumeRole).
+func awsCredentials(a *Auth, o *provider.BedrockOptions, s *secret.Vaults, client *http.Client,
+	assume func(provider.BedrockOptions, provider.CredentialsFunc, *http.Client) provider.CredentialsFunc) provider.CredentialsFunc {
+	base := func(ctx context.Context) (provider.Credentials, error) {
+		if a.AWSAccessKeyID == "" && a.AWSSecretAccessKey == "" {
+			return provider.Credentials{AWSAccessKeyID: os.Getenv("AWS_ACCESS_KEY_ID"),
+				AWSSecretAccessKey: os.Getenv("AWS_SECRET_ACCESS_KEY"), AWSSessionToken: os.Getenv("AWS_SESSION_TOKEN")}, nil
+		}
+		id, err := s.Expand(ctx, a.AWSAccessKeyID)
+		if err != nil {
+			return provider.Credentials{}, err
+		}
+		key, err := s.Expand(ctx, a.AWSSecretAccessKey)
+		return provider.Credentials{AWSAccessKeyID: id, AWSSecretAccessKey: key}, err
 	}
-	id, err := s.resolve(ctx, a.cfg.AWSAccessKeyID)
-	if err != nil {
-		return provider.Credentials{}, err
+	if o == nil || o.AWSAssumeRoleARN == "" {
+		return base
 	}
-	key, err := s.resolve(ctx, a.cfg.AWSSecretAccessKey)
-	return provider.Credentials{AWSAccessKeyID: id, AWSSecretAccessKey: key}, err
+	return assume(*o, base, client)
 }
 
 // tokenSource gives OAuth bearer tokens, cached by the source.
@@ -141,7 +156,7 @@ type bearer interface {
 
 // newBearer returns the bearer tokens of a target's auth, or nil when it uses none. As in
 // Kong, azure_use_managed_identity applies to provider azure only.
-func newBearer(a *Auth, provider string, s *secrets, client *http.Client, now func() time.Time) bearer {
+func newBearer(a *Auth, provider string, s *secret.Vaults, client *http.Client, now func() time.Time) bearer {
 	switch {
 	case a.GCPUseServiceAccount:
 		return gcpTokens(a, s, client, now)
@@ -153,10 +168,10 @@ func newBearer(a *Auth, provider string, s *secrets, client *http.Client, now fu
 
 // gcpTokens gives the tokens of auth.gcp_use_service_account: from the service account of
 // gcp_service_account_json or, as in Kong, GCP_SERVICE_ACCOUNT.
-func gcpTokens(a *Auth, s *secrets, client *http.Client, now func() time.Time) *bearerTokens[string] {
+func gcpTokens(a *Auth, s *secret.Vaults, client *http.Client, now func() time.Time) *bearerTokens[string] {
 	return &bearerTokens[string]{
 		resolve: func(ctx context.Context) (string, error) {
-			key, err := s.resolve(ctx, a.GCPServiceAccountJSON)
+			key, err := s.Expand(ctx, a.GCPServiceAccountJSON)
 			if err != nil {
 				return "", err
 			}
@@ -185,7 +200,7 @@ type azureIdentity struct {
 // client-credentials flow (at AZURE_AUTHORITY_HOST, default login.microsoftonline.com),
 // otherwise the host's managed identity is asked, at IDENTITY_ENDPOINT with IDENTITY_HEADER
 // when both are set (App Service, Container Apps), else at IMDS.
-func azureTokens(a *Auth, s *secrets, client *http.Client, now func() time.Time) *bearerTokens[azureIdentity] {
+func azureTokens(a *Auth, s *secret.Vaults, client *http.Client, now func() time.Time) *bearerTokens[azureIdentity] {
 	return &bearerTokens[azureIdentity]{
 		resolve: func(ctx context.Context) (azureIdentity, error) {
 			var vals [3]string
@@ -193,7 +208,7 @@ func azureTokens(a *Auth, s *secrets, client *http.Client, now func() time.Time)
 				v   Secret
 				env string
 			}{{a.AzureClientID, "AZURE_CLIENT_ID"}, {a.AzureClientSecret, "AZURE_CLIENT_SECRET"}, {a.AzureTenantID, "AZURE_TENANT_ID"}} {
-				v, err := s.resolve(ctx, f.v)
+				v, err := s.Expand(ctx, f.v)
 				if err != nil {
 					return azureIdentity{}, err
 				}
@@ -211,18 +226,4 @@ func azureTokens(a *Auth, s *secrets, client *http.Client, now func() time.Time)
 				HTTPClient: client, Now: now}), nil
 		},
 	}
-}
-
-// authorize adds the bearer token of a target that authenticates with a GCP service account
-// or an Azure identity.
-func (p *Proxy) authorize(ctx context.Context, t *target, req *http.Request) error {
-	if t.bearer == nil {
-		return nil
-	}
-	tok, err := t.bearer.token(ctx)
-	if err != nil {
-		return err
-	}
-	req.Header["Authorization"] = []string{"Bearer " + tok}
-	return nil
 }

@@ -27,7 +27,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aiproxy/aiproxy/provider/internal/tokencache"
+	"github.com/aiproxy/aiproxy/credential/internal/tokencache"
 )
 
 // Endpoints and audience of the flows.

@@ -65,8 +65,7 @@ var memories = map[string]*vectorstore.Memory{}
 
 func useMemory(t *testing.T, cfg *aiproxy.Config, ns string) {
 	db := cfg.VectorDB
-	db.Strategy = "memory"
-	db.Redis, db.PGVector = nil, nil
+	db.Strategy, db.Store = "memory", nil
 	if memories[ns] == nil {
 		memories[ns] = vectorstore.NewMemory(db.DistanceMetric, 0)
 	}
@@ -89,8 +88,8 @@ func useRedis(variable string) func(*testing.T, *aiproxy.Config, string) {
 			t.Fatal(err)
 		}
 		p, _ := strconv.Atoi(port)
-		db.Strategy, db.PGVector = "redis", nil
-		db.Redis = &redisstore.Options{Host: host, Port: p, Namespace: "aiproxy-test:" + ns}
+		db.Strategy = "redis"
+		db.Store = &redisstore.Options{Host: host, Port: p, Namespace: "aiproxy-test:" + ns}
 		t.Cleanup(func() {
 			c := redis.NewClient(&redis.Options{Addr: os.Getenv(variable)})
 			defer c.Close()
@@ -126,8 +125,8 @@ func usePGVector(t *testing.T, cfg *aiproxy.Config, ns string) {
 	}
 	port, _ := strconv.Atoi(u.Port())
 	password, _ := u.User.Password()
-	db.Strategy, db.Redis = "pgvector", nil
-	db.PGVector = &pgvectorstore.Options{Host: u.Hostname(), Port: port, Database: strings.TrimPrefix(u.Path, "/"),
+	db.Strategy = "pgvector"
+	db.Store = &pgvectorstore.Options{Host: u.Hostname(), Port: port, Database: strings.TrimPrefix(u.Path, "/"),
 		User: secret.Secret(u.User.Username()), Password: secret.Secret(password), Namespace: ns}
 	t.Cleanup(func() {
 		for _, table := range pgTables(t, ns) {
@@ -195,7 +194,8 @@ func TestRedisACLUser(t *testing.T) {
 
 	ups := fakes(t, "gpt-3.5-turbo", "gpt-4o", "mistral-tiny")
 	cfg := seedConfig(t, "seed000-deck.yaml", stores[1], ns, ups) // redis7
-	cfg.VectorDB.Redis.Username, cfg.VectorDB.Redis.Password = secret.Secret(user), secret.Secret(password)
+	redisOptions := cfg.VectorDB.Store.(*redisstore.Options)
+	redisOptions.Username, redisOptions.Password = secret.Secret(user), secret.Secret(password)
 	p := newSeedProxy(t, cfg)
 	for _, sp := range seed000Prompts {
 		_, model := chat(t, p, sp.prompt)
@@ -204,7 +204,8 @@ func TestRedisACLUser(t *testing.T) {
 	assert.Equal(t, 2, countRedis("AIPROXY_REDIS7_ADDR")(t, ns), "the descriptions stored as the ACL user")
 
 	cfg = seedConfig(t, "seed000-deck.yaml", stores[1], newNamespace(), ups)
-	cfg.VectorDB.Redis.Username, cfg.VectorDB.Redis.Password = secret.Secret(user), "wrong-"+secret.Secret(password)
+	redisOptions = cfg.VectorDB.Store.(*redisstore.Options)
+	redisOptions.Username, redisOptions.Password = secret.Secret(user), "wrong-"+secret.Secret(password)
 	logs := &lockedBuffer{}
 	cfg.Logger = logs.logger()
 	p = newSeedProxy(t, cfg)

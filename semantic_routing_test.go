@@ -17,6 +17,7 @@ import (
 	"github.com/aiproxy/aiproxy/aiproxytest"
 	"github.com/aiproxy/aiproxy/embed/offline"
 	"github.com/aiproxy/aiproxy/kong"
+	"github.com/aiproxy/aiproxy/secret"
 )
 
 // seedEnv is what the seeds' decK templates and documentation variables read.
@@ -28,14 +29,14 @@ const (
 	mistralKey = "mistral-from-vault"
 )
 
-var testVault = aiproxy.SecretResolverFunc(func(_ context.Context, ref aiproxy.SecretRef) (string, error) {
+var testVault = secret.ResolverFunc(func(_ context.Context, ref aiproxy.SecretRef) (string, error) {
 	switch ref.Resource + "/" + ref.Key {
 	case "openai/key":
 		return "Bearer " + openaiKey, nil
 	case "mistral/key":
 		return "Bearer " + mistralKey, nil
 	}
-	return "", aiproxy.ErrSecretNotFound
+	return "", secret.ErrNotFound
 })
 
 // seedConfig loads a seed's Kong file unchanged, then swaps what a test must: the offline
@@ -48,7 +49,7 @@ func seedConfig(t *testing.T, file string, store storeCase, ns string, upstreams
 	require.Len(t, f.Plugins, 1)
 	cfg := f.Plugins[0].Config
 	cfg.Embedder = offline.New()
-	cfg.Vaults = map[string]aiproxy.SecretResolver{"hashicorp-vault": testVault}
+	cfg.Vaults = map[string]secret.Resolver{"hashicorp-vault": testVault}
 	cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	for i := range cfg.Targets {
 		up := upstreams[cfg.Targets[i].Model.Name]
@@ -119,7 +120,7 @@ var (
 
 // TestSeedValidationPrompts: the 12 validation prompts of seeds 000, 001 and 003 route as
 // the seeds say, with the seeds' own descriptions and threshold, on every store.
-func TestSeedValidationPrompts(t *testing.T) {
+func TestSemanticRoutesKongPrompts(t *testing.T) {
 	for _, store := range stores {
 		t.Run(store.name, func(t *testing.T) {
 			for _, seed := range []struct {
@@ -151,9 +152,9 @@ func TestSeedValidationPrompts(t *testing.T) {
 	}
 }
 
-// TestSeed002FailoverInsideTheGroup: the programming group's weight-75 target (gpt-4o) is
+// TestSemanticFailoverInsideTheGroup (seed 002): the programming group's weight-75 target (gpt-4o) is
 // tried first; it answers 503, and the request lands on the weight-25 target (gpt-4o-mini).
-func TestSeed002FailoverInsideTheGroup(t *testing.T) {
+func TestSemanticFailoverInsideTheGroup(t *testing.T) {
 	const prompt = "My Python program crashes with a TypeError when my JavaScript code calls the API: how do I debug it?"
 	for _, store := range stores {
 		t.Run(store.name, func(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/aiproxy/aiproxy"
 	"github.com/aiproxy/aiproxy/embed/offline"
+	"github.com/aiproxy/aiproxy/secret"
 	pgvectorstore "github.com/aiproxy/aiproxy/vectorstore/pgvector"
 	redisstore "github.com/aiproxy/aiproxy/vectorstore/redis"
 )
@@ -120,9 +121,10 @@ func TestStoreCredentialsFromVault(t *testing.T) {
 	cfgWithUser := func(t *testing.T, user string, logs *lockedBuffer) (*aiproxy.Proxy, aiproxy.Config) {
 		ups := fakes(t, "gpt-3.5-turbo", "gpt-4o", "mistral-tiny")
 		cfg := seedConfig(t, "seed000-deck.yaml", stores[3], newNamespace(), ups)
-		realUser := string(cfg.VectorDB.PGVector.User)
-		cfg.VectorDB.PGVector.User = "{vault://db-vault/pg/user}"
-		cfg.Vaults["db-vault"] = aiproxy.SecretResolverFunc(func(_ context.Context, ref aiproxy.SecretRef) (string, error) {
+		pg := cfg.VectorDB.Store.(*pgvectorstore.Options)
+		realUser := string(pg.User)
+		pg.User = "{vault://db-vault/pg/user}"
+		cfg.Vaults["db-vault"] = secret.ResolverFunc(func(_ context.Context, ref aiproxy.SecretRef) (string, error) {
 			if user == "" {
 				return realUser, nil
 			}
@@ -148,16 +150,17 @@ func TestStoreCredentialsFromVault(t *testing.T) {
 		assert.Equal(t, "mistral-tiny", model, "a store that cannot be opened routes to CATCHALL")
 		assert.Contains(t, logs.String(), "CATCHALL")
 		for what, text := range map[string]string{"error": err.Error(), "log": logs.String(), "response": rec.Body.String(),
-			"config": fmtAll(cfg.VectorDB, cfg.VectorDB.PGVector)} {
+			"config": fmtAll(cfg.VectorDB, cfg.VectorDB.Store)} {
 			assert.NotContains(t, text, leaky, what)
 		}
 	})
 	t.Run("literal credentials", func(t *testing.T) { // every fmt verb, JSON and slog redact them
 		const pw = "literal-pw-51c2"
-		db := &aiproxy.VectorDBConfig{Strategy: "redis", Redis: &redisstore.Options{Username: "svc", Password: pw, SentinelPassword: pw},
-			PGVector: &pgvectorstore.Options{User: "svc", Password: pw}}
+		redis := &redisstore.Options{Username: "svc", Password: pw, SentinelPassword: pw}
+		pg := &pgvectorstore.Options{User: "svc", Password: pw}
+		db := &aiproxy.VectorDBConfig{Strategy: "redis", Store: redis}
 		cfg := &aiproxy.Config{VectorDB: db, Embeddings: &aiproxy.EmbeddingsConfig{Auth: aiproxy.Auth{HeaderName: "Authorization", HeaderValue: pw}}}
-		out := fmtAll(db, *db.Redis, db.Redis, *db.PGVector, db.PGVector, cfg, *cfg)
+		out := fmtAll(db, *redis, redis, *pg, pg, cfg, *cfg)
 		assert.NotContains(t, out, pw)
 		assert.NotContains(t, out, "svc")
 		assert.Contains(t, out, "[redacted]")

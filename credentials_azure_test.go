@@ -14,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/aiproxy/aiproxy/provider"
+	"github.com/aiproxy/aiproxy/secret"
 )
 
 // tokenCall is one request a fakeAzure token endpoint received.
@@ -105,7 +106,7 @@ func TestAzureClientCredentialsThroughProxy(t *testing.T) {
 	var mu sync.Mutex
 	now := time.Unix(1700000000, 0)
 	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
-	p := newProxy(t, Config{Transport: az.transport(), Now: clock, Vaults: map[string]SecretResolver{"mem": v},
+	p := newProxy(t, Config{Transport: az.transport(), Now: clock, Vaults: map[string]secret.Resolver{"mem": v},
 		Targets: []Target{azureMITarget(Auth{AzureClientID: "app-1", AzureClientSecret: "{vault://mem/azure/secret}", AzureTenantID: "tenant-1"})}})
 
 	for range 2 {
@@ -276,7 +277,7 @@ func BenchmarkAzureToken(b *testing.B) {
 	defer srv.Close()
 	b.Setenv("AZURE_AUTHORITY_HOST", srv.URL)
 	a := &Auth{AzureUseManagedIdentity: true, AzureClientID: "app-1", AzureClientSecret: "secret-1", AzureTenantID: "tenant-1"}
-	tokens := azureTokens(a, newSecrets(nil), srv.Client(), time.Now)
+	tokens := azureTokens(a, secret.NewVaults(nil), srv.Client(), time.Now)
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {

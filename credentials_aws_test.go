@@ -15,6 +15,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/aiproxy/aiproxy/credential/awsrole"
 	"github.com/aiproxy/aiproxy/provider"
 )
 
@@ -120,7 +121,7 @@ func assumeRoleTarget(sts *fakeSTS, bedrock *fakeBedrock) Target {
 
 func TestBedrockAssumeRole(t *testing.T) {
 	sts, bedrock := newFakeSTS(t), newFakeBedrock(t)
-	p := newProxy(t, Config{Targets: []Target{assumeRoleTarget(sts, bedrock)}})
+	p := newProxy(t, Config{Targets: []Target{assumeRoleTarget(sts, bedrock)}, AssumeRole: awsrole.Assume})
 
 	const n = 20
 	var wg sync.WaitGroup
@@ -155,8 +156,8 @@ func TestBedrockAssumeRole(t *testing.T) {
 func TestBedrockAssumeRoleRefreshesNearExpiry(t *testing.T) {
 	sts, bedrock := newFakeSTS(t), newFakeBedrock(t)
 	// Credentials that expire within the expiry window are used once, then replaced.
-	sts.expires = func() time.Time { return time.Now().Add(roleExpiryWindow / 2) }
-	p := newProxy(t, Config{Targets: []Target{assumeRoleTarget(sts, bedrock)}})
+	sts.expires = func() time.Time { return time.Now().Add(time.Minute / 2) }
+	p := newProxy(t, Config{Targets: []Target{assumeRoleTarget(sts, bedrock)}, AssumeRole: awsrole.Assume})
 	for range 3 {
 		rec := post(t, p, hello)
 		require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
@@ -173,10 +174,10 @@ func TestBedrockAssumeRoleDefaultsAndEnv(t *testing.T) {
 	tg := assumeRoleTarget(sts, bedrock)
 	tg.Auth = Auth{}
 	tg.Model.Options.Bedrock.AWSRoleSessionName = ""
-	p := newProxy(t, Config{Targets: []Target{tg}})
+	p := newProxy(t, Config{Targets: []Target{tg}, AssumeRole: awsrole.Assume})
 	rec := post(t, p, hello)
 	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
-	assert.Equal(t, defaultRoleSessionName, sts.forms[0].Get("RoleSessionName"))
+	assert.Equal(t, awsrole.DefaultSessionName, sts.forms[0].Get("RoleSessionName"))
 	assert.Contains(t, sts.auths[0], "Credential=AKIAENVEXAMPLE/")
 	assert.Contains(t, bedrock.headers[0].Get("Authorization"), "Credential="+tempKeyID+"/")
 }
@@ -186,7 +187,7 @@ func TestBedrockAssumeRoleDenied(t *testing.T) {
 	sts.status = http.StatusForbidden
 	var logs strings.Builder
 	var stats []Stats
-	p := newProxy(t, Config{Targets: []Target{assumeRoleTarget(sts, bedrock)}, OnStats: func(s Stats) { stats = append(stats, s) }})
+	p := newProxy(t, Config{Targets: []Target{assumeRoleTarget(sts, bedrock)}, AssumeRole: awsrole.Assume, OnStats: func(s Stats) { stats = append(stats, s) }})
 	rec := post(t, p, hello)
 	assert.Equal(t, http.StatusBadGateway, rec.Code, rec.Body.String())
 	assert.Empty(t, bedrock.headers, "nothing is sent unsigned")
@@ -198,4 +199,12 @@ func TestBedrockAssumeRoleDenied(t *testing.T) {
 	for _, secret := range []string{baseSecret, tempSecret, sessionToken} {
 		assert.NotContains(t, logs.String(), secret)
 	}
+}
+
+// A role to assume needs Config.AssumeRole, which only programs that import credential/awsrole
+// (and so link AWS's STS client) can set: without it New names the package.
+func TestBedrockAssumeRoleNeedsTheAdapter(t *testing.T) {
+	_, err := New(Config{Targets: []Target{assumeRoleTarget(newFakeSTS(t), newFakeBedrock(t))}})
+	require.ErrorIs(t, err, ErrInvalidConfig)
+	assert.ErrorContains(t, err, "github.com/aiproxy/aiproxy/credential/awsrole")
 }

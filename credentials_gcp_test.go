@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/aiproxy/aiproxy/secret"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 )
@@ -44,7 +45,7 @@ func TestGCPKeyRotation(t *testing.T) {
 		return string(b)
 	}
 	v := &memVault{values: map[string]string{"gcp/json": account("key-1")}}
-	s := newSecrets(map[string]SecretResolver{"mem": v})
+	s := secret.NewVaults(map[string]secret.Resolver{"mem": v})
 	a := &Auth{GCPUseServiceAccount: true, GCPServiceAccountJSON: "{vault://mem/gcp/json}"}
 	g := gcpTokens(a, s, http.DefaultClient, time.Now)
 	ctx := context.Background()

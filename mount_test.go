@@ -50,7 +50,7 @@ func askModel(t *testing.T, url, model string) string {
 	return c.Model
 }
 
-func TestSeed004ServeMux(t *testing.T) {
+func TestMountServeMux(t *testing.T) {
 	p, up := seed004(t)
 	mux := http.NewServeMux()
 	mux.Handle("POST /anything", p)
@@ -63,7 +63,7 @@ func TestSeed004ServeMux(t *testing.T) {
 	}
 }
 
-func TestSeed004Chi(t *testing.T) {
+func TestMountChi(t *testing.T) {
 	p, up := seed004(t)
 	r := chi.NewRouter()
 	r.Route("/v1", func(r chi.Router) { r.Method(http.MethodPost, "/chat/completions", p) })
@@ -77,7 +77,7 @@ func TestSeed004Chi(t *testing.T) {
 	}
 }
 
-func TestSeed004OpenAIGoClient(t *testing.T) {
+func TestOpenAIGoClientAliases(t *testing.T) {
 	p, up := seed004(t)
 	client := openai.NewClient(
 		option.WithHTTPClient(&http.Client{Transport: p}),

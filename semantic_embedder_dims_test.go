@@ -10,6 +10,7 @@ import (
 
 	"github.com/aiproxy/aiproxy"
 	"github.com/aiproxy/aiproxy/aiproxytest"
+	"github.com/aiproxy/aiproxy/embed/offline"
 	"github.com/aiproxy/aiproxy/provider"
 	"github.com/aiproxy/aiproxy/vectorstore"
 )
@@ -60,7 +61,7 @@ func TestDimensions(t *testing.T) {
 			if sub == "Config.Embedder" {
 				cfg.Embedder = bagOfWords
 			} else {
-				cfg.Embeddings.Model.Provider = "offline"
+				cfg.Embeddings.Model.Provider, cfg.Embedder = "offline", offline.New()
 			}
 			p := newSeedProxy(t, cfg)
 			d, err := p.Explain(context.Background(), "baking recipes")

@@ -130,7 +130,7 @@ func newSeed000(t *testing.T, strict bool) *seed000 {
 	require.Equal(t, "https://api.mistral.ai/v1/chat/completions", cfg.Targets[2].Model.Options.UpstreamURL)
 	cfg.Targets[2].Model.Options.UpstreamURL = s.mistral.ChatURL()
 	store, err := redisstore.New(context.Background(), redisstore.Options{
-		Host: cfg.VectorDB.Redis.Host, Port: redisPort, Dimensions: cfg.VectorDB.Dimensions,
+		Host: cfg.VectorDB.Store.(*redisstore.Options).Host, Port: redisPort, Dimensions: cfg.VectorDB.Dimensions,
 		Metric: cfg.VectorDB.DistanceMetric, Namespace: "aiproxy-test-seed000-" + randHex(4),
 	})
 	require.NoError(t, err)
@@ -157,7 +157,7 @@ func (s *seed000) ask(t *testing.T, url, prompt string) (int, string) {
 	return resp.StatusCode, c.Model
 }
 
-func TestSeed000VaultKeys(t *testing.T) {
+func TestVaultKeysEndToEnd(t *testing.T) {
 	for _, strict := range []bool{false, true} {
 		t.Run("strict="+strconv.FormatBool(strict), func(t *testing.T) {
 			s := newSeed000(t, strict)

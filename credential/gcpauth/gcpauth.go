@@ -23,7 +23,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/aiproxy/aiproxy/provider/internal/tokencache"
+	"github.com/aiproxy/aiproxy/credential/internal/tokencache"
 )
 
 // Defaults of Config.

@@ -1,0 +1,120 @@
+package aiproxy
+
+import (
+	"math"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// This file is a target's health and measurements, which the pickers read and the attempt
+// loop feeds: the circuit breaker, the latency average and the recent usage.
+
+// ewma is an exponentially weighted moving average: each sample moves the value a quarter
+// of the way towards it. Its zero value has no samples.
+type ewma struct {
+	mu  sync.Mutex
+	v   float64
+	set bool
+}
+
+const ewmaWeight = 0.25
+
+func (e *ewma) observe(x float64) {
+	e.mu.Lock()
+	if e.set {
+		e.v += ewmaWeight * (x - e.v)
+	} else {
+		e.v, e.set = x, true
+	}
+	e.mu.Unlock()
+}
+
+// get returns the average, and false if there is no sample yet.
+func (e *ewma) get() (float64, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.v, e.set
+}
+
+// recent is a target's recent usage for lowest-usage: the sum of what its requests counted,
+// each decaying exponentially with the time since, with Kong's 10 s decay time. Its zero
+// value is no usage.
+type recent struct {
+	mu sync.Mutex
+	v  float64
+	at time.Time // when v was last updated
+}
+
+const usageDecay = 10 * time.Second
+
+func (r *recent) add(x float64, now time.Time) {
+	r.mu.Lock()
+	r.v = r.decayed(now) + x
+	if now.After(r.at) {
+		r.at = now
+	}
+	r.mu.Unlock()
+}
+
+func (r *recent) value(now time.Time) float64 {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.decayed(now)
+}
+
+func (r *recent) decayed(now time.Time) float64 {
+	if d := now.Sub(r.at); d > 0 && r.v != 0 {
+		return r.v * math.Exp(-float64(d)/float64(usageDecay))
+	}
+	return r.v
+}
+
+// breaker is Kong's passive health check: MaxFails failures within FailTimeout take a
+// target out for FailTimeout; a 429's Retry-After takes it out until then. Success resets
+// the count.
+type breaker struct {
+	openUntil atomic.Int64 // unix nanoseconds; the target is skipped before this time
+
+	mu          sync.Mutex
+	fails       int
+	windowStart time.Time
+}
+
+func (b *breaker) open(now time.Time) bool {
+	until := b.openUntil.Load()
+	return until != 0 && now.UnixNano() < until
+}
+
+// failure records a counted failure and opens the breaker when the count reaches max.
+func (b *breaker) failure(now time.Time, max int, window time.Duration) {
+	if max <= 0 {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.fails == 0 || now.Sub(b.windowStart) > window {
+		b.fails, b.windowStart = 0, now
+	}
+	b.fails++
+	if b.fails >= max {
+		b.fails = 0
+		b.hold(now.Add(window))
+	}
+}
+
+// hold keeps the target out until t (or longer, if already held longer).
+func (b *breaker) hold(t time.Time) {
+	for {
+		cur := b.openUntil.Load()
+		if t.UnixNano() <= cur || b.openUntil.CompareAndSwap(cur, t.UnixNano()) {
+			return
+		}
+	}
+}
+
+func (b *breaker) success() {
+	b.mu.Lock()
+	b.fails = 0
+	b.mu.Unlock()
+}

@@ -1,0 +1,66 @@
+package secret
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+)
+
+// minScrubbed is the shortest value Scrub replaces: shorter values (a test's "k1") would
+// redact ordinary words.
+const minScrubbed = 8
+
+// Scrub replaces in msg each of values (credentials that were sent or resolved), and the
+// token after its scheme (the key of "Bearer sk-…"), with Redacted. An upstream or a database
+// that quotes a credential in an error then passes it on to no client and no log.
+func Scrub(msg string, values []string) string {
+	for _, c := range values {
+		forms := []string{c}
+		if i := strings.LastIndexByte(c, ' '); i >= 0 {
+			forms = append(forms, c[i+1:])
+		}
+		for _, v := range forms {
+			if len(v) >= minScrubbed {
+				msg = strings.ReplaceAll(msg, v, Redacted)
+			}
+		}
+	}
+	return msg
+}
+
+// ScrubError returns err with Scrub applied to its text. The result matches what err matched
+// with errors.Is, but does not unwrap to it, so the values cannot leak through it.
+func ScrubError(err error, values []string) error {
+	if err == nil || len(values) == 0 {
+		return err
+	}
+	return &scrubbedError{msg: Scrub(err.Error(), values), err: err}
+}
+
+type scrubbedError struct {
+	msg string
+	err error
+}
+
+func (e *scrubbedError) Error() string        { return e.msg }
+func (e *scrubbedError) Is(target error) bool { return errors.Is(e.err, target) }
+
+// ExpandFields replaces, in place, the references of each field's value with their resolved
+// values through v, and returns the values that came from references, for ScrubError. An error
+// names the field.
+func ExpandFields(ctx context.Context, v *Vaults, fields []Field) ([]string, error) {
+	var resolved []string
+	for _, f := range fields {
+		if f.Value.IsLiteral() {
+			continue
+		}
+		val, err := v.Expand(ctx, *f.Value)
+		if err != nil {
+			return resolved, fmt.Errorf("%s: %w", f.Path, err)
+		}
+		*f.Value = Secret(val)
+		resolved = append(resolved, val)
+	}
+	return resolved, nil
+}
