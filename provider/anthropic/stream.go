@@ -18,7 +18,7 @@ import (
 // name, then argument fragments), the finish chunk at message_delta and, when the client
 // asked stream_options.include_usage, a usage chunk at message_stop.
 func (p Provider) NewStream(r *provider.Request, _ http.Header, body io.Reader) provider.Stream {
-	s := &stream{r: sse.NewReader(body), created: p.now(), blockTool: map[int]int{}}
+	s := &stream{r: sse.NewReader(body), created: xlate.Now(p.Now), blockTool: map[int]int{}}
 	if r != nil {
 		s.includeUsage = chunk.IncludeUsage(r.Body)
 	}

@@ -4,10 +4,8 @@ import (
 	"bufio"
 	"encoding/json"
 	"errors"
-	"hash/fnv"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/aiproxy/aiproxy/internal/jsonx"
@@ -25,7 +23,7 @@ import (
 // chunk follows when the client asked stream_options.include_usage. Only candidate 0 is
 // streamed.
 func (p Provider) NewStream(r *provider.Request, h http.Header, body io.Reader) provider.Stream {
-	s := &stream{created: p.now(), br: bufio.NewReaderSize(body, 4096)}
+	s := &stream{created: xlate.Now(p.Now), br: bufio.NewReaderSize(body, 4096)}
 	if r != nil {
 		s.includeUsage = chunk.IncludeUsage(r.Body)
 		s.model = modelName(r, "")
@@ -231,17 +229,11 @@ func (s *stream) event(data []byte) error {
 		s.usage = *g.UsageMetadata
 	}
 	if s.w == nil {
-		id := g.ResponseID
-		if id == "" {
-			f := fnv.New64a()
-			f.Write(data)
-			id = "gemini-" + strconv.FormatUint(f.Sum64(), 16)
-		}
 		model := g.ModelVersion
 		if model == "" {
 			model = s.model
 		}
-		s.w = chunk.NewWriter(id, model, s.created)
+		s.w = chunk.NewWriter(g.id(data), model, s.created)
 		s.q.Push(s.w.Role(s.q.Buf()))
 	}
 	if s.finished {
