@@ -54,13 +54,6 @@ type Provider struct {
 
 var _ provider.Provider = Provider{}
 
-func (p Provider) now() int64 {
-	if p.Now != nil {
-		return p.Now().Unix()
-	}
-	return time.Now().Unix()
-}
-
 // URL returns the Messages endpoint of r.
 func (p Provider) URL(r *provider.Request) string {
 	return openai.URL(cmp.Or(p.BaseURL, DefaultBaseURL), "/v1/messages", r)

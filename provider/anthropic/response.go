@@ -109,7 +109,7 @@ func (p Provider) ParseResponse(r *provider.Request, h http.Header, body []byte)
 		msg.Content = &s
 	}
 	u := m.Usage.openai()
-	out := provider.ChatCompletion{ID: m.ID, Object: "chat.completion", Created: p.now(), Model: m.Model,
+	out := provider.ChatCompletion{ID: m.ID, Object: "chat.completion", Created: xlate.Now(p.Now), Model: m.Model,
 		Choices: []provider.Choice{{Index: 0, Message: msg, FinishReason: FinishReason(m.StopReason)}}, Usage: &u}
 	b, err := json.Marshal(out)
 	if err != nil {

@@ -18,7 +18,7 @@ import (
 // name, then argument fragments), the finish chunk at message_delta and, when the client
 // asked stream_options.include_usage, a usage chunk at message_stop.
 func (p Provider) NewStream(r *provider.Request, _ http.Header, body io.Reader) provider.Stream {
-	s := &stream{r: sse.NewReader(body), created: p.now(), blockTool: map[int]int{}}
+	s := &stream{r: sse.NewReader(body), created: xlate.Now(p.Now), blockTool: map[int]int{}}
 	if r != nil {
 		s.includeUsage = chunk.IncludeUsage(r.Body)
 	}
@@ -28,14 +28,13 @@ func (p Provider) NewStream(r *provider.Request, _ http.Header, body io.Reader) 
 type stream struct {
 	r            *sse.Reader
 	w            *chunk.Writer
-	q            chunk.Queue
+	q            chunk.Loop
 	created      int64
-	includeUsage bool
 	usage        usage
 	blockTool    map[int]int // content block index → tool call index
 	tools        int
+	includeUsage bool
 	finished     bool // the finish chunk was queued
-	done         bool // message_stop was seen
 }
 
 func (s *stream) Usage() provider.Usage { return s.usage.openai() }
@@ -45,30 +44,21 @@ func badStream(msg string) *provider.Error {
 }
 
 func (s *stream) Next() ([]byte, error) {
-	for {
-		if c := s.q.Pop(); c != nil {
-			return c, nil
-		}
-		if s.done {
-			return nil, io.EOF
-		}
-		s.q.Reset()
-		ev, err := s.r.Next()
-		if err == io.EOF { // message_stop ends the stream before its reader does
-			return nil, badStream("the stream ended before message_stop")
-		}
-		if err != nil {
-			return nil, err
-		}
-		if err := s.event(ev.Data); err != nil {
-			return nil, err
-		}
+	return s.q.Next(s, "anthropic: the stream ended before message_stop")
+}
+
+// Step reads and translates one event; message_stop ends the stream before its reader does.
+func (s *stream) Step() error {
+	ev, err := s.r.Next()
+	if err != nil {
+		return err
 	}
+	return s.event(ev.Data)
 }
 
 // stop ends the stream, with the usage chunk if asked.
 func (s *stream) stop() {
-	s.done = true
+	s.q.Done()
 	if s.includeUsage && s.w != nil {
 		s.q.Push(s.w.Usage(s.q.Buf(), s.usage.openai()))
 	}

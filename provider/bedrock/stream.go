@@ -181,14 +181,13 @@ func (p Provider) NewStream(r *provider.Request, header http.Header, body io.Rea
 type stream struct {
 	fr           *frameReader
 	w            *chunk.Writer
-	q            chunk.Queue
+	q            chunk.Loop
 	includeUsage bool
 	usage        provider.Usage
 	started      bool
 	// tools maps a content block index to its OpenAI tool call index.
 	tools    map[int]int
 	ev       streamEvent
-	done     bool // nothing more to read
 	stopped  bool // messageStop was seen
 	usageOut bool // the usage chunk was queued
 }
@@ -196,44 +195,34 @@ type stream struct {
 func (s *stream) Usage() provider.Usage { return s.usage }
 
 func (s *stream) Next() ([]byte, error) {
-	for {
-		if c := s.q.Pop(); c != nil {
-			return c, nil
-		}
-		if s.done {
-			return nil, io.EOF
-		}
-		s.q.Reset()
-		m, err := s.fr.next()
-		if err == io.EOF {
-			s.done = true
-			if !s.stopped {
-				return nil, xlate.BadGateway("bedrock: the event stream ended before messageStop")
-			}
-			s.usageChunk() // no metadata event: still end with a usage chunk
-			continue
-		}
-		if err != nil {
-			s.done = true
-			return nil, xlate.BadGateway("bedrock: reading the event stream: " + err.Error())
-		}
-		switch string(m.messageType) {
-		case "exception":
-			s.done = true
-			var doc struct {
-				Message string `json:"message"`
-			}
-			_ = json.Unmarshal(m.payload, &doc)
-			return nil, newError(0, string(m.exceptionType), doc.Message)
-		case "error":
-			s.done = true
-			return nil, newError(0, string(m.errorCode), string(m.errorMessage))
-		}
-		if err := s.event(m.eventType, m.payload); err != nil {
-			s.done = true
-			return nil, err
-		}
+	return s.q.Next(s, "bedrock: the event stream ended before messageStop")
+}
+
+// Step reads and translates one frame; after messageStop, the upstream's end ends the
+// stream, with the usage chunk even if no metadata event gave it.
+func (s *stream) Step() error {
+	m, err := s.fr.next()
+	switch {
+	case err == io.EOF && s.stopped:
+		s.usageChunk()
+		s.q.Done()
+		return nil
+	case err == io.EOF:
+		return err
+	case err != nil:
+		return xlate.BadGateway("bedrock: reading the event stream: " + err.Error())
 	}
+	switch string(m.messageType) {
+	case "exception":
+		var doc struct {
+			Message string `json:"message"`
+		}
+		_ = json.Unmarshal(m.payload, &doc)
+		return newError(0, string(m.exceptionType), doc.Message)
+	case "error":
+		return newError(0, string(m.errorCode), string(m.errorMessage))
+	}
+	return s.event(m.eventType, m.payload)
 }
 
 // role queues the role chunk first, even if the upstream skipped messageStart.

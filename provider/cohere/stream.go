@@ -55,14 +55,13 @@ func (p Provider) NewStream(r *provider.Request, h http.Header, body io.Reader) 
 type stream struct {
 	r            *sse.Reader
 	w            *chunk.Writer // made at the first chunk, with message-start's id
-	q            chunk.Queue
+	q            chunk.Loop
 	id, model    string
 	created      int64
 	includeUsage bool
 	usage        provider.Usage
 	tools        int // tool calls started so far
 	ev           streamEvent
-	done         bool
 }
 
 func (s *stream) Usage() provider.Usage { return s.usage }
@@ -76,28 +75,19 @@ func (s *stream) start() {
 }
 
 func (s *stream) Next() ([]byte, error) {
-	for {
-		if c := s.q.Pop(); c != nil {
-			return c, nil
-		}
-		if s.done {
-			return nil, io.EOF
-		}
-		s.q.Reset()
-		ev, err := s.r.Next()
-		if err == io.EOF {
-			s.done = true
-			return nil, xlate.BadGateway("cohere: the stream ended before message-end")
-		}
-		if err != nil {
-			s.done = true
-			return nil, xlate.BadGateway("cohere: reading the stream: " + err.Error())
-		}
-		if err := s.event(ev.Data); err != nil {
-			s.done = true
-			return nil, err
-		}
+	return s.q.Next(s, "cohere: the stream ended before message-end")
+}
+
+// Step reads and translates one event.
+func (s *stream) Step() error {
+	ev, err := s.r.Next()
+	if err == io.EOF {
+		return err
 	}
+	if err != nil {
+		return xlate.BadGateway("cohere: reading the stream: " + err.Error())
+	}
+	return s.event(ev.Data)
 }
 
 func (s *stream) event(data []byte) error {
@@ -151,7 +141,7 @@ func (s *stream) event(data []byte) error {
 		s.start()
 		s.q.Push(s.w.ToolArgsRaw(s.q.Buf(), s.tools-1, jsonx.AppendString(nil, tc.Function.Arguments)))
 	case "message-end":
-		s.done = true
+		s.q.Done()
 		finish := ""
 		if ev.Delta != nil {
 			finish = ev.Delta.FinishReason

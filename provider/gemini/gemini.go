@@ -62,13 +62,6 @@ type Provider struct {
 
 var _ provider.Provider = Provider{}
 
-func (p Provider) now() int64 {
-	if p.Now != nil {
-		return p.Now().Unix()
-	}
-	return time.Now().Unix()
-}
-
 func badRequest(msg string) *provider.Error {
 	return &provider.Error{Status: http.StatusBadRequest, Type: "invalid_request_error", Message: "gemini: " + msg}
 }

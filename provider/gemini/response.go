@@ -23,6 +23,16 @@ type generateResponse struct {
 	Error          json.RawMessage `json:"error"`
 }
 
+// id is the response's id: its responseId, else "gemini-" and a hash of raw, its JSON.
+func (g *generateResponse) id(raw []byte) string {
+	if g.ResponseID != "" {
+		return g.ResponseID
+	}
+	f := fnv.New64a()
+	f.Write(raw)
+	return "gemini-" + strconv.FormatUint(f.Sum64(), 16)
+}
+
 type candidate struct {
 	Content      contentT `json:"content"`
 	FinishReason string   `json:"finishReason"`
@@ -112,17 +122,11 @@ func (p Provider) ParseResponse(r *provider.Request, h http.Header, body []byte)
 	if len(g.Error) > 0 && string(g.Error) != "null" {
 		return nil, p.ParseError(r, http.StatusBadGateway, h, body)
 	}
-	id := g.ResponseID
-	if id == "" {
-		f := fnv.New64a()
-		f.Write(body)
-		id = "gemini-" + strconv.FormatUint(f.Sum64(), 16)
-	}
 	model := g.ModelVersion
 	if model == "" && r != nil {
 		model = modelName(r, "")
 	}
-	out := provider.ChatCompletion{ID: id, Object: "chat.completion", Created: p.now(), Model: model, Choices: []provider.Choice{}}
+	out := provider.ChatCompletion{ID: g.id(body), Object: "chat.completion", Created: xlate.Now(p.Now), Model: model, Choices: []provider.Choice{}}
 	calls := 0
 	for i, c := range g.Candidates {
 		if e := finishError(c.FinishReason); e != nil {

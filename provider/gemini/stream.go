@@ -4,10 +4,8 @@ import (
 	"bufio"
 	"encoding/json"
 	"errors"
-	"hash/fnv"
 	"io"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/aiproxy/aiproxy/internal/jsonx"
@@ -25,7 +23,7 @@ import (
 // chunk follows when the client asked stream_options.include_usage. Only candidate 0 is
 // streamed.
 func (p Provider) NewStream(r *provider.Request, h http.Header, body io.Reader) provider.Stream {
-	s := &stream{created: p.now(), br: bufio.NewReaderSize(body, 4096)}
+	s := &stream{created: xlate.Now(p.Now), br: bufio.NewReaderSize(body, 4096)}
 	if r != nil {
 		s.includeUsage = chunk.IncludeUsage(r.Body)
 		s.model = modelName(r, "")
@@ -54,14 +52,13 @@ type stream struct {
 	sse          *sse.Reader
 	arr          arrayReader
 	w            *chunk.Writer
-	q            chunk.Queue
+	q            chunk.Loop
 	created      int64
 	model        string
-	includeUsage bool
 	usage        usageMetadata
 	tools        int
+	includeUsage bool
 	finished     bool
-	done         bool
 }
 
 func (s *stream) Usage() provider.Usage { return s.usage.openai() }
@@ -100,35 +97,27 @@ func (s *stream) nextEvent() ([]byte, error) {
 }
 
 func (s *stream) Next() ([]byte, error) {
-	for {
-		if c := s.q.Pop(); c != nil {
-			return c, nil
+	return s.q.Next(s, "gemini: the stream ended without a finishReason")
+}
+
+// Step reads and translates one event; after the finish, the upstream's end ends the stream
+// with the usage chunk.
+func (s *stream) Step() error {
+	data, err := s.nextEvent()
+	if err == io.EOF && s.finished {
+		s.q.Done()
+		if s.includeUsage {
+			s.q.Push(s.w.Usage(s.q.Buf(), s.usage.openai()))
 		}
-		if s.done {
-			return nil, io.EOF
-		}
-		s.q.Reset()
-		data, err := s.nextEvent()
-		if err == io.EOF {
-			if !s.finished {
-				return nil, badStream("the stream ended without a finishReason")
-			}
-			s.done = true
-			if s.includeUsage {
-				s.q.Push(s.w.Usage(s.q.Buf(), s.usage.openai()))
-			}
-			continue
-		}
-		if err != nil {
-			return nil, err
-		}
-		if s.textEvent(data) {
-			continue
-		}
-		if err := s.event(data); err != nil {
-			return nil, err
-		}
+		return nil
 	}
+	if err != nil {
+		return err
+	}
+	if s.textEvent(data) {
+		return nil
+	}
+	return s.event(data)
 }
 
 // textEvent translates the commonest event, text parts of candidate 0 (and usage) once the
@@ -240,17 +229,11 @@ func (s *stream) event(data []byte) error {
 		s.usage = *g.UsageMetadata
 	}
 	if s.w == nil {
-		id := g.ResponseID
-		if id == "" {
-			f := fnv.New64a()
-			f.Write(data)
-			id = "gemini-" + strconv.FormatUint(f.Sum64(), 16)
-		}
 		model := g.ModelVersion
 		if model == "" {
 			model = s.model
 		}
-		s.w = chunk.NewWriter(id, model, s.created)
+		s.w = chunk.NewWriter(g.id(data), model, s.created)
 		s.q.Push(s.w.Role(s.q.Buf()))
 	}
 	if s.finished {

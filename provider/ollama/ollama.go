@@ -327,45 +327,35 @@ type stream struct {
 	lr           *xlate.LineReader
 	p            Provider
 	w            *chunk.Writer // made at the first record
-	q            chunk.Queue
+	q            chunk.Loop
 	model        string
 	includeUsage bool
 	usage        provider.Usage
 	reqBody      []byte
 	createdAt    string // the first record's, for tool call ids
 	tools        int
-	done         bool
 	rec          chatResponse
 }
 
 func (s *stream) Usage() provider.Usage { return s.usage }
 
 func (s *stream) Next() ([]byte, error) {
-	for {
-		if c := s.q.Pop(); c != nil {
-			return c, nil
-		}
-		if s.done {
-			return nil, io.EOF
-		}
-		s.q.Reset()
-		line, err := s.lr.Next()
-		if err == io.EOF {
-			s.done = true
-			return nil, xlate.BadGateway("ollama: the stream ended before its done record")
-		}
-		if err != nil {
-			s.done = true
-			return nil, xlate.BadGateway("ollama: reading the stream: " + err.Error())
-		}
-		if s.textLine(line) {
-			continue
-		}
-		if err := s.line(line); err != nil {
-			s.done = true
-			return nil, err
-		}
+	return s.q.Next(s, "ollama: the stream ended before its done record")
+}
+
+// Step reads and translates one record.
+func (s *stream) Step() error {
+	line, err := s.lr.Next()
+	if err == io.EOF {
+		return err
 	}
+	if err != nil {
+		return xlate.BadGateway("ollama: reading the stream: " + err.Error())
+	}
+	if s.textLine(line) {
+		return nil
+	}
+	return s.line(line)
 }
 
 // textLine translates the commonest record, a text delta once the stream has started,
@@ -434,7 +424,7 @@ func (s *stream) line(line []byte) error {
 		s.tools++
 	}
 	if rec.Done {
-		s.done = true
+		s.q.Done()
 		s.usage = rec.usage()
 		s.q.Push(s.w.Finish(s.q.Buf(), finishReason(rec.DoneReason, s.tools > 0)))
 		if s.includeUsage {

@@ -1,13 +1,16 @@
 // Package chunk writes OpenAI chat.completion.chunk events without reflection, for the
 // stream translators of the native (non-OpenAI) providers: a Writer appends them, a Queue
-// holds those one upstream event gives until Stream.Next returns them.
+// holds those one upstream event gives until Stream.Next returns them, and a Loop is that
+// Next, around a translator of one upstream event at a time.
 package chunk
 
 import (
+	"io"
 	"strconv"
 
 	"github.com/aiproxy/aiproxy/internal/jsonx"
 	"github.com/aiproxy/aiproxy/provider"
+	"github.com/aiproxy/aiproxy/provider/internal/xlate"
 )
 
 // Writer appends chunks that share one id, created time and model.
@@ -165,4 +168,50 @@ func (q *Queue) Pop() []byte {
 	end := q.ends[q.next]
 	q.next++
 	return q.buf[start:end:end]
+}
+
+// Translator reads a stream's upstream events and translates each into the chunks it gives,
+// for a Loop.
+type Translator interface {
+	// Step reads the next upstream event and pushes its chunks (maybe none) on the Loop. It
+	// returns io.EOF when the upstream ended before the stream's terminal event: a
+	// translator calls Loop.Done at that event, or at the upstream's end after it if
+	// events may follow it. Any other error ends the stream with that error.
+	Step() error
+}
+
+// Loop is the Next method of a stream translator: it returns the chunks the last upstream
+// event gave, one a call, then has the Translator read and translate the next event,
+// until the stream is done. The translator pushes its chunks on the embedded Queue.
+type Loop struct {
+	Queue
+	done bool
+}
+
+// Done ends the stream after the chunks queued so far: Next returns them, then io.EOF,
+// and reads nothing more.
+func (l *Loop) Done() { l.done = true }
+
+// Next returns the next chunk, stepping t until an event gives one. When t's upstream
+// ends before the terminal event it returns a 502 error with the message cut; once it has
+// returned an error, it returns what is queued, then io.EOF.
+func (l *Loop) Next(t Translator, cut string) ([]byte, error) {
+	for {
+		if c := l.Pop(); c != nil {
+			return c, nil
+		}
+		if l.done {
+			return nil, io.EOF
+		}
+		l.Reset()
+		err := t.Step()
+		if err == nil {
+			continue
+		}
+		l.done = true
+		if err == io.EOF {
+			return nil, xlate.BadGateway(cut)
+		}
+		return nil, err
+	}
 }

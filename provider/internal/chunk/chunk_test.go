@@ -2,6 +2,8 @@ package chunk
 
 import (
 	"encoding/json"
+	"errors"
+	"io"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -43,4 +45,60 @@ func TestIncludeUsage(t *testing.T) {
 	assert.False(t, IncludeUsage([]byte(`{"stream":true,"stream_options":{"include_usage":false}}`)))
 	assert.False(t, IncludeUsage([]byte(`{"stream":true}`)))
 	assert.False(t, IncludeUsage([]byte(`not json`)))
+}
+
+// steps is a Translator whose events are the chunks to push, and an error to end with.
+type steps struct {
+	l      *Loop
+	events [][]string
+	err    error
+	done   bool // Done at the last event
+}
+
+func (s *steps) Step() error {
+	if len(s.events) == 0 {
+		return s.err
+	}
+	for _, c := range s.events[0] {
+		s.l.Push(append(s.l.Buf(), c...))
+	}
+	s.events = s.events[1:]
+	if s.done && len(s.events) == 0 {
+		s.l.Done()
+	}
+	return nil
+}
+
+func drain(l *Loop, t Translator) ([]string, error) {
+	var out []string
+	for {
+		c, err := l.Next(t, "x: cut")
+		if err != nil {
+			return out, err
+		}
+		out = append(out, string(c))
+	}
+}
+
+func TestLoop(t *testing.T) {
+	var l Loop
+	out, err := drain(&l, &steps{l: &l, events: [][]string{{"a", "b"}, nil, {"c"}}, done: true})
+	assert.Equal(t, []string{"a", "b", "c"}, out)
+	assert.Equal(t, io.EOF, err)
+
+	l = Loop{}
+	out, err = drain(&l, &steps{l: &l, events: [][]string{{"a"}}, err: io.EOF})
+	assert.Equal(t, []string{"a"}, out)
+	var pe *provider.Error
+	if assert.ErrorAs(t, err, &pe) {
+		assert.Equal(t, 502, pe.Status)
+		assert.Equal(t, "x: cut", pe.Message)
+	}
+	_, err = l.Next(&steps{l: &l}, "x: cut")
+	assert.Equal(t, io.EOF, err, "an error ends the stream")
+
+	l = Loop{}
+	boom := errors.New("boom")
+	_, err = drain(&l, &steps{l: &l, err: boom})
+	assert.Equal(t, boom, err)
 }

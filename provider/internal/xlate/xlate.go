@@ -46,8 +46,13 @@ func Created(h http.Header, now func() time.Time) int64 {
 			return t.Unix()
 		}
 	}
+	return Now(now)
+}
+
+// Now returns the Unix time now() gives, or time.Now's when now is nil.
+func Now(now func() time.Time) int64 {
 	if now == nil {
-		now = time.Now
+		return time.Now().Unix()
 	}
 	return now().Unix()
 }
