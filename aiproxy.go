@@ -54,6 +54,11 @@ type Proxy struct {
 	modelHeader bool
 	maxFails    int
 	failTimeout time.Duration
+	// maxRetryAfter caps how long a 429's Retry-After holds a target out.
+	maxRetryAfter time.Duration
+	// logsStatistics: some target has logging.log_statistics, so a request that no target
+	// answered is logged too.
+	logsStatistics bool
 	// latencyStrategy and tokensStrategy say what lowest-latency and lowest-usage measure.
 	latencyStrategy string
 	tokensStrategy  string
@@ -148,6 +153,10 @@ func (p *Proxy) configure(cfg *Config) []error {
 		errs = append(errs, err)
 	}
 	p.maxFails, p.failTimeout = b.MaxFails, orDefault(b.FailTimeout, 10*time.Second)
+	p.maxRetryAfter = orDefault(cfg.MaxRetryAfter, 5*time.Minute)
+	if cfg.MaxRetryAfter < 0 {
+		fail("MaxRetryAfter %v must not be negative", cfg.MaxRetryAfter)
+	}
 	if b.MaxFails < 0 || b.MaxFails > 32767 {
 		fail("balancer.max_fails %d is out of range 0..32767", b.MaxFails)
 	}
@@ -232,6 +241,7 @@ func (p *Proxy) newTargets(cfgs []Target, env *targetEnv) []error {
 		}
 	}
 	for _, t := range p.targets {
+		p.logsStatistics = p.logsStatistics || t.cfg.Logging.LogStatistics
 		if p.route == "" {
 			p.route = t.cfg.RouteType
 		} else if p.route != t.cfg.RouteType {
@@ -298,7 +308,7 @@ func (p *Proxy) Close() error {
 
 // ServeHTTP answers an OpenAI-format request. A streaming response is flushed event by event.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	resp := p.serve(r)
+	resp, _ := p.serve(r)
 	defer resp.Body.Close()
 	h := w.Header()
 	for k, v := range resp.Header {
@@ -329,19 +339,25 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // under any HTTP client. The request's URL host is ignored: requests go to the targets. Paths
 // that do not end in /chat/completions, /completions or /embeddings are answered with 404
 // when they do not match the targets' route type. Errors are OpenAI-format responses, not Go
-// errors, so SDKs report them as API errors.
+// errors, so SDKs report them as API errors, except that a request whose context ends before
+// its response starts gets the context's error, as from net/http's own transport.
 func (p *Proxy) RoundTrip(r *http.Request) (*http.Response, error) {
-	return p.serve(r), nil
+	resp, c := p.serve(r)
+	if c.ended != nil {
+		resp.Body.Close()
+		return nil, c.ended
+	}
+	return resp, nil
 }
 
 // serve runs one request through the proxy and returns the response to send.
-func (p *Proxy) serve(r *http.Request) *http.Response {
+func (p *Proxy) serve(r *http.Request) (*http.Response, *call) {
 	c := &call{ctx: r.Context(), req: r, start: p.now()}
 	resp := p.handle(c)
 	if _, streaming := resp.Body.(*streamBody); !streaming {
 		p.finish(c, resp.StatusCode) // a stream finishes when its body ends
 	}
-	return resp
+	return resp, c
 }
 
 // handle parses, routes and attempts the request.
@@ -369,8 +385,11 @@ func (p *Proxy) handle(c *call) *http.Response {
 		c.route = provider.Chat
 	}
 	c.stats.Route = c.route
-	var rerr *RequestError
-	if c.body, rerr = readBody(r, p.limit); rerr == nil {
+	rerr := checkHeaders(r.Header)
+	if rerr == nil {
+		c.body, rerr = readBody(r, p.limit)
+	}
+	if rerr == nil {
 		rerr = c.parse()
 	}
 	if rerr == nil {

@@ -75,6 +75,10 @@ type Config struct {
 	// nil means that one. When it implements vectorstore.Getter (the stores of this module do), the description vectors already in
 	// it are reused at start, and only the missing ones are embedded.
 	VectorStore VectorStore `json:"-"`
+	// MaxRetryAfter caps how long an upstream's 429 with Retry-After keeps its target out of
+	// the balancer (a Retry-After of days, or a malformed huge one, would otherwise take a
+	// healthy target out that long). Zero means 5 minutes.
+	MaxRetryAfter time.Duration `json:"-"`
 	// Transport sends upstream requests. Nil means a transport like http.DefaultTransport
 	// whose dial timeout is Balancer.ConnectTimeout. A Transport given here keeps its own.
 	Transport http.RoundTripper `json:"-"`

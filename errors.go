@@ -58,14 +58,19 @@ func badRequest(code, format string, args ...any) *RequestError {
 		Message: fmt.Sprintf(format, args...), Err: ErrBadRequest}
 }
 
-// contextEnded is the error for a request whose context ended (err is ctx.Err()) before any
-// target was tried: 504, as when the context's deadline passes during an attempt.
+// StatusClientClosedRequest is the status recorded (Stats.Status, logs) for a request whose
+// client went away before its response started: nginx's 499.
+const StatusClientClosedRequest = 499
+
+// contextEnded is the error for a request whose context ended (err is ctx.Err()) before its
+// response started: 504 when its deadline passed, 499 when it was canceled. Neither is a
+// target's failure.
 func contextEnded(err error, during string) *RequestError {
-	code, msg := "timeout", "the request's deadline passed "
+	status, code, msg := http.StatusGatewayTimeout, "timeout", "the request's deadline passed "
 	if !errors.Is(err, context.DeadlineExceeded) {
-		code, msg = "canceled", "the request was canceled "
+		status, code, msg = StatusClientClosedRequest, "canceled", "the client canceled the request "
 	}
-	return &RequestError{Status: http.StatusGatewayTimeout, Type: "server_error", Code: code, Message: msg + during, Err: err}
+	return &RequestError{Status: status, Type: "server_error", Code: code, Message: msg + during, Err: err}
 }
 
 // jsonResponse builds a complete JSON response.
@@ -100,8 +105,11 @@ func (*bytesBody) Close() error { return nil }
 
 // statusLine is http.Response.Status for a status code: "200 OK".
 func statusLine(status int) string {
-	if status == http.StatusOK {
+	switch status {
+	case http.StatusOK:
 		return "200 OK"
+	case StatusClientClosedRequest:
+		return "499 Client Closed Request"
 	}
 	return strconv.Itoa(status) + " " + http.StatusText(status)
 }

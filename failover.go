@@ -5,9 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/aiproxy/aiproxy/internal/jsonx"
@@ -103,6 +105,9 @@ func (p *Proxy) attempts(c *call) *http.Response {
 		if f == nil {
 			return resp
 		}
+		if err := c.ctx.Err(); err != nil { // the client left or its deadline passed: not t's failure
+			return c.endedEarly(err, "while waiting for "+t.name)
+		}
 		// An upstream may echo the credentials it refuses, in any error it sends.
 		f.err.Message = secret.Scrub(f.err.Message, c.creds[:])
 		stats.Attempts = append(stats.Attempts, Attempt{Target: t.name, Status: statusOf(f), Err: f.err})
@@ -122,9 +127,41 @@ func (p *Proxy) attempts(c *call) *http.Response {
 			return resp
 		}
 	}
+	if err := c.ctx.Err(); err != nil {
+		return c.endedEarly(err, "before a target could be tried")
+	}
 	rerr = failure(stats.Attempts, c.broken)
 	stats.Err = rerr
+	resp := rerr.response(c.req)
+	if wait := retryAfter(pl.targets, p.now()); wait > 0 {
+		resp.Header["Retry-After"] = []string{strconv.Itoa(int(math.Ceil(wait.Seconds())))}
+	}
+	return resp
+}
+
+// endedEarly answers a request whose context ended (err) before its response started.
+func (c *call) endedEarly(err error, during string) *http.Response {
+	c.ended = err
+	rerr := contextEnded(err, during)
+	c.stats.Err = rerr
 	return rerr.response(c.req)
+}
+
+// retryAfter is how long a client whose request failed on every target of targets should
+// wait: until the first of them comes back from a Retry-After hold or an open breaker; 0 when
+// one is not held.
+func retryAfter(targets []*target, now time.Time) time.Duration {
+	var wait time.Duration
+	for _, t := range targets {
+		d := t.health.heldFor(now)
+		if d <= 0 {
+			return 0
+		}
+		if wait == 0 || d < wait {
+			wait = d
+		}
+	}
+	return wait
 }
 
 // servedBy records t as the target whose answer the client gets.
@@ -145,7 +182,7 @@ func (p *Proxy) retryable(f *failed) bool {
 func (p *Proxy) recordFailure(t *target, f *failed) {
 	now := p.now()
 	if f.err != nil && f.err.Status == http.StatusTooManyRequests && f.err.RetryAfter > 0 {
-		t.health.hold(now.Add(f.err.RetryAfter))
+		t.health.hold(now.Add(min(f.err.RetryAfter, p.maxRetryAfter)))
 	}
 	switch {
 	case f.kind&(onError|onTimeout|onInvalidHeader) != 0:
@@ -196,6 +233,9 @@ func (p *Proxy) try(c *call, t *target) (*http.Response, *failed) {
 		raw, err := readAll(resp.Body, resp.ContentLength, maxResponse)
 		resp.Body.Close()
 		t.inflight.Add(-1)
+		if errors.Is(err, errTooLarge) {
+			return nil, invalidResponse(fmt.Errorf("the upstream response is larger than %d MiB", maxResponse>>20))
+		}
 		if err != nil {
 			return nil, readFailure(err)
 		}
@@ -203,6 +243,7 @@ func (p *Proxy) try(c *call, t *target) (*http.Response, *failed) {
 		if err != nil {
 			return nil, invalidResponse(err)
 		}
+		out.Body = secret.Redact(out.Body, c.creds[:]) // an upstream may echo a key in a success too
 		c.servedBy(t)
 		p.succeeded(t, stats, out.Usage, out.Model, p.now().Sub(sent))
 		c.keepResponse(t, out.Body)
@@ -226,10 +267,14 @@ func (p *Proxy) try(c *call, t *target) (*http.Response, *failed) {
 	h["Cache-Control"] = []string{"no-cache"}
 	sb := &streamBody{c: c, t: t, s: s, upstream: resp.Body, end: func(usage provider.Usage, err error) {
 		t.inflight.Add(-1)
-		if err == nil {
+		switch {
+		case err == nil:
 			p.succeeded(t, stats, usage, "", p.now().Sub(sent))
-		} else {
+		case errors.Is(err, errStreamAbandoned) || c.ctx.Err() != nil: // the client's doing
 			stats.Usage, stats.Err = usage, err
+		default: // the upstream broke off: a failure of t, though too late to fail over
+			stats.Usage, stats.Err = usage, err
+			p.recordFailure(t, readFailure(err))
 		}
 		p.finish(c, http.StatusOK)
 	}}
@@ -279,10 +324,16 @@ func readFailure(err error) *failed {
 	return f
 }
 
-// streamFailure classifies an error before a stream's first event.
+// streamFailure classifies an error before a stream's first event: an error event the
+// upstream sent keeps its status; a stream the provider could not read (502: empty, cut off,
+// not its framing, a first event that is not JSON) is an invalid response, which
+// invalid_header fails over, as for a response that is not streamed.
 func streamFailure(err error) *failed {
 	var pe *provider.Error
-	if errors.As(err, &pe) {
+	switch {
+	case errors.As(err, &pe) && pe.Status == http.StatusBadGateway:
+		return invalidResponse(pe)
+	case errors.As(err, &pe):
 		return &failed{kind: statusCriterion(pe.Status), sent: true, err: pe}
 	}
 	return readFailure(err)
@@ -308,10 +359,18 @@ func isDNSError(err error) bool {
 }
 
 // errText is an error's text without the URL that *url.Error adds (it may carry a query
-// parameter credential).
+// parameter credential) and without the socket addresses of *net.OpError (they describe the
+// proxy's network, not the client's request): "dial: connect: connection refused".
 func errText(err error) string {
+	var op *net.OpError
+	var dns *net.DNSError
 	var ue *url.Error
-	if errors.As(err, &ue) {
+	switch {
+	case errors.As(err, &op) && op.Err != nil:
+		return op.Op + ": " + op.Err.Error()
+	case errors.As(err, &dns):
+		return "DNS lookup failed: " + dns.Err
+	case errors.As(err, &ue):
 		return ue.Err.Error()
 	}
 	return err.Error()

@@ -86,6 +86,11 @@ func (b *breaker) open(now time.Time) bool {
 	return until != 0 && now.UnixNano() < until
 }
 
+// heldFor is how long from now the target stays out; 0 or less when it is in.
+func (b *breaker) heldFor(now time.Time) time.Duration {
+	return time.Duration(b.openUntil.Load() - now.UnixNano())
+}
+
 // failure records a counted failure and opens the breaker when the count reaches max.
 func (b *breaker) failure(now time.Time, max int, window time.Duration) {
 	if max <= 0 {

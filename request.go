@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/aiproxy/aiproxy/internal/jsonx"
 	"github.com/aiproxy/aiproxy/provider"
@@ -46,6 +47,9 @@ type call struct {
 	stats    Stats
 	// creds are the credentials the current attempt sent, scrubbed from upstream errors.
 	creds [3]string
+	// ended is the request context's error when it ended before the response started: the
+	// client's doing, never counted against a target.
+	ended error
 	// response is the body sent to the client (a stream's events as framed), kept only for
 	// a target with logging.log_payloads, up to maxLoggedResponse bytes.
 	response []byte
@@ -141,6 +145,9 @@ func tooLarge(limit int64) *RequestError {
 
 // parse reads the fields of c.body that routing needs and checks the request's shape.
 func (c *call) parse() *RequestError {
+	if !utf8.Valid(c.body) {
+		return badRequest("invalid_encoding", "%s holds bytes that are not UTF-8; JSON text must be UTF-8", invalidUTF8Path(c.body))
+	}
 	var perr *RequestError
 	var sawMessages, sawPrompt, sawInput bool
 	err := jsonx.Object(c.body, func(m jsonx.Member) bool {
@@ -153,7 +160,13 @@ func (c *call) parse() *RequestError {
 			}
 			c.model, c.modelJSON = s, m.Value
 		case "stream":
-			c.stream = string(m.Value) == "true"
+			switch string(m.Value) {
+			case "true":
+				c.stream = true
+			case "false", "null":
+			default:
+				perr = badRequest("invalid_type", "stream must be a boolean (true or false)")
+			}
 		case "stream_options":
 			c.includeUsage = bytes.Contains(m.Value, []byte(`"include_usage"`)) && includeUsage(m.Value)
 		case "messages":
@@ -283,4 +296,29 @@ func routeOf(path string) provider.RouteType {
 		return provider.Embeddings
 	}
 	return ""
+}
+
+// invalidUTF8Path names where in the JSON object body the first bytes that are not UTF-8 are:
+// a top-level member, or an element of messages ("messages[2]").
+func invalidUTF8Path(body []byte) string {
+	path := "the request body"
+	_ = jsonx.Object(body, func(m jsonx.Member) bool {
+		if utf8.Valid(m.Value) && utf8.Valid(m.Key) {
+			return true
+		}
+		path = strconv.Quote(string(m.Key))
+		if string(m.Key) == "messages" {
+			i := 0
+			_ = jsonx.Array(m.Value, func(elem []byte) bool {
+				if !utf8.Valid(elem) {
+					path = "messages[" + strconv.Itoa(i) + "]"
+					return false
+				}
+				i++
+				return true
+			})
+		}
+		return false
+	})
+	return path
 }

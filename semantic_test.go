@@ -378,7 +378,7 @@ func TestDeadlineWhileEmbeddingThePrompt(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the client whose context ended still waits for the embedding")
 	}
-	assert.Equal(t, http.StatusGatewayTimeout, rec.Code)
+	assert.Equal(t, aiproxy.StatusClientClosedRequest, rec.Code, "a cancel: the client closed the request")
 	e := openAIError(t, rec.Body.Bytes())
 	assert.Equal(t, "server_error", e.Type)
 	assert.Equal(t, "canceled", e.Code)

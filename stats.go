@@ -54,7 +54,7 @@ func (p *Proxy) finish(c *call, status int) {
 		p.onStats(*s)
 	}
 	t := c.served
-	if t == nil || !t.cfg.Logging.LogStatistics {
+	if t != nil && !t.cfg.Logging.LogStatistics || t == nil && !p.logsStatistics {
 		return
 	}
 	attrs := []slog.Attr{
@@ -83,7 +83,7 @@ func (p *Proxy) finish(c *call, status int) {
 	if s.Err != nil {
 		attrs = append(attrs, slog.String("error", s.Err.Error()))
 	}
-	if t.cfg.Logging.LogPayloads {
+	if t != nil && t.cfg.Logging.LogPayloads {
 		attrs = append(attrs, slog.String("request", string(redactPayload(c.body, t))),
 			slog.String("response", secret.Scrub(string(c.response), c.creds[:])))
 	}

@@ -37,10 +37,11 @@ type streamBody struct {
 	upClosed atomic.Bool // the upstream body was closed
 }
 
-// frame appends one event's data, framed.
+// frame appends one event's data, framed, with the attempt's credentials redacted (an
+// upstream may echo them in an event).
 func (b *streamBody) frame(data []byte) {
 	start := len(b.buf)
-	b.buf = sse.AppendData(b.buf, data)
+	b.buf = sse.AppendData(b.buf, secret.Redact(data, b.c.creds[:]))
 	b.c.keepResponse(b.t, b.buf[start:])
 }
 

@@ -1,10 +1,12 @@
 package secret
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"strings"
+	"unsafe"
 )
 
 // minScrubbed is the shortest value Scrub replaces: shorter values (a test's "k1") would
@@ -28,6 +30,27 @@ func Scrub(msg string, values []string) string {
 	}
 	return msg
 }
+
+// Redact is Scrub for a response body: b itself when it holds none of values (no allocation),
+// else a copy with each replaced by Redacted.
+func Redact(b []byte, values []string) []byte {
+	for _, c := range values {
+		if len(c) < minScrubbed {
+			continue
+		}
+		tok := c
+		if i := strings.LastIndexByte(c, ' '); i >= 0 {
+			tok = c[i+1:]
+		}
+		if len(tok) >= minScrubbed && bytes.Contains(b, unsafeBytes(tok)) || bytes.Contains(b, unsafeBytes(c)) {
+			return []byte(Scrub(string(b), values))
+		}
+	}
+	return b
+}
+
+// unsafeBytes views s as bytes, for reading only.
+func unsafeBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
 
 // ScrubError returns err with Scrub applied to its text. The result matches what err matched
 // with errors.Is, but does not unwrap to it, so the values cannot leak through it.
