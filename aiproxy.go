@@ -66,7 +66,7 @@ type Proxy struct {
 	transport http.RoundTripper
 	secrets   *secret.Vaults
 	logger    *slog.Logger
-	onStats   func(Stats)
+	hooks     []Hook
 	now       func() time.Time
 	closers   []io.Closer
 
@@ -89,7 +89,7 @@ type pool struct {
 func New(cfg Config) (*Proxy, error) {
 	p := &Proxy{
 		logger:  cmp.Or(cfg.Logger, slog.Default()),
-		onStats: cfg.OnStats,
+		hooks:   cfg.Hooks,
 		now:     cfg.Now,
 		secrets: secret.NewVaults(cfg.Vaults),
 	}
@@ -353,7 +353,10 @@ func (p *Proxy) RoundTrip(r *http.Request) (*http.Response, error) {
 // serve runs one request through the proxy and returns the response to send.
 func (p *Proxy) serve(r *http.Request) (*http.Response, *call) {
 	c := &call{ctx: r.Context(), req: r, start: p.now()}
+	c.stats.RequestID = requestID(r)
+	p.start(c)
 	resp := p.handle(c)
+	resp.Header[HeaderRequestID] = []string{c.stats.RequestID}
 	if _, streaming := resp.Body.(*streamBody); !streaming {
 		p.finish(c, resp.StatusCode) // a stream finishes when its body ends
 	}
@@ -400,6 +403,9 @@ func (p *Proxy) handle(c *call) *http.Response {
 	}
 	c.stats.Stream = c.stream
 	c.stats.RequestedModel = c.model
+	if rerr := p.beforeRoute(c); rerr != nil {
+		return fail(rerr)
+	}
 	return p.attempts(c)
 }
 

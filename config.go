@@ -85,9 +85,9 @@ type Config struct {
 	// Logger receives statistics (targets with logging.log_statistics) and warnings. Nil
 	// means slog.Default().
 	Logger *slog.Logger `json:"-"`
-	// OnStats, when set, is called once per request, after the response ends, with what
-	// happened. It must not block. Nil means no call.
-	OnStats func(Stats) `json:"-"`
+	// Hooks are called around each request, in order (see Hook): Stats of every request,
+	// refusals by the host program's own rules, traces and metrics. Nil means none.
+	Hooks []Hook `json:"-"`
 	// Now is the clock. Nil means time.Now.
 	Now func() time.Time `json:"-"`
 	// AssumeRole gives the temporary credentials of the AWS role that a Bedrock target's

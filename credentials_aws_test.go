@@ -187,7 +187,7 @@ func TestBedrockAssumeRoleDenied(t *testing.T) {
 	sts.status = http.StatusForbidden
 	var logs strings.Builder
 	var stats []Stats
-	p := newProxy(t, Config{Targets: []Target{assumeRoleTarget(sts, bedrock)}, AssumeRole: awsrole.Assume, OnStats: func(s Stats) { stats = append(stats, s) }})
+	p := newProxy(t, Config{Targets: []Target{assumeRoleTarget(sts, bedrock)}, AssumeRole: awsrole.Assume, Hooks: onStats(func(s Stats) { stats = append(stats, s) })})
 	rec := post(t, p, hello)
 	assert.Equal(t, http.StatusBadGateway, rec.Code, rec.Body.String())
 	assert.Empty(t, bedrock.headers, "nothing is sent unsigned")

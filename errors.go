@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/aiproxy/aiproxy/provider"
 )
@@ -121,6 +122,11 @@ type Attempt struct {
 	Status int
 	// Err says why the attempt failed; nil for the attempt that succeeded.
 	Err error
+	// Class is the failure's failover criterion ("error", "timeout", "invalid_header",
+	// "http_429", "http_503", …); empty for a success or a failure no criterion names.
+	Class string
+	// Latency runs from building the upstream request to the attempt's outcome.
+	Latency time.Duration
 }
 
 // failure is why all attempts failed: the status and message sent to the client.

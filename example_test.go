@@ -1,12 +1,14 @@
 package aiproxy_test
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log"
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 
 	"github.com/aiproxy/aiproxy"
 	"github.com/aiproxy/aiproxy/aiproxytest"
@@ -121,7 +123,7 @@ func Example_modelAliases() {
 }
 
 // Failover: the first target answers 503, so the proxy tries the next one, and the client
-// sees only the answer. OnStats reports what happened. As in Kong, a POST that reached an
+// sees only the answer. A hook reports what happened. As in Kong, a POST that reached an
 // upstream is retried only with "non_idempotent" among the failover criteria.
 func Example_failover() {
 	primary, backup := aiproxytest.NewOpenAI(), aiproxytest.NewOpenAI()
@@ -135,12 +137,12 @@ func Example_failover() {
 			{Weight: 25, Model: provider.Model{Provider: "openai", Name: "gpt-4o-mini", Options: provider.Options{UpstreamURL: backup.ChatURL()}}},
 		},
 		Balancer: aiproxy.BalancerConfig{Retries: 3, FailoverCriteria: []string{"error", "timeout", "http_429", "http_503", "non_idempotent"}},
-		OnStats: func(s aiproxy.Stats) {
+		Hooks: []aiproxy.Hook{{AfterResponse: func(_ context.Context, _ *http.Request, s *aiproxy.Stats) {
 			for _, a := range s.Attempts {
 				fmt.Printf("tried %s: %d\n", a.Target, a.Status)
 			}
 			fmt.Printf("served by %s\n", s.Target)
-		},
+		}}},
 	})
 	if err != nil {
 		log.Fatal(err)
@@ -161,4 +163,58 @@ func Example_failover() {
 	// tried openai/gpt-4o: 503
 	// served by openai/gpt-4o-mini
 	// 200 Hello from gpt-4o-mini
+}
+
+// A per-API-key token budget built on the hooks: BeforeRoute refuses a caller whose budget is
+// spent (429, OpenAI's insufficient_quota), AfterResponse charges what each request used. The
+// caller is identified by a header of the host program's own (here X-Team), since the proxy
+// replaces the client's own API key with the target's.
+func Example_tokenBudget() {
+	up := aiproxytest.NewOpenAI()
+	defer up.Close()
+
+	var mu sync.Mutex
+	budget := map[string]int{"team-a": 30} // tokens left per team
+	p, err := aiproxy.New(aiproxy.Config{
+		Targets: []aiproxy.Target{{Model: provider.Model{Provider: "openai", Name: "gpt-4o", Options: provider.Options{UpstreamURL: up.ChatURL()}}}},
+		Hooks: []aiproxy.Hook{{
+			BeforeRoute: func(_ context.Context, r *http.Request, _ *aiproxy.Inbound) error {
+				mu.Lock()
+				defer mu.Unlock()
+				if budget[r.Header.Get("X-Team")] <= 0 {
+					return &aiproxy.RequestError{Status: http.StatusTooManyRequests, Type: "insufficient_quota",
+						Code: "insufficient_quota", Message: "your team's token budget is spent", Err: aiproxy.ErrBadRequest}
+				}
+				return nil
+			},
+			AfterResponse: func(_ context.Context, r *http.Request, s *aiproxy.Stats) {
+				mu.Lock()
+				budget[r.Header.Get("X-Team")] -= s.Usage.TotalTokens
+				mu.Unlock()
+			},
+		}},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer p.Close()
+
+	client := &http.Client{Transport: p}
+	for range 3 {
+		req, _ := http.NewRequest(http.MethodPost, "http://aiproxy/v1/chat/completions",
+			strings.NewReader(`{"messages":[{"role":"user","content":"Tell me something about budgets, please."}]}`))
+		req.Header.Set("X-Team", "team-a")
+		resp, err := client.Do(req)
+		if err != nil {
+			log.Fatal(err)
+		}
+		resp.Body.Close()
+		mu.Lock()
+		fmt.Println(resp.StatusCode, budget["team-a"])
+		mu.Unlock()
+	}
+	// Output:
+	// 200 11
+	// 200 -8
+	// 429 -8
 }

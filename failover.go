@@ -40,6 +40,16 @@ var criterionNames = map[string]criteria{
 	"http_502": onHTTP502, "http_503": onHTTP503, "http_504": onHTTP504, "non_idempotent": onNonIdempotent,
 }
 
+// String is the criterion's Kong name, for one bit; "" for none.
+func (c criteria) String() string {
+	for name, bit := range criterionNames {
+		if c == bit {
+			return name
+		}
+	}
+	return ""
+}
+
 func parseCriteria(names []string) (criteria, error) {
 	if names == nil {
 		return onError | onTimeout, nil
@@ -102,6 +112,10 @@ func (p *Proxy) attempts(c *call) *http.Response {
 		}
 		c.tried = append(c.tried, t)
 		resp, f := p.try(c, t)
+		if c.attemptDone != nil {
+			c.attemptDone(attemptOutcome(t, f, p.now().Sub(c.attemptStart)))
+			c.attemptDone = nil
+		}
 		if f == nil {
 			return resp
 		}
@@ -207,11 +221,13 @@ func (p *Proxy) try(c *call, t *target) (*http.Response, *failed) {
 	stats := &c.stats
 	t.inflight.Add(1)
 	sent := p.now()
+	c.attemptStart = sent
 	u, f := t.request(c.ctx, c.route, c.bodyFor(t), c.stream, c.req)
 	if f != nil {
 		t.inflight.Add(-1)
 		return nil, f
 	}
+	c.attemptDone = p.attemptHooks(c, t, u.req)
 	c.creds = u.creds
 	preq := u.preq
 	resp, err := p.transport.RoundTrip(u.req)
@@ -262,10 +278,9 @@ func (p *Proxy) try(c *call, t *target) (*http.Response, *failed) {
 		return nil, streamFailure(err)
 	}
 	c.servedBy(t)
-	stats.TimeToFirstToken = p.now().Sub(c.start)
 	h["Content-Type"] = []string{"text/event-stream"}
 	h["Cache-Control"] = []string{"no-cache"}
-	sb := &streamBody{c: c, t: t, s: s, upstream: resp.Body, end: func(usage provider.Usage, err error) {
+	sb := &streamBody{c: c, t: t, s: s, upstream: resp.Body, now: p.now, end: func(usage provider.Usage, err error) {
 		t.inflight.Add(-1)
 		switch {
 		case err == nil:
@@ -285,10 +300,15 @@ func (p *Proxy) try(c *call, t *target) (*http.Response, *failed) {
 	}, nil
 }
 
+// includeUsage asks an OpenAI stream for its usage in a last chunk.
+var includeUsage = []byte(`{"include_usage":true}`)
+
 // bodyFor returns the client's body as t receives it: with t's model name and model.options
-// defaults (those the client did not set), and stream: true when response_streaming forced it.
+// defaults (those the client did not set), stream: true when response_streaming forced it,
+// and, for a stream to an upstream that reports usage only when asked (OpenAI), the
+// stream_options that ask for it.
 func (c *call) bodyFor(t *target) []byte {
-	var buf [5]jsonx.Edit
+	var buf [6]jsonx.Edit
 	edits := buf[:0]
 	for _, e := range t.edits {
 		switch {
@@ -300,6 +320,10 @@ func (c *call) bodyFor(t *target) []byte {
 	}
 	if c.forceStream {
 		edits = append(edits, jsonx.Edit{Key: "stream", Value: []byte("true")})
+	}
+	c.addedUsage = c.stream && !c.streamOptions && t.asksUsage
+	if c.addedUsage {
+		edits = append(edits, jsonx.Edit{Key: "stream_options", Value: includeUsage})
 	}
 	if len(edits) == 0 {
 		return c.body
@@ -380,6 +404,7 @@ func errText(err error) string {
 func (p *Proxy) succeeded(t *target, stats *Stats, usage provider.Usage, model string, elapsed time.Duration) {
 	t.health.success()
 	stats.Usage = usage
+	stats.UsageReported = usage != provider.Usage{}
 	if model != "" {
 		stats.Model = model
 	}

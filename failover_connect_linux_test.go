@@ -45,7 +45,7 @@ func TestConnectTimeout(t *testing.T) {
 	ta, tb := openaiTarget(other, "unanswered"), openaiTarget(other, "other")
 	ta.Model.Options.UpstreamURL, ta.Weight = unanswered(t), 1000
 	var got []Stats
-	p := newProxy(t, Config{Targets: []Target{ta, tb}, OnStats: func(s Stats) { got = append(got, s) },
+	p := newProxy(t, Config{Targets: []Target{ta, tb}, Hooks: onStats(func(s Stats) { got = append(got, s) }),
 		Balancer: BalancerConfig{ConnectTimeout: 100 * time.Millisecond, FailoverCriteria: []string{"timeout"}}})
 	start := time.Now()
 	rec := post(t, p, hello)

@@ -51,7 +51,7 @@ func TestFailoverByWeight(t *testing.T) {
 	p := newProxy(t, Config{
 		Targets:  []Target{t75, t25},
 		Balancer: BalancerConfig{Retries: 3, FailoverCriteria: []string{"error", "timeout", "http_429", "http_503", "non_idempotent"}},
-		OnStats:  func(s Stats) { stats = append(stats, s) },
+		Hooks:  onStats(func(s Stats) { stats = append(stats, s) }),
 	})
 	big.Fail(http.StatusServiceUnavailable, 1, "")
 	rec := post(t, p, hello)
@@ -347,7 +347,7 @@ func TestStatsNameOnlyATargetThatAnswered(t *testing.T) {
 	tb := openaiTarget(down, "down")
 	down.Fail(503, 1, "")
 	var got []Stats
-	p := newProxy(t, Config{Targets: []Target{ta, tb}, OnStats: func(s Stats) { got = append(got, s) },
+	p := newProxy(t, Config{Targets: []Target{ta, tb}, Hooks: onStats(func(s Stats) { got = append(got, s) }),
 		Balancer: BalancerConfig{FailoverCriteria: []string{"invalid_header", "http_503", "non_idempotent"}}})
 	rec := post(t, p, hello)
 	assert.Equal(t, http.StatusServiceUnavailable, rec.Code, rec.Body.String())

@@ -2,10 +2,14 @@ package aiproxy_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"sync"
+
+	"github.com/aiproxy/aiproxy"
 )
 
 // lockedBuffer collects log output from concurrent requests.
@@ -39,4 +43,9 @@ func fmtAll(vs ...any) string {
 		slog.New(slog.NewTextHandler(&out, nil)).Info("v", "v", v)
 	}
 	return out.String()
+}
+
+// onStats is a hook that hands each request's Stats to f.
+func onStats(f func(aiproxy.Stats)) []aiproxy.Hook {
+	return []aiproxy.Hook{{AfterResponse: func(_ context.Context, _ *http.Request, s *aiproxy.Stats) { f(*s) }}}
 }

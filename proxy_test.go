@@ -2,6 +2,7 @@ package aiproxy
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -23,6 +24,11 @@ func openaiTarget(f *aiproxytest.OpenAI, model string) Target {
 		Model: provider.Model{Provider: "openai", Name: model, Options: provider.Options{UpstreamURL: f.ChatURL()}},
 		Auth:  Auth{HeaderName: "Authorization", HeaderValue: Secret("Bearer " + f.APIKey)},
 	}
+}
+
+// onStats is a hook that hands each request's Stats to f.
+func onStats(f func(Stats)) []Hook {
+	return []Hook{{AfterResponse: func(_ context.Context, _ *http.Request, s *Stats) { f(*s) }}}
 }
 
 func newProxy(t *testing.T, cfg Config) *Proxy {
@@ -345,7 +351,7 @@ func TestStatsHook(t *testing.T) {
 	tg := openaiTarget(up, "gpt-4o")
 	tg.Model.Options.InputCost, tg.Model.Options.OutputCost = 2.5, 10
 	var got []Stats
-	p := newProxy(t, Config{Targets: []Target{tg}, OnStats: func(s Stats) { got = append(got, s) }})
+	p := newProxy(t, Config{Targets: []Target{tg}, Hooks: onStats(func(s Stats) { got = append(got, s) })})
 	rec := post(t, p, `{"messages":[{"role":"user","content":"What is 1+1?"}]}`)
 	require.Equal(t, 200, rec.Code)
 	require.Len(t, got, 1)

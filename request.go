@@ -28,8 +28,11 @@ type call struct {
 	// modelJSON is the request's model member as sent, to skip rewriting it to itself.
 	modelJSON []byte
 	stream    bool // the client asked for (or response_streaming forced) an event stream
-	// includeUsage: the client asked for usage in the last stream chunk.
-	includeUsage bool
+	// streamOptions: the client sent stream_options, which the proxy then leaves as they are.
+	streamOptions bool
+	// addedUsage: the current attempt asked an OpenAI upstream for the stream's usage, which
+	// the client did not ask for: the usage-only last chunk is not passed on.
+	addedUsage bool
 	// set: sampling fields the client set, which model.options must not override.
 	set sampling
 	// lastUser is the raw JSON of the last user message, and prompt the completions prompt,
@@ -45,6 +48,10 @@ type call struct {
 	broken   bool       // a target was skipped because its breaker is open
 	served   *target    // the target whose response is sent
 	stats    Stats
+	// attemptStart is when the current attempt began, and attemptDone reports its outcome to
+	// the Attempt hooks (nil without any).
+	attemptStart time.Time
+	attemptDone  func(Attempt)
 	// creds are the credentials the current attempt sent, scrubbed from upstream errors.
 	creds [3]string
 	// ended is the request context's error when it ended before the response started: the
@@ -168,7 +175,7 @@ func (c *call) parse() *RequestError {
 				perr = badRequest("invalid_type", "stream must be a boolean (true or false)")
 			}
 		case "stream_options":
-			c.includeUsage = bytes.Contains(m.Value, []byte(`"include_usage"`)) && includeUsage(m.Value)
+			c.streamOptions = string(m.Value) != "null"
 		case "messages":
 			sawMessages = true
 			perr = c.parseMessages(m.Value)
@@ -212,13 +219,6 @@ func (c *call) parse() *RequestError {
 		}
 	}
 	return nil
-}
-
-func includeUsage(v []byte) bool {
-	var o struct {
-		IncludeUsage bool `json:"include_usage"`
-	}
-	return json.Unmarshal(v, &o) == nil && o.IncludeUsage
 }
 
 // parseMessages checks that messages is a non-empty array of objects with a known role,

@@ -166,13 +166,13 @@ func TestNoSecretInAFullRun(t *testing.T) {
 		},
 		Balancer: aiproxy.BalancerConfig{Retries: -1},
 		Logger:   logger,
-		OnStats: func(s aiproxy.Stats) {
+		Hooks: onStats(func(s aiproxy.Stats) {
 			b, err := json.Marshal(s)
 			out.Printf("stats %v | %+v | %#v | %s | %v", s, s, s, b, err)
 			if s.Err != nil {
 				out.Printf("stats error %v | %+v", s.Err, s.Err)
 			}
-		},
+		}),
 	}
 	p, err := aiproxy.New(cfg)
 	require.NoError(t, err)
@@ -228,7 +228,7 @@ func TestNoSecretInAFullRun(t *testing.T) {
 		Balancer: aiproxy.BalancerConfig{Algorithm: aiproxy.Semantic},
 		Embeddings: &aiproxy.EmbeddingsConfig{Auth: bearer, Model: aiproxy.EmbeddingModel{Provider: "openai",
 			Name: "text-embedding-3-small", Options: provider.Options{UpstreamURL: echo.URL + "/v1/embeddings"}}},
-		Logger: logger, OnStats: cfg.OnStats,
+		Logger: logger, Hooks: cfg.Hooks,
 	})
 	require.NoError(t, err)
 	semSrv := httptest.NewServer(sem)

@@ -1,7 +1,6 @@
 package aiproxy
 
 import (
-	"context"
 	"log/slog"
 	"math"
 	"slices"
@@ -12,9 +11,12 @@ import (
 	"github.com/aiproxy/aiproxy/secret"
 )
 
-// Stats describes one request after its response ended. Config.OnStats receives it, and
+// Stats describes one request after its response ended. Hook.AfterResponse receives it, and
 // it is logged for targets with logging.log_statistics.
 type Stats struct {
+	// RequestID identifies the request (the client's X-Request-Id, or one generated); it is
+	// sent back in the X-Aiproxy-Request-Id response header and logged.
+	RequestID string
 	// Route is the request's route type.
 	Route provider.RouteType
 	// RequestedModel is the model the client asked for, if any.
@@ -31,11 +33,15 @@ type Stats struct {
 	Stream bool
 	// Latency runs from receiving the request to the end of the response.
 	Latency time.Duration
-	// TimeToFirstToken runs from receiving the request to the first streamed event; zero
-	// for responses that are not streamed.
+	// TimeToFirstToken runs from receiving the request to the first streamed event that
+	// carries content or a tool call (not the role-only first chunk); zero for responses that
+	// are not streamed or that carried none.
 	TimeToFirstToken time.Duration
 	// Usage is the token usage the upstream reported.
 	Usage provider.Usage
+	// UsageReported is false when the upstream reported no usage: Usage's zeros (and Cost)
+	// are then unknown, not zero.
+	UsageReported bool
 	// Cost is the request's price from model.options input_cost and output_cost (per 1M
 	// tokens).
 	Cost float64
@@ -50,14 +56,13 @@ func (p *Proxy) finish(c *call, status int) {
 	s := &c.stats
 	s.Status = status
 	s.Latency = p.now().Sub(c.start)
-	if p.onStats != nil {
-		p.onStats(*s)
-	}
+	p.afterResponse(c)
 	t := c.served
 	if t != nil && !t.cfg.Logging.LogStatistics || t == nil && !p.logsStatistics {
 		return
 	}
 	attrs := []slog.Attr{
+		slog.String("request_id", s.RequestID),
 		slog.String("route", string(s.Route)),
 		slog.String("target", s.Target),
 		slog.String("provider", s.Provider),
@@ -65,14 +70,15 @@ func (p *Proxy) finish(c *call, status int) {
 		slog.Int("status", s.Status),
 		slog.Int("attempts", len(s.Attempts)+1),
 		slog.Bool("stream", s.Stream),
-		slog.Duration("latency", s.Latency),
+		slog.String("latency", readable(s.Latency)),
 		slog.Int("prompt_tokens", s.Usage.PromptTokens),
 		slog.Int("completion_tokens", s.Usage.CompletionTokens),
 		slog.Int("total_tokens", s.Usage.TotalTokens),
 		slog.Float64("cost", s.Cost),
+		slog.Bool("usage_reported", s.UsageReported),
 	}
 	if s.Stream {
-		attrs = append(attrs, slog.Duration("time_to_first_token", s.TimeToFirstToken))
+		attrs = append(attrs, slog.String("time_to_first_token", readable(s.TimeToFirstToken)))
 	}
 	if s.Semantic != nil {
 		attrs = append(attrs, slog.Bool("semantic_matched", s.Semantic.Matched))
@@ -87,8 +93,12 @@ func (p *Proxy) finish(c *call, status int) {
 		attrs = append(attrs, slog.String("request", string(redactPayload(c.body, t))),
 			slog.String("response", secret.Scrub(string(c.response), c.creds[:])))
 	}
-	p.logger.LogAttrs(context.Background(), slog.LevelInfo, "aiproxy request", attrs...)
+	p.logger.LogAttrs(c.ctx, slog.LevelInfo, "aiproxy request", attrs...)
 }
+
+// readable renders a duration for a log line as people read it, whatever the handler
+// ("1.234ms", "2.5s"), to the microsecond.
+func readable(d time.Duration) string { return d.Round(time.Microsecond).String() }
 
 // redactPayload returns a request body for logging, with the target's body credential
 // replaced.

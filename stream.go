@@ -1,11 +1,13 @@
 package aiproxy
 
 import (
+	"bytes"
 	"errors"
 	"io"
 	"net/http"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/aiproxy/aiproxy/provider"
 	"github.com/aiproxy/aiproxy/provider/sse"
@@ -26,6 +28,7 @@ type streamBody struct {
 	upstream io.Closer
 	// end records the request when the stream ends: err is nil when it ended as it should.
 	end func(usage provider.Usage, err error)
+	now func() time.Time // for TimeToFirstToken
 
 	mu       sync.Mutex // held by Read, and by Close to finish; guards what follows
 	buf      []byte     // framed events not yet read
@@ -38,8 +41,17 @@ type streamBody struct {
 }
 
 // frame appends one event's data, framed, with the attempt's credentials redacted (an
-// upstream may echo them in an event).
+// upstream may echo them in an event). The first event that carries content or a tool call
+// sets the request's TimeToFirstToken; the usage-only last chunk that the proxy asked for and
+// the client did not is left out.
 func (b *streamBody) frame(data []byte) {
+	stats := &b.c.stats
+	if stats.TimeToFirstToken == 0 && carriesContent(data) {
+		stats.TimeToFirstToken = b.now().Sub(b.c.start)
+	}
+	if b.c.addedUsage && bytes.Contains(data, emptyChoices) {
+		return
+	}
 	start := len(b.buf)
 	b.buf = sse.AppendData(b.buf, secret.Redact(data, b.c.creds[:]))
 	b.c.keepResponse(b.t, b.buf[start:])
@@ -122,4 +134,29 @@ func (b *streamBody) endError(err error) *provider.Error {
 	}
 	return &provider.Error{Status: http.StatusBadGateway, Type: "server_error", Code: "stream_interrupted",
 		Message: secret.Scrub("the upstream stream failed: "+err.Error(), b.c.creds[:])}
+}
+
+var (
+	emptyChoices = []byte(`"choices":[]`)
+	contentKey   = []byte(`"content":`)
+	toolCallsKey = []byte(`"tool_calls":`)
+)
+
+// carriesContent reports whether a chat completion chunk carries text (a non-empty content or
+// reasoning_content string) or a tool call, unlike the first chunk of most streams, which
+// carries only the role.
+func carriesContent(data []byte) bool {
+	if bytes.Contains(data, toolCallsKey) {
+		return true
+	}
+	for rest := data; ; {
+		i := bytes.Index(rest, contentKey)
+		if i < 0 {
+			return false
+		}
+		rest = bytes.TrimLeft(rest[i+len(contentKey):], " ")
+		if len(rest) > 1 && rest[0] == '"' && rest[1] != '"' {
+			return true
+		}
+	}
 }

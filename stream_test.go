@@ -51,7 +51,7 @@ func TestCloseDuringRead(t *testing.T) {
 	var reports atomic.Int32
 	var stats atomic.Pointer[Stats]
 	tg := Target{Model: provider.Model{Provider: "openai", Name: "m", Options: provider.Options{UpstreamURL: up.URL + "/v1/chat/completions"}}}
-	p := newProxy(t, Config{Targets: []Target{tg}, OnStats: func(s Stats) { reports.Add(1); stats.Store(&s) }})
+	p := newProxy(t, Config{Targets: []Target{tg}, Hooks: onStats(func(s Stats) { reports.Add(1); stats.Store(&s) })})
 
 	req := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", strings.NewReader(`{"stream":true,"messages":[{"role":"user","content":"hi"}]}`))
 	resp, err := p.RoundTrip(req)
@@ -113,7 +113,7 @@ func TestEventsFlushedOneByOne(t *testing.T) {
 	defer up.Close()
 	stats := make(chan Stats, 1)
 	tg := Target{Model: provider.Model{Provider: "openai", Name: "m", Options: provider.Options{UpstreamURL: up.URL + "/v1/chat/completions"}}}
-	p := newProxy(t, Config{Targets: []Target{tg}, OnStats: func(s Stats) { stats <- s }})
+	p := newProxy(t, Config{Targets: []Target{tg}, Hooks: onStats(func(s Stats) { stats <- s })})
 	srv := httptest.NewServer(p)
 	defer srv.Close()
 

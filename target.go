@@ -197,6 +197,8 @@ type target struct {
 	secrets *secret.Vaults
 	// modelHeader is the X-Kong-LLM-Model value: "<provider>/<model>".
 	modelHeader []string
+	// asksUsage: the upstream reports a stream's usage only when asked (OpenAI's API).
+	asksUsage bool
 	// passCredentials: the target sets no credential of its own (no auth header or
 	// parameter, service account or request signing), so the client's are forwarded, as
 	// Kong forwards them.
@@ -260,6 +262,7 @@ func newTarget(cfg Target, env *targetEnv) (*target, error) {
 		}
 		t.aws = awsCredentials(&t.cfg.Auth, o.Bedrock, env.secrets, env.client, env.assumeRole)
 	}
+	t.asksUsage = cfg.Model.Provider == "openai" && cfg.RouteType == provider.Chat
 	t.passCredentials = cfg.Auth.HeaderName == "" && cfg.Auth.ParamName == "" && t.bearer == nil && t.signer == nil
 	return t, nil
 }

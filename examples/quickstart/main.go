@@ -87,7 +87,7 @@ func run(out io.Writer) error {
 	}
 	cfg := file.Plugins[0].Config
 	stats := make(chan aiproxy.Stats, 1)
-	cfg.OnStats = func(s aiproxy.Stats) { stats <- s }
+	cfg.Hooks = []aiproxy.Hook{{AfterResponse: func(_ context.Context, _ *http.Request, s *aiproxy.Stats) { stats <- *s }}}
 	p, err := aiproxy.New(cfg)
 	if err != nil {
 		return err
