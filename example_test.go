@@ -178,7 +178,7 @@ func Example_tokenBudget() {
 	p, err := aiproxy.New(aiproxy.Config{
 		Targets: []aiproxy.Target{{Model: provider.Model{Provider: "openai", Name: "gpt-4o", Options: provider.Options{UpstreamURL: up.ChatURL()}}}},
 		Hooks: []aiproxy.Hook{{
-			BeforeRoute: func(_ context.Context, r *http.Request, _ *aiproxy.Inbound) error {
+			BeforeRoute: func(_ context.Context, r *http.Request, _ aiproxy.Inbound) error {
 				mu.Lock()
 				defer mu.Unlock()
 				if budget[r.Header.Get("X-Team")] <= 0 {

@@ -123,3 +123,27 @@ func (b *breaker) success() {
 	b.fails = 0
 	b.mu.Unlock()
 }
+
+// TargetState is a target's health as the balancer sees it: for metrics, dashboards and
+// readiness probes.
+type TargetState struct {
+	Name, Provider, Model string
+	// HeldUntil is when the target comes back into the balancer, after an open circuit
+	// breaker or a 429's Retry-After; zero when it is in.
+	HeldUntil time.Time
+	// InFlight counts the requests the target is answering now.
+	InFlight int64
+}
+
+// Targets returns the state of every target, in configuration order.
+func (p *Proxy) Targets() []TargetState {
+	now := p.now()
+	out := make([]TargetState, len(p.targets))
+	for i, t := range p.targets {
+		out[i] = TargetState{Name: t.name, Provider: t.cfg.Model.Provider, Model: t.cfg.Model.Name, InFlight: t.inflight.Load()}
+		if d := t.health.heldFor(now); d > 0 {
+			out[i].HeldUntil = now.Add(d)
+		}
+	}
+	return out
+}

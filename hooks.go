@@ -24,7 +24,7 @@ type Hook struct {
 	// BeforeRoute runs once the request is read and checked, before a target is chosen. An
 	// error refuses the request: a *RequestError is sent as it is (status, type, code,
 	// message); any other error as 403 permission_error with its text.
-	BeforeRoute func(ctx context.Context, r *http.Request, in *Inbound) error
+	BeforeRoute func(ctx context.Context, r *http.Request, in Inbound) error
 	// Attempt runs before each attempt's upstream request is sent; it may add headers to
 	// upstream (trace context). The function it returns, if not nil, runs once the attempt's
 	// outcome is known (for a stream: when its first event came, or it failed before).
@@ -76,15 +76,12 @@ func (p *Proxy) start(c *call) {
 
 // beforeRoute runs the BeforeRoute hooks; the first refusal wins.
 func (p *Proxy) beforeRoute(c *call) *RequestError {
-	var in *Inbound
 	for i := range p.hooks {
 		h := p.hooks[i].BeforeRoute
 		if h == nil {
 			continue
 		}
-		if in == nil {
-			in = &Inbound{RequestID: c.stats.RequestID, Route: c.route, Model: c.model, Stream: c.stream, Body: c.body}
-		}
+		in := Inbound{RequestID: c.stats.RequestID, Route: c.route, Model: c.model, Stream: c.stream, Body: c.body}
 		if err := h(c.ctx, c.req, in); err != nil {
 			var re *RequestError
 			if !errors.As(err, &re) {
@@ -98,19 +95,28 @@ func (p *Proxy) beforeRoute(c *call) *RequestError {
 
 // attemptHooks runs the Attempt hooks for one attempt, and returns what reports its outcome.
 func (p *Proxy) attemptHooks(c *call, t *target, upstream *http.Request) func(Attempt) {
-	var done []func(Attempt)
+	var first func(Attempt)
+	var more []func(Attempt) // with several hooks only
 	for i := range p.hooks {
-		if h := p.hooks[i].Attempt; h != nil {
-			if f := h(c.ctx, TargetInfo{Name: t.name, Provider: t.cfg.Model.Provider, Model: t.cfg.Model.Name}, upstream); f != nil {
-				done = append(done, f)
-			}
+		h := p.hooks[i].Attempt
+		if h == nil {
+			continue
+		}
+		f := h(c.ctx, TargetInfo{Name: t.name, Provider: t.cfg.Model.Provider, Model: t.cfg.Model.Name}, upstream)
+		switch {
+		case f == nil:
+		case first == nil:
+			first = f
+		default:
+			more = append(more, f)
 		}
 	}
-	if done == nil {
-		return nil
+	if more == nil {
+		return first
 	}
 	return func(a Attempt) {
-		for _, f := range done {
+		first(a)
+		for _, f := range more {
 			f(a)
 		}
 	}

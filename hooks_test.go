@@ -43,7 +43,7 @@ func TestHooksSeeEveryRequest(t *testing.T) {
 			Start: func(ctx context.Context, r *http.Request) context.Context {
 				return context.WithValue(ctx, ctxKey{}, r.Header.Get("X-Caller"))
 			},
-			BeforeRoute: func(ctx context.Context, r *http.Request, in *aiproxy.Inbound) error {
+			BeforeRoute: func(ctx context.Context, r *http.Request, in aiproxy.Inbound) error {
 				add("before %s %s %s", ctx.Value(ctxKey{}), in.Route, in.Model)
 				if r.Header.Get("X-Caller") == "mallory" {
 					return errors.New("mallory is not allowed")
