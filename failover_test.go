@@ -51,7 +51,7 @@ func TestFailoverByWeight(t *testing.T) {
 	p := newProxy(t, Config{
 		Targets:  []Target{t75, t25},
 		Balancer: BalancerConfig{Retries: 3, FailoverCriteria: []string{"error", "timeout", "http_429", "http_503", "non_idempotent"}},
-		Hooks:  onStats(func(s Stats) { stats = append(stats, s) }),
+		Hooks:    onStats(func(s Stats) { stats = append(stats, s) }),
 	})
 	big.Fail(http.StatusServiceUnavailable, 1, "")
 	rec := post(t, p, hello)

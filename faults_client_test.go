@@ -33,7 +33,7 @@ func TestClientGivingUpIsNotATargetFailure(t *testing.T) {
 			var stats []Stats
 			p := newProxy(t, Config{Targets: []Target{openaiTarget(up, "gpt-4o")},
 				Balancer: BalancerConfig{MaxFails: 2, FailTimeout: 30 * time.Second},
-				Hooks:  onStats(func(s Stats) { mu.Lock(); stats = append(stats, s); mu.Unlock() })})
+				Hooks:    onStats(func(s Stats) { mu.Lock(); stats = append(stats, s); mu.Unlock() })})
 			send := func(ctx context.Context) (int, error) {
 				req := httptest.NewRequest(http.MethodPost, "/v1/chat/completions", strings.NewReader(hello)).WithContext(ctx)
 				if via == "handler" {

@@ -32,7 +32,11 @@ func TestHooksSeeEveryRequest(t *testing.T) {
 	bad.Fail(500, 1, "")
 	var mu sync.Mutex
 	var events []string
-	add := func(format string, args ...any) { mu.Lock(); events = append(events, fmt.Sprintf(format, args...)); mu.Unlock() }
+	add := func(format string, args ...any) {
+		mu.Lock()
+		events = append(events, fmt.Sprintf(format, args...))
+		mu.Unlock()
+	}
 	p, err := aiproxy.New(aiproxy.Config{
 		Targets: []aiproxy.Target{
 			{Name: "bad", Weight: 100, Model: provider.Model{Provider: "openai", Name: "gpt-4o", Options: provider.Options{UpstreamURL: bad.ChatURL()}}},

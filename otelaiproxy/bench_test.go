@@ -31,8 +31,8 @@ func (memoryUpstream) RoundTrip(r *http.Request) (*http.Response, error) {
 	_, _ = io.Copy(io.Discard, r.Body)
 	r.Body.Close()
 	return &http.Response{StatusCode: 200, Status: "200 OK", Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header:        http.Header{"Content-Type": {"application/json"}, "Content-Length": {strconv.Itoa(len(benchResponse))}},
-		Body:          io.NopCloser(strings.NewReader(benchResponse)), ContentLength: int64(len(benchResponse))}, nil
+		Header: http.Header{"Content-Type": {"application/json"}, "Content-Length": {strconv.Itoa(len(benchResponse))}},
+		Body:   io.NopCloser(strings.NewReader(benchResponse)), ContentLength: int64(len(benchResponse))}, nil
 }
 
 // BenchmarkOverheadOTel is the in-memory overhead benchmark (the proxy's own work, no
