@@ -116,8 +116,9 @@ func readBody(r *http.Request, limit int64) ([]byte, *RequestError) {
 	return body, nil
 }
 
-// maxResponse bounds an upstream response body the proxy reads whole (not a stream).
-const maxResponse = 64 << 20
+// maxResponse bounds an upstream response body the proxy reads whole (not a stream); a
+// variable so that the fault suite can lower it.
+var maxResponse int64 = 64 << 20
 
 // errTooLarge is readAll's error for a body over its limit.
 var errTooLarge = errors.New("the body is over the size limit")
