@@ -52,6 +52,7 @@ type Options struct {
 	Huggingface *HuggingfaceOptions `json:"huggingface,omitempty"`
 	Cohere      *CohereOptions      `json:"cohere,omitempty"`
 	Dashscope   *DashscopeOptions   `json:"dashscope,omitempty"`
+	Databricks  *DatabricksOptions  `json:"databricks,omitempty"`
 }
 
 // BedrockOptions are Kong's model.options.bedrock.
@@ -100,4 +101,12 @@ type CohereOptions struct {
 type DashscopeOptions struct {
 	// International selects the international endpoint; nil means true, as in Kong.
 	International *bool `json:"international,omitempty"`
+}
+
+// DatabricksOptions are Kong's model.options.databricks.
+type DatabricksOptions struct {
+	// WorkspaceInstanceID names the workspace: requests go to
+	// https://<WorkspaceInstanceID>.cloud.databricks.com/serving-endpoints/v1/…, as in Kong,
+	// unless upstream_url is set. Empty: upstream_url is required.
+	WorkspaceInstanceID string `json:"workspace_instance_id,omitempty"`
 }

@@ -196,3 +196,14 @@ func FuzzNewRequest(f *testing.F) {
 		_, _ = Provider{}.NewRequest(context.Background(), chatReq(body, true))
 	})
 }
+
+// Kong's own Ollama example gives upstream_url as a bare host: the provider's path is added.
+func TestUpstreamURLBareHost(t *testing.T) {
+	for rt, path := range map[provider.RouteType]string{provider.Chat: "/api/chat", provider.Embeddings: "/api/embed"} {
+		r := &provider.Request{RouteType: rt, Model: provider.Model{Provider: "ollama", Name: "llama3",
+			Options: provider.Options{UpstreamURL: "http://ollama-server.local:11434"}}, Body: []byte(`{"model":"llama3","messages":[{"role":"user","content":"hi"}],"input":"hi"}`)}
+		req, err := Provider{}.NewRequest(context.Background(), r)
+		require.NoError(t, err)
+		assert.Equal(t, "http://ollama-server.local:11434"+path, req.URL.String())
+	}
+}

@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -53,12 +54,28 @@ func Path(rt provider.RouteType) string {
 func URL(base, path string, r *provider.Request) string {
 	o := r.Model.Options
 	if o.UpstreamURL != "" {
-		return o.UpstreamURL
+		return withPath(o.UpstreamURL, strings.TrimSuffix(base, "/")+path)
 	}
 	if o.UpstreamPath != "" {
 		path = "/" + strings.TrimPrefix(o.UpstreamPath, "/")
 	}
 	return strings.TrimSuffix(base, "/") + path
+}
+
+// withPath returns u, or, when u names only a host (no path, or "/"), u with the path of the
+// provider's default URL def, as Kong appends the provider's path to such an upstream_url
+// (its Ollama example's http://ollama-server.local:11434 posts to /api/chat).
+func withPath(u, def string) string {
+	parsed, err := url.Parse(u)
+	if err != nil || parsed.Host == "" || parsed.Path != "" && parsed.Path != "/" {
+		return u
+	}
+	d, err := url.Parse(def)
+	if err != nil {
+		return u
+	}
+	parsed.Path = d.Path
+	return parsed.String()
 }
 
 // NewRequest posts r.Body to the upstream.
