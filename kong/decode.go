@@ -1,6 +1,7 @@
 package kong
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"reflect"
@@ -14,7 +15,8 @@ import (
 // decode stores the generic value v (from YAML or JSON: maps, slices, strings, numbers,
 // booleans, nil) into dst, following dst's JSON field names. Unknown fields and values of
 // the wrong type are errors naming their path, such as
-// "config.targets[1].model.optoins: unknown field (did you mean options?)".
+// "config.targets[1].model.optoins: unknown field (did you mean options?)"; every one is
+// reported, joined (errors.Join).
 // time.Duration fields take Kong's integer milliseconds.
 func decode(path string, v any, dst reflect.Value) error {
 	if v == nil {
@@ -40,29 +42,28 @@ func decode(path string, v any, dst reflect.Value) error {
 			return fmt.Errorf("%s: expected an object, got %s", path, describe(v))
 		}
 		fields := jsonFields(dst.Type())
+		var errs []error
 		for _, k := range sortedKeys(m) {
 			idx, ok := fields[k]
 			if !ok {
-				return fmt.Errorf("%s: unknown field%s", join(path, k), suggest(k, fields))
+				errs = append(errs, fmt.Errorf("%s: unknown field%s", join(path, k), suggest(k, fields)))
+				continue
 			}
-			if err := decode(join(path, k), m[k], dst.Field(idx)); err != nil {
-				return err
-			}
+			errs = append(errs, decode(join(path, k), m[k], dst.Field(idx)))
 		}
-		return nil
+		return errors.Join(errs...)
 	case reflect.Slice:
 		list, ok := v.([]any)
 		if !ok {
 			return fmt.Errorf("%s: expected an array, got %s", path, describe(v))
 		}
 		out := reflect.MakeSlice(dst.Type(), len(list), len(list))
+		var errs []error
 		for i, e := range list {
-			if err := decode(path+"["+strconv.Itoa(i)+"]", e, out.Index(i)); err != nil {
-				return err
-			}
+			errs = append(errs, decode(path+"["+strconv.Itoa(i)+"]", e, out.Index(i)))
 		}
 		dst.Set(out)
-		return nil
+		return errors.Join(errs...)
 	case reflect.Map:
 		m, ok := v.(map[string]any)
 		if !ok || dst.Type().Key().Kind() != reflect.String || dst.Type().Elem().Kind() != reflect.Interface {

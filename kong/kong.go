@@ -47,6 +47,9 @@ type File struct {
 	Vaults []Vault
 
 	built []map[string]secret.Resolver // by Load, for Close
+	// services and routes are those of every decK state read, which plugins may be scoped to.
+	services [][]string
+	routes   []route
 	// others are the plugins and manifests found that are not ai-proxy-advanced, for the
 	// error of a file without one.
 	others []string
@@ -64,9 +67,16 @@ type Plugin struct {
 	// Enabled is false when the plugin is disabled in the file.
 	Enabled bool
 	// Paths are the paths of the decK routes the plugin applies to: its route's, or those of
-	// its service's routes. Empty for a plugin of no route or service, or when the file
-	// declares no routes for them.
+	// its service's routes, in any of the files read. Empty for a plugin of no route or
+	// service, and for one whose route or service has none (see Unrouted).
 	Paths []string
+	// Unrouted, for a plugin scoped to a route or service (and no consumer) whose Paths are
+	// empty, says why: `route "chat" is not in the configuration`, `route "chat" has no paths`,
+	// `service "llm" is not in the configuration` or `service "llm" has no routes with paths`.
+	// Kong would apply such a plugin to that route's or service's traffic only, which a
+	// program cannot tell by path, so it should not serve it as if it were global. Empty
+	// otherwise.
+	Unrouted string
 	// Config is the plugin's configuration.
 	Config aiproxy.Config
 }
@@ -97,45 +107,82 @@ type Options struct {
 
 // ParseFile reads and parses a file; see Parse.
 func ParseFile(path string, opts Options) (*File, error) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return nil, err
-	}
-	f, err := Parse(data, opts)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return f, nil
+	return ParseFiles([]string{path}, opts)
 }
 
-// Parse reads Kong configuration. Entities other than plugins and vaults, and plugins other
-// than ai-proxy-advanced, are ignored, but a configuration without any ai-proxy-advanced
-// plugin is an error that names what it holds instead. Unknown or misspelt fields, values of
-// the wrong type, missing variables and values out of the ranges of Kong's schema are errors
-// that name their path (the ranges that aiproxy.New does not check the same way, such as a
-// weight or timeout of 0, which a Go Config reads as the default).
+// ParseFiles reads and parses several files as one configuration, as decK merges the state
+// files it is given: their entities are concatenated, so a plugin in one file may be scoped
+// to a route or service of another, and the vaults of every file resolve the references of
+// every plugin. With more than one file, each Plugin's and Vault's Path, and each error,
+// starts with the file's name ("vaults.yaml: vaults[0]"). See Parse.
+func ParseFiles(paths []string, opts Options) (*File, error) {
+	srcs := make([]source, len(paths))
+	for i, path := range paths {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, err
+		}
+		srcs[i] = source{name: path, data: data}
+	}
+	f, err := parseSources(srcs, opts)
+	if err != nil && len(paths) == 1 {
+		return nil, fmt.Errorf("%s: %w", paths[0], err)
+	}
+	return f, err
+}
+
+// Parse reads Kong configuration. Entities other than plugins, vaults, services and routes,
+// and plugins other than ai-proxy-advanced, are ignored, but a configuration without any
+// ai-proxy-advanced plugin is an error that names what it holds instead. Unknown or misspelt
+// fields, values of the wrong type, missing variables and values out of the ranges of Kong's
+// schema are errors that name their path (the ranges that aiproxy.New does not check the same
+// way, such as a weight or timeout of 0, which a Go Config reads as the default). Every such
+// problem is reported, joined (errors.Join), not only the first.
 func Parse(data []byte, opts Options) (*File, error) {
+	return parseSources([]source{{data: data}}, opts)
+}
+
+// source is one file's content, named for error messages when there are several.
+type source struct {
+	name string
+	data []byte
+}
+
+// parseSources reads the sources as one configuration.
+func parseSources(srcs []source, opts Options) (*File, error) {
 	lookup := opts.LookupEnv
 	if lookup == nil {
 		lookup = os.LookupEnv
 	}
-	data, err := expandDeckEnv(data, lookup)
-	if err != nil {
-		return nil, err
-	}
-	docs, err := yamlDocuments(data)
-	if err != nil {
-		return nil, err
-	}
 	f := &File{}
-	for i, doc := range docs {
+	var errs []error
+	for _, src := range srcs {
 		prefix := ""
-		if len(docs) > 1 {
-			prefix = "document " + strconv.Itoa(i+1) + ": "
+		if len(srcs) > 1 {
+			prefix = src.name + ": "
 		}
-		if err := f.read(doc, lookup); err != nil {
-			return nil, errors.New(prefix + err.Error())
+		firstPlugin, firstVault := len(f.Plugins), len(f.Vaults)
+		docs, err := readSource(src.data, lookup)
+		if err != nil {
+			errs = append(errs, prefixed(prefix, err)...)
+			continue
 		}
+		for i, doc := range docs {
+			docPrefix := prefix
+			if len(docs) > 1 {
+				docPrefix += "document " + strconv.Itoa(i+1) + ": "
+			}
+			errs = append(errs, prefixed(docPrefix, f.read(doc, lookup))...)
+		}
+		for i := firstPlugin; i < len(f.Plugins); i++ {
+			f.Plugins[i].Path = prefix + f.Plugins[i].Path
+		}
+		for i := firstVault; i < len(f.Vaults); i++ {
+			f.Vaults[i].Path = prefix + f.Vaults[i].Path
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
 	}
 	if len(f.Plugins) == 0 {
 		if len(f.others) == 0 {
@@ -143,27 +190,55 @@ func Parse(data []byte, opts Options) (*File, error) {
 		}
 		return nil, errors.New("no ai-proxy-advanced plugin found, only: " + strings.Join(f.others, ", "))
 	}
+	f.resolveScopes()
 	return f, nil
+}
+
+// readSource expands decK's environment templates in data and splits it into YAML documents.
+func readSource(data []byte, lookup func(string) (string, bool)) ([]map[string]any, error) {
+	data, err := expandDeckEnv(data, lookup)
+	if err != nil {
+		return nil, err
+	}
+	return yamlDocuments(data)
+}
+
+// prefixed returns the errors joined in err, each with prefix before its message.
+func prefixed(prefix string, err error) []error {
+	if err == nil {
+		return nil
+	}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range j.Unwrap() {
+			out = append(out, prefixed(prefix, e)...)
+		}
+		return out
+	}
+	if prefix == "" {
+		return []error{err}
+	}
+	return []error{fmt.Errorf("%s%w", prefix, err)}
 }
 
 // deckEnv matches decK's environment templates: ${{ env "DECK_NAME" }}.
 var deckEnv = regexp.MustCompile(`\$\{\{\s*env\s+"([^"]*)"\s*\}\}`)
 
 // expandDeckEnv replaces decK's environment templates, as decK does, before YAML parsing.
+// Each variable that is not set is an error.
 func expandDeckEnv(data []byte, lookup func(string) (string, bool)) ([]byte, error) {
-	var missing []string
+	var errs []error
+	seen := map[string]bool{}
 	out := deckEnv.ReplaceAllFunc(data, func(m []byte) []byte {
 		name := string(deckEnv.FindSubmatch(m)[1])
 		v, ok := lookup(name)
-		if !ok {
-			missing = append(missing, name)
+		if !ok && !seen[name] {
+			seen[name] = true
+			errs = append(errs, fmt.Errorf("environment variable %s is not set (used by ${{ env %q }})", name, name))
 		}
 		return []byte(v)
 	})
-	if len(missing) > 0 {
-		return nil, fmt.Errorf("environment variable %s is not set (used by ${{ env %q }})", missing[0], missing[0])
-	}
-	return out, nil
+	return out, errors.Join(errs...)
 }
 
 func yamlDocuments(data []byte) ([]map[string]any, error) {
@@ -256,35 +331,24 @@ func isDeck(doc map[string]any) bool {
 	return false
 }
 
-// readDeck walks a decK state: top-level plugins and vaults, and plugins nested in
-// services, routes, consumers and consumer groups.
+// readDeck walks a decK state: top-level plugins and vaults, plugins nested in services,
+// routes, consumers and consumer groups, and the services and routes plugins may be scoped to.
 func (f *File) readDeck(doc map[string]any, path string) error {
-	first := len(f.Plugins)
-	if err := f.readScoped(doc, path); err != nil {
-		return err
-	}
-	f.setPaths(first, deckRoutes(doc))
-	return nil
+	f.services = append(f.services, deckServices(doc)...)
+	f.routes = append(f.routes, deckRoutes(doc)...)
+	return f.readScoped(doc, path)
 }
 
 // readScoped reads the plugins and vaults of a decK state, with their scopes.
 func (f *File) readScoped(doc map[string]any, path string) error {
-	if err := f.readPlugins(doc["plugins"], join(path, "plugins"), Scope{}); err != nil {
-		return err
-	}
-	if err := f.readVaults(doc["vaults"], join(path, "vaults")); err != nil {
-		return err
-	}
-	each := func(key string, fn func(e map[string]any, p string) error) error {
+	errs := []error{f.readPlugins(doc["plugins"], join(path, "plugins"), Scope{}), f.readVaults(doc["vaults"], join(path, "vaults"))}
+	each := func(key string, fn func(e map[string]any, p string) error) {
 		list, _ := doc[key].([]any)
 		for i, e := range list {
 			if m, ok := e.(map[string]any); ok {
-				if err := fn(m, fmt.Sprintf("%s[%d]", join(path, key), i)); err != nil {
-					return err
-				}
+				errs = append(errs, fn(m, fmt.Sprintf("%s[%d]", join(path, key), i)))
 			}
 		}
-		return nil
 	}
 	routes := func(svc string) func(e map[string]any, p string) error {
 		return func(r map[string]any, p string) error {
@@ -295,33 +359,24 @@ func (f *File) readScoped(doc map[string]any, path string) error {
 			return f.readPlugins(r["plugins"], p+".plugins", s)
 		}
 	}
-	if err := each("services", func(s map[string]any, p string) error {
-		if err := f.readPlugins(s["plugins"], p+".plugins", Scope{Service: entityName(s)}); err != nil {
-			return err
-		}
+	each("services", func(s map[string]any, p string) error {
+		errs := []error{f.readPlugins(s["plugins"], p+".plugins", Scope{Service: entityName(s)})}
 		list, _ := s["routes"].([]any)
 		for i, r := range list {
 			if m, ok := r.(map[string]any); ok {
-				if err := routes(entityName(s))(m, fmt.Sprintf("%s.routes[%d]", p, i)); err != nil {
-					return err
-				}
+				errs = append(errs, routes(entityName(s))(m, fmt.Sprintf("%s.routes[%d]", p, i)))
 			}
 		}
-		return nil
-	}); err != nil {
-		return err
-	}
-	if err := each("routes", routes("")); err != nil {
-		return err
-	}
-	if err := each("consumers", func(c map[string]any, p string) error {
+		return errors.Join(errs...)
+	})
+	each("routes", routes(""))
+	each("consumers", func(c map[string]any, p string) error {
 		return f.readPlugins(c["plugins"], p+".plugins", Scope{Consumer: entityName(c)})
-	}); err != nil {
-		return err
-	}
-	return each("consumer_groups", func(g map[string]any, p string) error {
+	})
+	each("consumer_groups", func(g map[string]any, p string) error {
 		return f.readPlugins(g["plugins"], p+".plugins", Scope{ConsumerGroup: entityName(g)})
 	})
+	return errors.Join(errs...)
 }
 
 func (f *File) readPlugins(v any, path string, scope Scope) error {
@@ -332,16 +387,16 @@ func (f *File) readPlugins(v any, path string, scope Scope) error {
 	if !ok {
 		return fmt.Errorf("%s: expected an array", path)
 	}
+	var errs []error
 	for i, e := range list {
 		m, ok := e.(map[string]any)
 		if !ok {
-			return fmt.Errorf("%s[%d]: expected an object", path, i)
+			errs = append(errs, fmt.Errorf("%s[%d]: expected an object", path, i))
+			continue
 		}
-		if err := f.readPlugin(m, fmt.Sprintf("%s[%d]", path, i), scope); err != nil {
-			return err
-		}
+		errs = append(errs, f.readPlugin(m, fmt.Sprintf("%s[%d]", path, i), scope))
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // pluginFields are the fields of a Kong plugin entity besides config.
@@ -360,9 +415,10 @@ func (f *File) readPlugin(m map[string]any, path string, scope Scope) error {
 		f.others = append(f.others, fmt.Sprintf("plugin %v (%s)", m["name"], where))
 		return nil
 	}
+	var errs []error
 	for _, k := range sortedKeys(m) {
 		if !pluginFields[k] {
-			return fmt.Errorf("%s: unknown field", join(path, k))
+			errs = append(errs, fmt.Errorf("%s: unknown field", join(path, k)))
 		}
 	}
 	p := Plugin{Name: PluginName, Path: path, Scope: scope, Enabled: m["enabled"] != false}
@@ -374,7 +430,8 @@ func (f *File) readPlugin(m map[string]any, path string, scope Scope) error {
 			*dst = r
 		}
 	}
-	if err := decodeConfig(join(path, "config"), m["config"], &p.Config); err != nil {
+	errs = append(errs, decodeConfig(join(path, "config"), m["config"], &p.Config))
+	if err := errors.Join(errs...); err != nil {
 		return err
 	}
 	f.Plugins = append(f.Plugins, p)
@@ -383,21 +440,24 @@ func (f *File) readPlugin(m map[string]any, path string, scope Scope) error {
 
 func (f *File) readVaults(v any, path string) error {
 	list, _ := v.([]any)
+	var errs []error
 	for i, e := range list {
 		m, ok := e.(map[string]any)
 		if !ok {
-			return fmt.Errorf("%s[%d]: expected an object", path, i)
+			errs = append(errs, fmt.Errorf("%s[%d]: expected an object", path, i))
+			continue
 		}
 		vault := Vault{Path: fmt.Sprintf("%s[%d]", path, i)}
 		vault.Name, _ = m["name"].(string)
 		vault.Prefix, _ = m["prefix"].(string)
 		vault.Config, _ = m["config"].(map[string]any)
 		if vault.Prefix == "" {
-			return fmt.Errorf("%s.prefix: required", vault.Path)
+			errs = append(errs, fmt.Errorf("%s.prefix: required", vault.Path))
+			continue
 		}
 		f.Vaults = append(f.Vaults, vault)
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // entityName is an entity's name (a consumer's username), or its id.
@@ -422,19 +482,15 @@ func ref(v any) string {
 }
 
 // decodeConfig decodes a plugin's config object into cfg, checks the fields Kong's schema
-// requires, and maps Kong's "0 means none" values onto aiproxy's conventions.
+// requires, and maps Kong's "0 means none" values onto aiproxy's conventions. Every problem
+// found is reported, joined.
 func decodeConfig(path string, v any, cfg *aiproxy.Config) error {
 	m, ok := v.(map[string]any)
 	if !ok {
 		return fmt.Errorf("%s: expected an object", cmp.Or(path, "config"))
 	}
 	store, err := vectorStore(join(path, "vectordb"), m)
-	if err != nil {
-		return err
-	}
-	if err := decode(path, m, reflect.ValueOf(cfg).Elem()); err != nil {
-		return err
-	}
+	errs := []error{err, decode(path, m, reflect.ValueOf(cfg).Elem()), required(path, m), inRange(path, m)}
 	if cfg.VectorDB != nil {
 		cfg.VectorDB.Store = store
 	}
@@ -442,19 +498,13 @@ func decodeConfig(path string, v any, cfg *aiproxy.Config) error {
 		cfg.Embedder = offline.New()
 	}
 	cfg.AssumeRole = awsrole.Assume
-	if err := required(path, m); err != nil {
-		return err
-	}
-	if err := inRange(path, m); err != nil {
-		return err
-	}
 	if b, ok := m["balancer"].(map[string]any); ok && isZero(b["retries"]) {
 		cfg.Balancer.Retries = -1 // Kong's retries: 0 is no retries
 	}
 	if isZero(m["max_request_body_size"]) {
 		cfg.MaxRequestBodySize = -1 // Kong's 0 is unlimited
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // vectorStore takes the vectordb.redis and vectordb.pgvector blocks out of the plugin config m
@@ -474,18 +524,20 @@ func vectorStore(path string, m map[string]any) (vectorstore.Opener, error) {
 	m["vectordb"] = rest
 	// Both blocks are checked, as in Kong's schema; the strategy picks the one used.
 	redis, pg := &redisstore.Options{}, &pgvectorstore.Options{}
+	var errs []error
 	for _, b := range []struct {
 		key    string
 		opts   any
 		dims   *int
 		metric *vectorstore.Metric
 	}{{"redis", redis, &redis.Dimensions, &redis.Metric}, {"pgvector", pg, &pg.Dimensions, &pg.Metric}} {
-		if err := decode(join(path, b.key), db[b.key], reflect.ValueOf(b.opts).Elem()); err != nil {
-			return nil, err
-		}
+		errs = append(errs, decode(join(path, b.key), db[b.key], reflect.ValueOf(b.opts).Elem()))
 		if *b.dims != 0 || *b.metric != "" {
-			return nil, fmt.Errorf("%s.%s: leave dimensions and distance_metric unset; vectordb's own apply", path, b.key)
+			errs = append(errs, fmt.Errorf("%s.%s: leave dimensions and distance_metric unset; vectordb's own apply", path, b.key))
 		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		return nil, err
 	}
 	switch db["strategy"] {
 	case "redis":
@@ -501,39 +553,41 @@ func isZero(v any) bool {
 	return ok && n == 0
 }
 
-// required checks the fields Kong's schema requires.
+// required checks the fields Kong's schema requires; each missing one is an error.
 func required(path string, m map[string]any) error {
+	var errs []error
+	missing := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format+": required", args...)) }
 	targets, _ := m["targets"].([]any)
 	if len(targets) == 0 {
-		return fmt.Errorf("%s: required, with at least one target", join(path, "targets"))
+		errs = append(errs, fmt.Errorf("%s: required, with at least one target", join(path, "targets")))
 	}
 	for i, t := range targets {
 		tm, _ := t.(map[string]any)
 		p := fmt.Sprintf("%s[%d]", join(path, "targets"), i)
 		if tm["route_type"] == nil {
-			return fmt.Errorf("%s.route_type: required", p)
+			missing("%s.route_type", p)
 		}
 		model, _ := tm["model"].(map[string]any)
 		if model == nil || model["provider"] == nil {
-			return fmt.Errorf("%s.model.provider: required", p)
+			missing("%s.model.provider", p)
 		}
 	}
 	if e, ok := m["embeddings"].(map[string]any); ok {
 		model, _ := e["model"].(map[string]any)
 		for _, k := range []string{"name", "provider"} {
 			if model == nil || model[k] == nil {
-				return fmt.Errorf("%s.model.%s: required", join(path, "embeddings"), k)
+				missing("%s.model.%s", join(path, "embeddings"), k)
 			}
 		}
 	}
 	if db, ok := m["vectordb"].(map[string]any); ok {
 		for _, k := range []string{"dimensions", "distance_metric", "strategy"} {
 			if db[k] == nil {
-				return fmt.Errorf("%s.%s: required", join(path, "vectordb"), k)
+				missing("%s.%s", join(path, "vectordb"), k)
 			}
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // maxTimeout is the largest timeout Kong's schema accepts, in milliseconds (2^31 − 2).
@@ -549,16 +603,13 @@ func inRange(path string, m map[string]any) error {
 		}
 		return nil
 	}
+	var errs []error
 	targets, _ := m["targets"].([]any)
 	for i, t := range targets {
 		tm, _ := t.(map[string]any)
-		if err := check(fmt.Sprintf("%s[%d].weight", join(path, "targets"), i), tm["weight"], 1, 65535); err != nil {
-			return err
-		}
+		errs = append(errs, check(fmt.Sprintf("%s[%d].weight", join(path, "targets"), i), tm["weight"], 1, 65535))
 	}
-	if err := check(join(path, "max_request_body_size"), m["max_request_body_size"], 0, math.MaxInt64); err != nil {
-		return err
-	}
+	errs = append(errs, check(join(path, "max_request_body_size"), m["max_request_body_size"], 0, math.MaxInt64))
 	b, _ := m["balancer"].(map[string]any)
 	bp := join(path, "balancer")
 	for _, c := range []struct {
@@ -568,11 +619,9 @@ func inRange(path string, m map[string]any) error {
 		{"connect_timeout", 1, maxTimeout}, {"read_timeout", 1, maxTimeout}, {"retries", 0, 32767},
 		{"slots", 10, 65536}, {"write_timeout", 1, maxTimeout},
 	} {
-		if err := check(join(bp, c.key), b[c.key], c.lo, c.hi); err != nil {
-			return err
-		}
+		errs = append(errs, check(join(bp, c.key), b[c.key], c.lo, c.hi))
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // variables resolves the documentation's variables block: {name: {value: "$ENV" or literal}}.

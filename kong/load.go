@@ -2,8 +2,6 @@ package kong
 
 import (
 	"errors"
-	"fmt"
-	"os"
 
 	"github.com/aiproxy/aiproxy/vault"
 )
@@ -21,13 +19,19 @@ type LoadOptions struct {
 
 // LoadFile reads and loads a file; see Load.
 func LoadFile(path string, opts LoadOptions) (*File, error) {
-	data, err := os.ReadFile(path)
+	return LoadFiles([]string{path}, opts)
+}
+
+// LoadFiles reads and loads several files as one configuration, merged as ParseFiles merges
+// them: the vault entities of every file serve the references of every plugin, so a decK file
+// and a file of its vaults load together. See Load.
+func LoadFiles(paths []string, opts LoadOptions) (*File, error) {
+	f, err := ParseFiles(paths, opts.Options)
 	if err != nil {
 		return nil, err
 	}
-	f, err := Load(data, opts)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+	if err := f.build(opts); err != nil {
+		return nil, err
 	}
 	return f, nil
 }
@@ -48,18 +52,27 @@ func Load(data []byte, opts LoadOptions) (*File, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := f.build(opts); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// build gives each plugin resolvers of its own for the file's vault entities. On error, what
+// was built is closed.
+func (f *File) build(opts LoadOptions) error {
 	for i := range f.Plugins {
 		vaults, err := buildVaults(f.Vaults, opts)
 		if err != nil {
 			f.Close()
-			return nil, err
+			return err
 		}
 		f.built = append(f.built, vaults)
 		if len(vaults) > 0 {
 			f.Plugins[i].Config.Vaults = vaults
 		}
 	}
-	return f, nil
+	return nil
 }
 
 // Close closes the resolvers Load built. Their proxies must not be used afterwards.

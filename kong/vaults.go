@@ -1,6 +1,7 @@
 package kong
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -108,7 +109,20 @@ func envResolver(e Vault, lookup func(string) (string, bool)) (secret.Resolver, 
 			return nil, fmt.Errorf("%s.config.%s: not supported by the env vault (prefix)", e.Path, k)
 		}
 	}
-	return secret.EnvResolver{LookupEnv: func(name string) (string, bool) { return lookup(prefix + name) }}, nil
+	return prefixedEnv{prefix: prefix, env: secret.EnvResolver{LookupEnv: lookup}}, nil
+}
+
+// prefixedEnv is Kong's env vault with a config.prefix: the variable read, and named in
+// errors, is the prefix followed by the reference's resource.
+type prefixedEnv struct {
+	prefix string
+	env    secret.EnvResolver
+}
+
+// Resolve reads the variable prefix + ref's resource.
+func (e prefixedEnv) Resolve(ctx context.Context, ref secret.Ref) (string, error) {
+	ref.Resource = e.prefix + ref.Resource
+	return e.env.Resolve(ctx, ref)
 }
 
 // closeAll closes the resolvers that are io.Closers.

@@ -1,91 +1,211 @@
-// Quickstart runs aiproxy in front of two local fake OpenAI-compatible upstreams and sends
-// it a few requests: two model aliases, a failover, a streamed answer and an unknown model.
-// No network and no API key are needed:
+// Quickstart shows aiproxy's headline on a machine with no API key and no network: Kong's
+// how-to "Route OpenAI chat traffic using semantic balancing and Vault-stored keys" (seed
+// 000), its decK file unchanged (seed000.yaml), in front of local fakes of OpenAI and
+// Mistral, with the official openai-go client and the Proxy as its http.RoundTripper.
 //
 //	go run ./examples/quickstart
+//
+// It prints, for each of the how-to's prompts, the model that served it, the semantic
+// distance to each target's description and the threshold; then model aliases, a failover
+// and a stream (aliases.yaml); then where to look next. Only the servers change: fakes stand
+// in for OpenAI and Mistral (their URLs are set in Go), the offline embedder for OpenAI's
+// embeddings model and an in-memory store for Redis (Config.Embedder and Config.VectorStore,
+// which take precedence over the file's embeddings and vectordb blocks), and a Kong env vault
+// under the same prefix (vaults.yaml) for HashiCorp Vault.
 package main
 
 import (
-	"bufio"
 	"context"
-	"encoding/json"
+	"embed"
 	"errors"
 	"fmt"
 	"io"
-	"net"
+	"maps"
 	"net/http"
 	"os"
 	"strings"
-	"time"
+	"text/tabwriter"
+
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
 
 	"github.com/aiproxy/aiproxy"
 	"github.com/aiproxy/aiproxy/aiproxytest"
+	"github.com/aiproxy/aiproxy/embed/offline"
 	"github.com/aiproxy/aiproxy/kong"
 	"github.com/aiproxy/aiproxy/provider"
+	"github.com/aiproxy/aiproxy/vectorstore"
 )
 
-// config is a Kong decK file, as Kong's docs write it: "powerful" is gpt-4o on two upstreams
-// (weights 75 and 25), "fast" is gpt-4o-mini, and a request that gets a 503 fails over.
-const config = `
-_format_version: "3.0"
-plugins:
-- name: ai-proxy-advanced
-  config:
-    balancer:
-      algorithm: round-robin
-      retries: 3
-      failover_criteria: [error, timeout, http_429, http_503, non_idempotent]
-    targets:
-    - route_type: llm/v1/chat
-      weight: 75
-      auth: {header_name: Authorization, header_value: 'Bearer ${{ env "DECK_OPENAI_API_KEY" }}'}
-      model:
-        provider: openai
-        name: gpt-4o
-        model_alias: powerful
-        options: {upstream_url: '${{ env "DECK_UPSTREAM_A" }}'}
-    - route_type: llm/v1/chat
-      weight: 25
-      auth: {header_name: Authorization, header_value: 'Bearer ${{ env "DECK_OPENAI_API_KEY" }}'}
-      model:
-        provider: openai
-        name: gpt-4o
-        model_alias: powerful
-        options: {upstream_url: '${{ env "DECK_UPSTREAM_B" }}'}
-    - route_type: llm/v1/chat
-      auth: {header_name: Authorization, header_value: 'Bearer ${{ env "DECK_OPENAI_API_KEY" }}'}
-      model:
-        provider: openai
-        name: gpt-4o-mini
-        model_alias: fast
-        options: {upstream_url: '${{ env "DECK_UPSTREAM_B" }}'}
-`
+// files are the Kong files: seed000.yaml is kong/testdata/seed000-deck.yaml, byte for byte.
+//
+//go:embed seed000.yaml vaults.yaml aliases.yaml
+var files embed.FS
+
+// prompts are seed 000's validation prompts: two on programming, two on mathematics and two
+// on neither, which the CATCHALL target (Mistral) serves.
+var prompts = []string{
+	"How can I build a REST API using Flask?",
+	"How can you effectively debug asynchronous code in JavaScript to identify where a Promise or callback might be failing?",
+	"What is the derivative of sin(x)?",
+	"Explain me Gödel`s incompleteness theorem.",
+	"What is Wulfila Bible?",
+	"Who was Edward Gibbon and what he is famous for?",
+}
+
+// The keys the fakes accept, and the vault that holds them: DEMO_OPENAI and DEMO_MISTRAL
+// hold {"key": "Bearer ..."}, as Vault's secret/openai and secret/mistral do in the how-to.
+const (
+	openaiKey  = "sk-openai-demo"
+	mistralKey = "mistral-demo"
+)
+
+// env is the environment the files read.
+var env = map[string]string{
+	"DEMO_OPENAI":          `{"key": "Bearer ` + openaiKey + `"}`,
+	"DEMO_MISTRAL":         `{"key": "Bearer ` + mistralKey + `"}`,
+	"DECK_DECK_REDIS_HOST": "localhost", // seed000.yaml's template; its Redis is replaced below
+}
 
 func main() {
-	if err := run(os.Stdout); err != nil {
+	if err := run(context.Background(), os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "quickstart:", err)
 		os.Exit(1)
 	}
 }
 
-func run(out io.Writer) error {
-	// Two fake OpenAI APIs on loopback, which say in each answer which one they are.
-	const key = "sk-local-demo"
+func run(ctx context.Context, out io.Writer) error {
+	if err := semantic(ctx, out); err != nil {
+		return err
+	}
+	if err := aliases(ctx, out); err != nil {
+		return err
+	}
+	fmt.Fprint(out, `
+Where to look next (the aiproxy command serves the same files):
+  check them, every problem at once:
+    DECK_DECK_REDIS_HOST=localhost go run ./cmd/aiproxy validate -config examples/quickstart/seed000.yaml -config examples/quickstart/vaults.yaml
+  see why a prompt goes where it goes:
+    DECK_DECK_REDIS_HOST=localhost go run ./cmd/aiproxy route -offline-embeddings -config examples/quickstart/seed000.yaml -config examples/quickstart/vaults.yaml "What is the derivative of sin(x)?"
+  serve your own files (then GET /readyz, /metrics, /v1/models; SIGHUP reloads):
+    go run ./cmd/aiproxy serve -config kong.yaml -config vaults.yaml -listen :8000
+`)
+	return nil
+}
+
+// load loads the named files as one configuration, as `aiproxy serve -config a -config b`
+// merges them, reading variables from vars.
+func load(vars map[string]string, names ...string) (*kong.File, error) {
+	var docs []string
+	for _, name := range names {
+		b, err := files.ReadFile(name)
+		if err != nil {
+			return nil, err
+		}
+		docs = append(docs, string(b))
+	}
+	return kong.Load([]byte(strings.Join(docs, "\n---\n")), kong.LoadOptions{
+		Options: kong.Options{LookupEnv: func(k string) (string, bool) { v, ok := vars[k]; return v, ok }},
+	})
+}
+
+// newClient returns an openai-go client whose requests the proxy p answers.
+func newClient(p *aiproxy.Proxy) openai.Client {
+	return openai.NewClient(
+		option.WithHTTPClient(&http.Client{Transport: p}),
+		option.WithAPIKey("unused"), // the proxy sends each target's key, from the vault
+		option.WithMaxRetries(0),    // retries and failover are the proxy's
+	)
+}
+
+// semantic runs seed 000: routing by meaning, keys from the vault.
+func semantic(ctx context.Context, out io.Writer) error {
+	openaiUp, mistralUp := aiproxytest.NewOpenAI(), aiproxytest.NewOpenAI()
+	defer openaiUp.Close()
+	defer mistralUp.Close()
+	openaiUp.APIKey, mistralUp.APIKey = openaiKey, mistralKey
+
+	f, err := load(env, "seed000.yaml", "vaults.yaml")
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	cfg := f.Plugins[0].Config
+	cfg.Targets[0].Model.Options.UpstreamURL = openaiUp.ChatURL()  // gpt-3.5-turbo
+	cfg.Targets[1].Model.Options.UpstreamURL = openaiUp.ChatURL()  // gpt-4o
+	cfg.Targets[2].Model.Options.UpstreamURL = mistralUp.ChatURL() // mistral-tiny, the CATCHALL
+	cfg.Embedder = offline.New()
+	cfg.VectorStore = vectorstore.NewMemory(cfg.VectorDB.DistanceMetric, 0)
+	cfg.StrictSecrets = true // New resolves every {vault://...} key now, and fails naming any that does not resolve
+	p, err := aiproxy.New(cfg)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	client := newClient(p)
+
+	threshold := *cfg.VectorDB.Threshold
+	fmt.Fprintf(out, "Routing by meaning: Kong's seed 000, keys from {vault://hashicorp-vault/...}\n")
+	fmt.Fprintf(out, "keys: resolved at start through vaults.yaml (DEMO_OPENAI, DEMO_MISTRAL); each fake accepts only its own\n")
+	fmt.Fprintf(out, "threshold %.2f (cosine distance); ✓ within it; nothing within it → the CATCHALL, mistral-tiny\n\n", threshold)
+	var columns []string // the descriptions, in the file's order
+	for _, t := range cfg.Targets {
+		if t.Description != aiproxy.Catchall {
+			columns = append(columns, t.Description)
+		}
+	}
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
+	fmt.Fprint(tw, "prompt\t")
+	for _, c := range columns {
+		label, _, _ := strings.Cut(c, ",")
+		fmt.Fprint(tw, label+"\t")
+	}
+	fmt.Fprintln(tw, "served by")
+	for _, prompt := range prompts {
+		resp, err := client.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{
+			Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage(prompt)},
+		})
+		if err != nil {
+			return err
+		}
+		d, err := p.Explain(ctx, prompt) // the same decision, with every description's distance
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(tw, "%s\t", shorten(prompt, 48))
+		for _, c := range columns {
+			for _, s := range d.Scores {
+				if s.Description == c {
+					mark := "  "
+					if s.Distance <= threshold {
+						mark = " ✓"
+					}
+					fmt.Fprintf(tw, "%.4f%s\t", s.Distance, mark)
+				}
+			}
+		}
+		fmt.Fprintln(tw, resp.Model)
+	}
+	return tw.Flush()
+}
+
+// aliases runs aliases.yaml: model aliases, a failover and a stream, on two fake upstreams.
+func aliases(ctx context.Context, out io.Writer) error {
 	upA, upB := aiproxytest.NewOpenAI(), aiproxytest.NewOpenAI()
 	defer upA.Close()
 	defer upB.Close()
 	for name, up := range map[string]*aiproxytest.OpenAI{"A": upA, "B": upB} {
-		up.APIKey = key
+		up.APIKey = openaiKey
 		up.Reply = func(r *provider.ChatRequest) string { return "Hello from " + r.Model + " on upstream " + name }
 	}
-
-	// The proxy, configured from the decK file, as an http.Handler on a local server.
-	env := map[string]string{"DECK_OPENAI_API_KEY": key, "DECK_UPSTREAM_A": upA.ChatURL(), "DECK_UPSTREAM_B": upB.ChatURL()}
-	file, err := kong.Parse([]byte(config), kong.Options{LookupEnv: func(k string) (string, bool) { v, ok := env[k]; return v, ok }})
+	vars := maps.Clone(env)
+	vars["DECK_UPSTREAM_A"], vars["DECK_UPSTREAM_B"] = upA.ChatURL(), upB.ChatURL()
+	f, err := load(vars, "aliases.yaml", "vaults.yaml")
 	if err != nil {
 		return err
 	}
-	cfg := file.Plugins[0].Config
+	defer f.Close()
+	cfg := f.Plugins[0].Config
 	stats := make(chan aiproxy.Stats, 1)
 	cfg.Hooks = []aiproxy.Hook{{AfterResponse: func(_ context.Context, _ *http.Request, s *aiproxy.Stats) { stats <- *s }}}
 	p, err := aiproxy.New(cfg)
@@ -93,89 +213,53 @@ func run(out io.Writer) error {
 		return err
 	}
 	defer p.Close()
-	mux := http.NewServeMux()
-	mux.Handle("POST /v1/chat/completions", p)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-	go srv.Serve(ln)
-	defer srv.Shutdown(context.Background())
-	url := "http://" + ln.Addr().String() + "/v1/chat/completions"
-	fmt.Fprintf(out, "aiproxy is listening on %s, in front of upstreams A and B\n", url)
+	client := newClient(p)
 
-	upA.Fail(http.StatusServiceUnavailable, 1, "") // A's next answer is a 503
-	steps := []struct {
-		title, model string
-		stream       bool
-	}{
-		{"model \"fast\" (alias of gpt-4o-mini)", "fast", false},
-		{"model \"powerful\" (gpt-4o on A or B): A answers 503, the proxy fails over to B", "powerful", false},
-		{"model \"powerful\", streamed", "powerful", true},
-		{"model \"slow\", which no target serves", "slow", false},
-	}
-	for i, s := range steps {
-		fmt.Fprintf(out, "\n%d. %s\n", i+1, s.title)
-		if err := ask(out, url, s.model, s.stream); err != nil {
+	fmt.Fprintln(out, "\nModel aliases, failover and streaming (aliases.yaml, upstreams A and B)")
+	ask := func(model string) error {
+		resp, err := client.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{
+			Model: model, Messages: []openai.ChatCompletionMessageParamUnion{openai.UserMessage("What is 1+1?")},
+		})
+		var apiErr *openai.Error
+		switch {
+		case errors.As(err, &apiErr):
+			fmt.Fprintf(out, "   HTTP %d: %s\n", apiErr.StatusCode, apiErr.Message)
+		case err != nil:
 			return err
+		default:
+			fmt.Fprintf(out, "   answer: %q\n", resp.Choices[0].Message.Content)
 		}
 		report(out, <-stats)
-	}
-	return nil
-}
-
-// ask sends one chat request and prints the answer.
-func ask(out io.Writer, url, model string, stream bool) error {
-	body := `{"model":"` + model + `","messages":[{"role":"user","content":"What is 1+1?"}]}`
-	if stream {
-		body = `{"model":"` + model + `","stream":true,"stream_options":{"include_usage":true},"messages":[{"role":"user","content":"What is 1+1?"}]}`
-	}
-	resp, err := http.Post(url, "application/json", strings.NewReader(body))
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	fmt.Fprintf(out, "   HTTP %d, X-Kong-LLM-Model: %q\n", resp.StatusCode, resp.Header.Get("X-Kong-LLM-Model"))
-	if resp.StatusCode != http.StatusOK {
-		var e struct{ Error struct{ Message string } }
-		if err := json.NewDecoder(resp.Body).Decode(&e); err != nil {
-			return err
-		}
-		fmt.Fprintf(out, "   error: %s\n", e.Error.Message)
 		return nil
 	}
-	if !stream {
-		var c provider.ChatCompletion
-		if err := json.NewDecoder(resp.Body).Decode(&c); err != nil {
-			return err
-		}
-		fmt.Fprintf(out, "   answer: %q\n", *c.Choices[0].Message.Content)
-		return nil
-	}
-	fmt.Fprint(out, "   events:")
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		data, ok := strings.CutPrefix(sc.Text(), "data: ")
-		if !ok {
-			continue
-		}
-		if data == "[DONE]" {
-			fmt.Fprintln(out, " [DONE]")
-			return nil
-		}
-		var c provider.ChatChunk
-		if err := json.Unmarshal([]byte(data), &c); err != nil {
-			return err
-		}
-		if len(c.Choices) > 0 && c.Choices[0].Delta.Content != nil {
-			fmt.Fprintf(out, " %q", *c.Choices[0].Delta.Content)
-		}
-	}
-	if err := sc.Err(); err != nil {
+	fmt.Fprintln(out, "1. model \"fast\" (alias of gpt-4o-mini)")
+	if err := ask("fast"); err != nil {
 		return err
 	}
-	return errors.New("the stream ended without [DONE]")
+	fmt.Fprintln(out, "2. model \"powerful\" (gpt-4o on A or B): A answers 503, the proxy fails over to B")
+	upA.Fail(http.StatusServiceUnavailable, 1, "")
+	if err := ask("powerful"); err != nil {
+		return err
+	}
+	fmt.Fprintln(out, "3. model \"powerful\", streamed")
+	stream := client.Chat.Completions.NewStreaming(ctx, openai.ChatCompletionNewParams{
+		Model:         "powerful",
+		Messages:      []openai.ChatCompletionMessageParamUnion{openai.UserMessage("What is 1+1?")},
+		StreamOptions: openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)},
+	})
+	fmt.Fprint(out, "   chunks:")
+	for stream.Next() {
+		if c := stream.Current(); len(c.Choices) > 0 && c.Choices[0].Delta.Content != "" {
+			fmt.Fprintf(out, " %q", c.Choices[0].Delta.Content)
+		}
+	}
+	if err := errors.Join(stream.Err(), stream.Close()); err != nil {
+		return err
+	}
+	fmt.Fprintln(out)
+	report(out, <-stats)
+	fmt.Fprintln(out, "4. model \"slow\", which no target serves")
+	return ask("slow")
 }
 
 // report prints what the proxy did, from its statistics.
@@ -189,4 +273,13 @@ func report(out io.Writer, s aiproxy.Stats) {
 	}
 	fmt.Fprintf(out, "   served by target %s after %d attempt(s); tokens: %d prompt + %d completion = %d\n",
 		s.Target, len(s.Attempts)+1, s.Usage.PromptTokens, s.Usage.CompletionTokens, s.Usage.TotalTokens)
+}
+
+// shorten cuts s to n runes, with an ellipsis.
+func shorten(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
 }
