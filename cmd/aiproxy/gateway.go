@@ -13,6 +13,7 @@ import (
 	"github.com/aiproxy/aiproxy"
 	"github.com/aiproxy/aiproxy/embed/offline"
 	"github.com/aiproxy/aiproxy/kong"
+	"github.com/aiproxy/aiproxy/otelaiproxy"
 	"github.com/aiproxy/aiproxy/provider"
 	"github.com/aiproxy/aiproxy/vectorstore"
 )
@@ -98,6 +99,14 @@ func build(o loadOptions) (*gateway, error) {
 		paths := pl.Paths
 		if len(paths) == 0 {
 			paths = defaultPaths(cfg.Targets)
+		}
+		if o.instrument != nil { // serving with /metrics: the GenAI spans and metrics too
+			hook, err := otelaiproxy.New(otelaiproxy.Options{})
+			if err != nil {
+				errs = append(errs, err)
+				continue
+			}
+			cfg.Hooks = append(cfg.Hooks, hook)
 		}
 		p, err := aiproxy.New(cfg)
 		if err != nil {

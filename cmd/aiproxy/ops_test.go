@@ -109,7 +109,8 @@ func TestOperationalEndpoints(t *testing.T) {
 		assert.Equal(t, "POST", labels(m)["http_request_method"])
 	}
 	assert.Equal(t, map[string]uint64{"/fast 200": 3, "/smart 200": 1}, counts)
-	for _, name := range []string{"http_server_active_requests", "go_goroutines", "process_cpu_seconds_total"} {
+	for _, name := range []string{"http_server_active_requests", "go_goroutines", "process_cpu_seconds_total",
+		"gen_ai_client_operation_duration_seconds", "aiproxy_attempts_total", "aiproxy_requests_in_flight"} {
 		assert.Contains(t, families, name)
 	}
 }
