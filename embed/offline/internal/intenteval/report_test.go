@@ -123,6 +123,13 @@ var floors = map[[3]string]float64{
 	{"hwu64", "examples", "nearest, FitThreshold on dev"}:        0.71,
 	{"snips", "description", "nearest, FitThreshold on dev"}:     0.46,
 	{"snips", "examples", "nearest, FitThreshold on dev"}:        0.83,
+
+	{"banking77", "description", "semroute, calibrated from examples"}: 0.46,
+	{"banking77", "examples", "semroute, calibrated from examples"}:    0.69,
+	{"hwu64", "description", "semroute, calibrated from examples"}:     0.69,
+	{"hwu64", "examples", "semroute, calibrated from examples"}:        0.81,
+	{"snips", "description", "semroute, calibrated from examples"}:     0.48,
+	{"snips", "examples", "semroute, calibrated from examples"}:        0.92,
 }
 
 // TestIntentReport prints the report's table and checks the held-out floors.
@@ -137,7 +144,7 @@ func TestIntentReport(t *testing.T) {
 			t.Fatal(err)
 		}
 		for _, s := range setups {
-			for _, r := range []row{kongRow(t, set, s)} {
+			for _, r := range []row{kongRow(t, set, s), semRow(t, set, s)} {
 				lines = append(lines, r.String())
 				floor, ok := floors[[3]string{r.set, r.setup, r.router}]
 				if !ok {
@@ -146,6 +153,10 @@ func TestIntentReport(t *testing.T) {
 				if r.held.BestInScope < floor {
 					t.Errorf("%s/%s/%s: held-out in-scope accuracy at ≥ 70 %% OOS recall %.3f, want ≥ %.3f",
 						r.set, r.setup, r.router, r.held.BestInScope, floor)
+				}
+				if r.router == semRouterName && s.examples && r.atOOS < intenteval.MinOutOfScopeRecall {
+					t.Errorf("%s/%s/%s: the threshold calibrated from the examples lets %.1f %% of held-out out-of-scope prompts in, want ≤ 30 %%",
+						r.set, r.setup, r.router, 100*(1-r.atOOS))
 				}
 			}
 		}
