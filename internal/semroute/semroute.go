@@ -276,4 +276,3 @@ func Tokenize(text string) []string {
 	}
 	return words
 }
-
