@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"testing"
 
+	"github.com/aiproxy/aiproxy/embed/offline"
 	"github.com/aiproxy/aiproxy/provider"
 )
 
@@ -17,7 +18,7 @@ import (
 func BenchmarkSemanticDecision(b *testing.B) {
 	topics := []string{"programming", "mathematics", "cooking", "law", "medicine", "sports", "music", "history",
 		"geography", "chemistry", "physics", "biology", "finance", "travel", "gardening", "astronomy"}
-	cfg := Config{Balancer: BalancerConfig{Algorithm: Semantic}, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	cfg := Config{Balancer: BalancerConfig{Algorithm: Semantic}, Embedder: offline.New(), Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	for i, topic := range topics {
 		cfg.Targets = append(cfg.Targets, Target{
 			Model:       provider.Model{Provider: "openai", Name: fmt.Sprintf("m%d", i)},
