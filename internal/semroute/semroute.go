@@ -17,13 +17,13 @@ package semroute
 import (
 	"errors"
 	"fmt"
+	"math"
 	"slices"
-	"strings"
-	"unicode"
 )
 
 // Target is what one routing target offers: texts (its description, then its examples) and
-// their unit-length vectors, in the same order.
+// their vectors, in the same order. Vectors need not have unit length: the Router compares
+// directions (cosine similarity).
 type Target struct {
 	Texts   []string
 	Vectors [][]float32
@@ -73,7 +73,7 @@ type Router struct {
 	opts      Options
 	dims      int
 	maxTexts  int       // the most texts of one target
-	vecs      []float32 // every text's vector, flat
+	vecs      []float32 // every text's vector, unit length, flat
 	targets   []target
 	lex       lexicon
 	threshold float64 // on the combined score
@@ -81,24 +81,25 @@ type Router struct {
 
 type target struct {
 	first, n int // its texts are [first, first+n)
-	doc      bm25Doc
 }
 
 // New fits a Router to targets: it indexes their texts and calibrates the threshold from
-// their examples.
+// their examples. It copies the vectors.
 func New(targets []Target, opts Options) (*Router, error) {
 	if len(targets) == 0 {
 		return nil, errors.New("semroute: no targets")
 	}
 	r := &Router{opts: opts.withDefaults(), targets: make([]target, len(targets))}
-	var docs [][]string
+	ids := map[string]int32{}
+	docs := make([][]int32, len(targets))    // by target: the word ids of all its texts
+	words := make([][][]int32, len(targets)) // by target and text
+	var buf []byte
 	for i, t := range targets {
 		if len(t.Texts) == 0 || len(t.Texts) != len(t.Vectors) {
 			return nil, fmt.Errorf("semroute: target %d has %d texts and %d vectors", i, len(t.Texts), len(t.Vectors))
 		}
-		r.targets[i].first, r.targets[i].n = len(r.vecs)/max(r.dims, 1), len(t.Texts)
+		r.targets[i] = target{first: len(r.vecs) / max(r.dims, 1), n: len(t.Texts)}
 		r.maxTexts = max(r.maxTexts, len(t.Texts))
-		var words []string
 		for j, v := range t.Vectors {
 			if r.dims == 0 {
 				r.dims = len(v)
@@ -107,34 +108,50 @@ func New(targets []Target, opts Options) (*Router, error) {
 				return nil, fmt.Errorf("semroute: target %d text %d has a vector of %d values, want %d", i, j, len(v), r.dims)
 			}
 			r.vecs = append(r.vecs, v...)
-			words = append(words, Tokenize(t.Texts[j])...)
+			unitize(r.vecs[len(r.vecs)-r.dims:])
+			var text []int32
+			buf = eachWord(t.Texts[j], buf, func(w []byte) {
+				id, ok := ids[string(w)]
+				if !ok {
+					id = int32(len(ids))
+					ids[string(w)] = id
+				}
+				text = append(text, id)
+			})
+			words[i] = append(words[i], text)
+			docs[i] = append(docs[i], text...)
 		}
-		docs = append(docs, words)
 	}
-	r.lex = newLexicon(docs)
-	for i := range r.targets {
-		r.targets[i].doc = r.lex.doc(docs[i])
-	}
-	r.threshold = r.calibrate(targets)
+	var bm25Docs []bm25Doc
+	r.lex, bm25Docs = newLexicon(ids, docs)
+	r.threshold = r.calibrate(words, bm25Docs)
 	return r, nil
+}
+
+// unitize scales v to unit length (a zero vector stays zero).
+func unitize(v []float32) {
+	if n := math.Sqrt(dot(v, v)); n > 0 {
+		for i := range v {
+			v[i] = float32(float64(v[i]) / n)
+		}
+	}
 }
 
 // calibrate scores each example (each text but a target's first, its description) against
 // its target's other texts and returns the Quantile-th lowest score, or Fallback with fewer
 // than MinExamples examples.
-func (r *Router) calibrate(targets []Target) float64 {
+func (r *Router) calibrate(words [][][]int32, docs []bm25Doc) float64 {
 	var scores, sims []float64
-	for i, t := range targets {
-		tg := &r.targets[i]
-		for j := 1; j < len(t.Texts); j++ {
+	for i, tg := range r.targets {
+		for j := 1; j < tg.n; j++ {
 			sims = sims[:0]
+			v := r.vec(tg.first + j)
 			for k := range tg.n {
 				if k != j {
-					sims = append(sims, dot(t.Vectors[j], r.vec(tg.first+k)))
+					sims = append(sims, dot(v, r.vec(tg.first+k)))
 				}
 			}
-			words := Tokenize(t.Texts[j])
-			lex := r.lex.score(r.lex.query(words), tg.doc.without(r.lex.doc(words)))
+			lex := r.lex.scoreDoc(words[i][j], docs[i].without(words[i][j]))
 			scores = append(scores, r.combine(topMean(sims, r.opts.K), lex))
 		}
 	}
@@ -159,56 +176,75 @@ type Signals struct {
 	// Vector is the mean cosine similarity of the prompt to the target's K nearest texts.
 	Vector float64
 	// Lexical is BM25 of the prompt against the target's texts, divided by the most the
-	// prompt's words could score (1: every word matches as well as it could), in [0, 1].
+	// prompt's words could score (1: every word matches as well as it could), in [0, 1).
 	Lexical float64
 	// Score combines them: (1 − Options.Lexical)·Vector + Options.Lexical·Lexical.
 	Score float64
 }
 
-// Decision is a Router's answer for one prompt.
+// Decision is a Router's answer for one prompt. Reusing one for many prompts makes Route
+// allocate nothing.
 type Decision struct {
-	// Best is the index of the target with the highest Score (whatever its threshold),
-	// -1 when there are no texts to compare with.
+	// Best is the index of the target with the highest Score (whatever the threshold).
 	Best int
 	// Accepted reports Best's Score ≥ the Router's Threshold; false means CATCHALL.
 	Accepted bool
 	// Targets holds every target's signals, by index.
 	Targets []Signals
 
-	sims []float64 // scratch
+	sims []float64 // scratch: one target's similarities
+	buf  []byte    // scratch: a word of the prompt
 }
 
-// Route scores the prompt's unit-length vector and text against every target. It reuses
-// d's storage.
+// Route scores the prompt's vector and text against every target. It reuses d's storage.
 func (r *Router) Route(vec []float32, text string, d *Decision) {
-	if cap(d.Targets) < len(r.targets) {
-		d.Targets = make([]Signals, len(r.targets))
+	n := len(r.targets)
+	if cap(d.Targets) < n {
+		d.Targets = make([]Signals, n)
 	}
-	d.Targets = d.Targets[:len(r.targets)]
+	d.Targets = d.Targets[:n]
+	clear(d.Targets)
 	if cap(d.sims) < r.maxTexts {
 		d.sims = make([]float64, r.maxTexts)
 	}
-	d.Best, d.Accepted = -1, false
-	q := r.lex.query(Tokenize(text))
-	for i := range r.targets {
-		tg := &r.targets[i]
-		s := d.sims[:0]
-		for k := range tg.n {
-			s = append(s, dot(vec, r.vec(tg.first+k)))
+	if r.opts.Lexical > 0 {
+		// Targets[i].Lexical sums the BM25 term scores first, then is divided by the most.
+		var most float64
+		d.buf = eachWord(text, d.buf, func(w []byte) {
+			id, ok := r.lex.ids[string(w)]
+			if !ok {
+				most += r.lex.unseen * (bm25K1 + 1)
+				return
+			}
+			most += r.lex.idf[id] * (bm25K1 + 1)
+			for _, p := range r.lex.post[id] {
+				d.Targets[p.target].Lexical += p.score
+			}
+		})
+		for i := range d.Targets {
+			if most > 0 {
+				d.Targets[i].Lexical /= most
+			}
 		}
-		sig := Signals{Vector: topMean(s, r.opts.K)}
-		if r.opts.Lexical > 0 {
-			sig.Lexical = r.lex.score(q, tg.doc)
+	}
+	inv := 0.0
+	if qn := math.Sqrt(dot(vec, vec)); qn > 0 {
+		inv = 1 / qn
+	}
+	d.Best = 0
+	for i, tg := range r.targets {
+		s := d.sims[:tg.n]
+		for k := range s {
+			s[k] = dot(vec, r.vec(tg.first+k))
 		}
+		sig := &d.Targets[i]
+		sig.Vector = topMean(s, r.opts.K) * inv
 		sig.Score = r.combine(sig.Vector, sig.Lexical)
-		d.Targets[i] = sig
-		if d.Best < 0 || sig.Score > d.Targets[d.Best].Score {
+		if sig.Score > d.Targets[d.Best].Score {
 			d.Best = i
 		}
 	}
-	if d.Best >= 0 {
-		d.Accepted = d.Targets[d.Best].Score >= r.threshold
-	}
+	d.Accepted = d.Targets[d.Best].Score >= r.threshold
 }
 
 // topMean is the mean of the k largest of s (all of them when there are fewer); it
@@ -266,13 +302,7 @@ func dot(a, b []float32) float64 {
 // Tokenize splits text into the words the lexical signal compares: lower case, letters
 // and digits, a plural "s" dropped from words of more than three letters.
 func Tokenize(text string) []string {
-	words := strings.FieldsFunc(strings.ToLower(text), func(r rune) bool {
-		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
-	})
-	for i, w := range words {
-		if len(w) > 3 && strings.HasSuffix(w, "s") && !strings.HasSuffix(w, "ss") {
-			words[i] = w[:len(w)-1]
-		}
-	}
+	var words []string
+	eachWord(text, nil, func(w []byte) { words = append(words, string(w)) })
 	return words
 }

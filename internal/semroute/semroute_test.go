@@ -167,3 +167,35 @@ func BenchmarkNew(b *testing.B) {
 		}
 	}
 }
+
+// TestRouteComparesDirections: vectors of any length score as their directions do, and a
+// reused Decision allocates nothing.
+func TestRouteComparesDirections(t *testing.T) {
+	scaled := func(v []float32, f float32) []float32 {
+		out := slices.Clone(v)
+		for i := range out {
+			out[i] *= f
+		}
+		return out
+	}
+	a, b := unit(2, 0, 1), unit(2, 1, 1)
+	ts := []Target{{Texts: []string{"alpha"}, Vectors: [][]float32{scaled(a, 3)}}, {Texts: []string{"beta"}, Vectors: [][]float32{scaled(b, 0.5)}}}
+	r, err := New(ts, Options{Lexical: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d Decision
+	r.Route(scaled(unit(2, 0, 1, 1, .5), 7), "Ärger", &d)
+	if d.Best != 0 || math.Abs(d.Targets[0].Vector-2/math.Sqrt(5)) > 1e-6 {
+		t.Errorf("decision %+v, want target 0 at cosine %.4f", d, 2/math.Sqrt(5))
+	}
+	if n := testing.AllocsPerRun(100, func() { r.Route(a, "Ärger über die Bank's fees", &d) }); n != 0 {
+		t.Errorf("Route allocates %v times", n)
+	}
+}
+
+func TestTokenizeUnicode(t *testing.T) {
+	if got, want := Tokenize("Ärger—ÜBER Größes"), []string{"ärger", "über", "größe"}; !slices.Equal(got, want) {
+		t.Errorf("Tokenize = %q, want %q", got, want)
+	}
+}
