@@ -199,3 +199,16 @@ func TestTokenizeUnicode(t *testing.T) {
 		t.Errorf("Tokenize = %q, want %q", got, want)
 	}
 }
+
+func TestRoutePanicsOnAnotherLength(t *testing.T) {
+	r, err := New([]Target{{Texts: []string{"a"}, Vectors: [][]float32{{1, 0}}}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("Route took a vector of 3 values for targets of 2")
+		}
+	}()
+	r.Route([]float32{1, 0, 0}, "a", new(Decision))
+}

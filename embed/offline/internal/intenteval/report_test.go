@@ -25,12 +25,13 @@ type setup struct {
 
 var setups = []setup{{"description", false}, {"examples", true}}
 
-// proxy builds a semantic aiproxy over set's targets with the offline embedder and the
-// memory store, and no threshold (every prompt goes to its nearest target).
-func proxy(t testing.TB, set *intenteval.Set, s setup) (*aiproxy.Proxy, map[string]string) {
+// proxy builds a semantic aiproxy over set's targets with the offline embedder, the
+// memory store and scoring, and no threshold configured.
+func proxy(t testing.TB, set *intenteval.Set, s setup, scoring aiproxy.Scoring) (*aiproxy.Proxy, map[string]string) {
 	t.Helper()
 	cfg := aiproxy.Config{
 		Balancer: aiproxy.BalancerConfig{Algorithm: aiproxy.Semantic},
+		VectorDB: &aiproxy.VectorDBConfig{Scoring: scoring},
 		Embedder: offline.New(),
 		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
@@ -104,7 +105,7 @@ const header = "| set | setup | router | dev: in-scope at ≥ 70 % OOS recall | 
 // kongRow measures aiproxy's nearest-description rule through the public API, with the
 // threshold FitThreshold finds on dev as the operating point.
 func kongRow(t testing.TB, set *intenteval.Set, s setup) row {
-	p, byDesc := proxy(t, set, s)
+	p, byDesc := proxy(t, set, s, aiproxy.ScoreNearest)
 	dev := explain(t, p, byDesc, set.Dev)
 	held := explain(t, p, byDesc, set.Heldout)
 	r := row{set: set.Name, setup: s.name, router: "nearest, FitThreshold on dev",
@@ -124,12 +125,12 @@ var floors = map[[3]string]float64{
 	{"snips", "description", "nearest, FitThreshold on dev"}:     0.46,
 	{"snips", "examples", "nearest, FitThreshold on dev"}:        0.83,
 
-	{"banking77", "description", "semroute, calibrated from examples"}: 0.46,
-	{"banking77", "examples", "semroute, calibrated from examples"}:    0.69,
-	{"hwu64", "description", "semroute, calibrated from examples"}:     0.69,
-	{"hwu64", "examples", "semroute, calibrated from examples"}:        0.81,
-	{"snips", "description", "semroute, calibrated from examples"}:     0.48,
-	{"snips", "examples", "semroute, calibrated from examples"}:        0.92,
+	{"banking77", "description", "ScoreCombined, threshold calibrated from examples"}: 0.46,
+	{"banking77", "examples", "ScoreCombined, threshold calibrated from examples"}:    0.69,
+	{"hwu64", "description", "ScoreCombined, threshold calibrated from examples"}:     0.69,
+	{"hwu64", "examples", "ScoreCombined, threshold calibrated from examples"}:        0.81,
+	{"snips", "description", "ScoreCombined, threshold calibrated from examples"}:     0.48,
+	{"snips", "examples", "ScoreCombined, threshold calibrated from examples"}:        0.92,
 }
 
 // TestIntentReport prints the report's table and checks the held-out floors.
