@@ -49,13 +49,15 @@ const (
 	// nearest text (description or example) in the vector store's metric, and Threshold
 	// applies to it.
 	ScoreNearest Scoring = ""
-	// ScoreCombined scores each target by two signals: the mean cosine similarity of the
-	// prompt to the target's 5 nearest texts (its description and examples), so that one
-	// stray example does not capture prompts, and the BM25 word overlap of the prompt with
-	// all of the target's texts, normalised to [0, 1), half and half. A target's distance is
-	// 1 − that score. With Threshold and MinSimilarity nil, the threshold is calibrated at
-	// start from the examples (at least 10 in all): the distance that 75 % of them reach
-	// when each is scored against its own target's other texts. With fewer examples, and no
+	// ScoreCombined scores each target by two signals, half and half: the mean cosine
+	// similarity of the prompt to the target's 5 nearest texts (its description and
+	// examples), so that one stray example does not capture prompts, and the BM25 word
+	// overlap of the prompt with all of the target's texts, normalised to [0, 1). A
+	// target's distance is 1 − (that combined score − half the best other target's), so
+	// that a prompt two targets claim alike is less sure than one that only one claims.
+	// With Threshold and MinSimilarity nil, the threshold is calibrated at start from the
+	// examples (at least 10 in all): the distance that 75 % of them reach when each is
+	// scored so, standing for itself in its own target. With fewer examples, and no
 	// threshold, every prompt goes to its best target. It needs the cosine metric; the
 	// store keeps the vectors for restarts and replicas, and the decision is made in memory.
 	ScoreCombined Scoring = "combined"
@@ -66,7 +68,7 @@ type Decision struct {
 	// Description is the description (or CATCHALL) of the targets chosen.
 	Description string
 	// Distance is the best match's distance in the vector store's metric (with
-	// ScoreCombined, 1 − the combined score); +Inf when nothing could be compared.
+	// ScoreCombined, see Score); +Inf when nothing could be compared.
 	Distance float64
 	// Matched reports a match within the threshold; false means the CATCHALL target.
 	Matched bool
@@ -83,11 +85,11 @@ type Score struct {
 	Description string
 	Targets     []string
 	Distance    float64
-	// Vector and Lexical are the signals that Distance combines with ScoreCombined
-	// (Distance = 1 − (Vector + Lexical)/2): the mean cosine similarity of the prompt to
-	// the target's 5 nearest texts, and the BM25 word overlap with its texts in [0, 1).
-	// Zero with ScoreNearest.
-	Vector, Lexical float64
+	// Vector and Lexical are the signals of ScoreCombined: the mean cosine similarity of
+	// the prompt to the target's 5 nearest texts, and the BM25 word overlap with its texts
+	// in [0, 1). Combined is their mean, and Distance = 1 − (Combined − half the highest
+	// Combined of the other targets). Zero with ScoreNearest.
+	Vector, Lexical, Combined float64
 }
 
 // semanticRouter is the semantic balancer: it embeds each distinct description (and its
@@ -527,13 +529,13 @@ func (r *semanticRouter) score(vec []float32, prompt string, d *Decision, all bo
 	}
 	defer r.decisions.Put(sd)
 	r.router.Route(vec, prompt, sd)
-	d.Distance = 1 - sd.Targets[sd.Best].Score
+	d.Distance = 1 - sd.Targets[sd.Best].Net
 	if all {
 		d.Scores = make([]Score, len(r.groups))
 		for i, g := range r.groups {
 			s := sd.Targets[i]
-			d.Scores[i] = Score{Description: g.description, Targets: names(g.pool.targets), Distance: 1 - s.Score,
-				Vector: s.Vector, Lexical: s.Lexical}
+			d.Scores[i] = Score{Description: g.description, Targets: names(g.pool.targets), Distance: 1 - s.Net,
+				Vector: s.Vector, Lexical: s.Lexical, Combined: s.Score}
 		}
 		slices.SortStableFunc(d.Scores, func(a, b Score) int { return cmp.Compare(a.Distance, b.Distance) })
 	}
@@ -582,7 +584,7 @@ func (r *semanticRouter) route(c *call, stats *Stats) (*pool, *RequestError) {
 // Response headers of semantically routed requests, for tuning thresholds from real traffic.
 const (
 	// HeaderSemanticDistance is the distance from the prompt to the nearest description, in
-	// the vector store's metric (with ScoreCombined, 1 − the best target's combined score;
+	// the vector store's metric (with ScoreCombined, 1 − the best target's net score, see Score;
 	// "+Inf" when the prompt could not be embedded).
 	HeaderSemanticDistance = "X-Aiproxy-Semantic-Distance"
 	// HeaderSemanticMatched is "true" when that distance was within the threshold, "false"

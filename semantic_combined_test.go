@@ -66,8 +66,9 @@ func TestCombinedScoringThroughTheHandler(t *testing.T) {
 		assert.Greater(t, d.Threshold, 0.0, "calibrated from the examples")
 		assert.Less(t, d.Threshold, 1.0, "calibrated from the examples")
 		require.Len(t, d.Scores, 2)
-		for _, s := range d.Scores {
-			assert.InDelta(t, 1-(s.Vector+s.Lexical)/2, s.Distance, 1e-12, "%s: the distance combines the signals", c.prompt)
+		for i, s := range d.Scores {
+			assert.InDelta(t, (s.Vector+s.Lexical)/2, s.Combined, 1e-12, "%s: the signals' mean", c.prompt)
+			assert.InDelta(t, 1-(s.Combined-d.Scores[1-i].Combined/2), s.Distance, 1e-12, "%s: less half the other's", c.prompt)
 			assert.GreaterOrEqual(t, s.Lexical, 0.0)
 			assert.Less(t, s.Lexical, 1.0)
 		}

@@ -37,6 +37,11 @@ type Options struct {
 	// Lexical is the weight of the BM25 signal in the combined score (1 − Lexical is the
 	// vector signal's). 0 means 0.5; a negative value turns the lexical signal off.
 	Lexical float64
+	// Margin is the share of the best other target's combined score that is subtracted
+	// from a target's before the threshold applies, so that a prompt that two targets
+	// claim alike is less sure than one that only one target claims. 0 means 0.5; a
+	// negative value turns it off.
+	Margin float64
 	// Quantile is the share of the examples, each scored leave-one-out against its target's
 	// other texts, that the threshold rejects: 0 means 0.25. With fewer than MinExamples
 	// examples in all, Fallback is the threshold instead.
@@ -58,6 +63,12 @@ func (o Options) withDefaults() Options {
 		o.Lexical = 0.5
 	case o.Lexical < 0:
 		o.Lexical = 0
+	}
+	switch {
+	case o.Margin == 0:
+		o.Margin = 0.5
+	case o.Margin < 0:
+		o.Margin = 0
 	}
 	if o.Quantile <= 0 {
 		o.Quantile = 0.25
@@ -137,22 +148,37 @@ func unitize(v []float32) {
 	}
 }
 
-// calibrate scores each example (each text but a target's first, its description) against
-// its target's other texts and returns the Quantile-th lowest score, or Fallback with fewer
-// than MinExamples examples.
+// calibrate scores each example (each text but a target's first, its description) as
+// Route would, its own target's texts but itself standing for that target, and returns the
+// Quantile-th lowest net score, or Fallback with fewer than MinExamples examples.
 func (r *Router) calibrate(words [][][]int32, docs []bm25Doc) float64 {
 	var scores, sims []float64
 	for i, tg := range r.targets {
 		for j := 1; j < tg.n; j++ {
-			sims = sims[:0]
 			v := r.vec(tg.first + j)
-			for k := range tg.n {
-				if k != j {
-					sims = append(sims, dot(v, r.vec(tg.first+k)))
+			own, rival := 0.0, math.Inf(-1)
+			for u, other := range r.targets {
+				sims = sims[:0]
+				for k := range other.n {
+					if u != i || k != j {
+						sims = append(sims, dot(v, r.vec(other.first+k)))
+					}
+				}
+				doc := docs[u]
+				if u == i {
+					doc = doc.without(words[i][j])
+				}
+				score := r.combine(topMean(sims, r.opts.K), r.lex.scoreDoc(words[i][j], doc))
+				if u == i {
+					own = score
+				} else {
+					rival = max(rival, score)
 				}
 			}
-			lex := r.lex.scoreDoc(words[i][j], docs[i].without(words[i][j]))
-			scores = append(scores, r.combine(topMean(sims, r.opts.K), lex))
+			if len(r.targets) == 1 {
+				rival = 0
+			}
+			scores = append(scores, own-r.opts.Margin*rival)
 		}
 	}
 	if len(scores) < r.opts.MinExamples {
@@ -162,7 +188,7 @@ func (r *Router) calibrate(words [][][]int32, docs []bm25Doc) float64 {
 	return scores[int(r.opts.Quantile*float64(len(scores)))]
 }
 
-// Threshold is the combined score a prompt's best target needs to accept it.
+// Threshold is the net score (see Signals) a prompt's best target needs to accept it.
 func (r *Router) Threshold() float64 { return r.threshold }
 
 func (r *Router) vec(k int) []float32 { return r.vecs[k*r.dims : (k+1)*r.dims] }
@@ -180,6 +206,9 @@ type Signals struct {
 	Lexical float64
 	// Score combines them: (1 − Options.Lexical)·Vector + Options.Lexical·Lexical.
 	Score float64
+	// Net is Score less Options.Margin times the highest Score of the other targets: what
+	// the threshold applies to. Targets rank alike by Score and by Net.
+	Net float64
 }
 
 // Decision is a Router's answer for one prompt. Reusing one for many prompts makes Route
@@ -187,7 +216,7 @@ type Signals struct {
 type Decision struct {
 	// Best is the index of the target with the highest Score (whatever the threshold).
 	Best int
-	// Accepted reports Best's Score ≥ the Router's Threshold; false means CATCHALL.
+	// Accepted reports Best's Net ≥ the Router's Threshold; false means CATCHALL.
 	Accepted bool
 	// Targets holds every target's signals, by index.
 	Targets []Signals
@@ -239,17 +268,32 @@ func (r *Router) Route(vec []float32, text string, d *Decision) {
 		inv = 1 / qn
 	}
 	d.Best = 0
+	second := -1 // the runner-up
 	for i, tg := range r.targets {
 		s := d.sims[:tg.n]
 		r.sims(vec, tg, s)
 		sig := &d.Targets[i]
 		sig.Vector = topMean(s, r.opts.K) * inv
 		sig.Score = r.combine(sig.Vector, sig.Lexical)
-		if sig.Score > d.Targets[d.Best].Score {
-			d.Best = i
+		switch {
+		case i == 0:
+		case sig.Score > d.Targets[d.Best].Score:
+			d.Best, second = i, d.Best
+		case second < 0 || sig.Score > d.Targets[second].Score:
+			second = i
 		}
 	}
-	d.Accepted = d.Targets[d.Best].Score >= r.threshold
+	for i := range d.Targets {
+		switch {
+		case i != d.Best:
+			d.Targets[i].Net = d.Targets[i].Score - r.opts.Margin*d.Targets[d.Best].Score
+		case second >= 0:
+			d.Targets[i].Net = d.Targets[i].Score - r.opts.Margin*d.Targets[second].Score
+		default: // the only target
+			d.Targets[i].Net = d.Targets[i].Score
+		}
+	}
+	d.Accepted = d.Targets[d.Best].Net >= r.threshold
 }
 
 // topMean is the mean of the k largest of s (all of them when there are fewer); it

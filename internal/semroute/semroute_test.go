@@ -70,8 +70,9 @@ func TestRoute(t *testing.T) {
 		{"will it snow in Paris tomorrow", unit(3, 0, 1, 1, .1), 0, true},
 		{"play a jazz song", unit(3, 1, 1, 2, .1), 1, true},
 		{"who wrote Hamlet", unit(3, 2, 1), -2, false}, // -2: either target, not accepted
-		// Vectors that cannot tell (halfway) are settled by the words.
-		{"play some music", unit(3, 0, 1, 1, 1), 1, true},
+		// Vectors that cannot tell (halfway) are settled by the words, but as both targets
+		// claim the prompt, the margin keeps it below the threshold.
+		{"play some music", unit(3, 0, 1, 1, 1), 1, false},
 	} {
 		r.Route(c.vec, c.text, &d)
 		if (c.best >= 0 && d.Best != c.best) || d.Accepted != c.accepted {
@@ -83,6 +84,9 @@ func TestRoute(t *testing.T) {
 		for i, s := range d.Targets {
 			if s.Lexical < 0 || s.Lexical >= 1 || math.Abs(s.Score-(s.Vector+s.Lexical)/2) > 1e-12 {
 				t.Errorf("%q target %d: signals %+v, want lexical in [0, 1) and score their mean", c.text, i, s)
+			}
+			if other := d.Targets[1-i].Score; math.Abs(s.Net-(s.Score-other/2)) > 1e-12 {
+				t.Errorf("%q target %d: net %v, want its score less half the other's (%v)", c.text, i, s.Net, other)
 			}
 		}
 	}
@@ -101,12 +105,12 @@ func TestFallbackWithoutExamples(t *testing.T) {
 		t.Errorf("Threshold() = %v, want the fallback 0.6", r.Threshold())
 	}
 	var d Decision
-	r.Route(unit(2, 0, 1, 1, .5), "rain", &d) // cosine 0.89 with weather
+	r.Route(unit(2, 0, 1, 1, .5), "rain", &d) // cosine 0.89 with weather, 0.45 with music: net 0.67
 	if d.Best != 0 || !d.Accepted || d.Targets[0].Lexical != 0 {
 		t.Errorf("decision %+v, want weather accepted with no lexical signal", d)
 	}
 	r.Route(unit(2, 0, 1, 1, 1), "rain", &d) // cosine 0.71 with both
-	if d.Accepted != (d.Targets[d.Best].Score >= 0.6) {
+	if d.Accepted != (d.Targets[d.Best].Net >= 0.6) {
 		t.Errorf("decision %+v does not follow the threshold", d)
 	}
 }
