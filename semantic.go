@@ -52,7 +52,9 @@ const (
 	// ScoreCombined scores each target by two signals, half and half: the mean cosine
 	// similarity of the prompt to the target's 5 nearest texts (its description and
 	// examples), so that one stray example does not capture prompts, and the BM25 word
-	// overlap of the prompt with all of the target's texts, normalised to [0, 1). A
+	// overlap of the prompt with all of the target's texts, normalised to [0, 1). A target
+	// without examples whose description lists topics separated by commas has each of
+	// them as a text as well, and its vector signal is its nearest text's similarity. A
 	// target's distance is 1 − (that combined score − half the best other target's), so
 	// that a prompt two targets claim alike is less sure than one that only one claims.
 	// With Threshold and MinSimilarity nil, the threshold is calibrated at start from the
@@ -86,7 +88,8 @@ type Score struct {
 	Targets     []string
 	Distance    float64
 	// Vector and Lexical are the signals of ScoreCombined: the mean cosine similarity of
-	// the prompt to the target's 5 nearest texts, and the BM25 word overlap with its texts
+	// the prompt to the target's 5 nearest texts (without examples, its description's or
+	// a listed topic's, the nearest), and the BM25 word overlap with its texts
 	// in [0, 1). Combined is their mean, and Distance = 1 − (Combined − half the highest
 	// Combined of the other targets). Zero with ScoreNearest.
 	Vector, Lexical, Combined float64
@@ -133,7 +136,8 @@ const initRetry = 5 * time.Second
 
 type semanticGroup struct {
 	description string
-	texts       []string // the description and the examples of its targets
+	texts       []string // the description, the examples of its targets, and with ScoreCombined and no examples, the description's phrases
+	examples    int      // how many of texts, after the first, are examples
 	pool        *pool
 }
 
@@ -212,6 +216,14 @@ func newSemanticRouter(cfg *Config, targets []*target, env *targetEnv, logger *s
 		for _, ex := range t.cfg.Examples {
 			if !slices.Contains(g.texts, ex) {
 				g.texts = append(g.texts, ex)
+				g.examples++
+			}
+		}
+	}
+	if r.combined {
+		for _, g := range r.groups {
+			if g.examples == 0 {
+				g.texts = append(g.texts, phrases(g.description)...)
 			}
 		}
 	}
@@ -219,6 +231,22 @@ func newSemanticRouter(cfg *Config, targets []*target, env *targetEnv, logger *s
 		r.catchall = appendPool(r.catchall, t)
 	}
 	return r, nil
+}
+
+// phrases are the comma-separated parts of a description that lists topics (Kong's
+// "programming, coding, software development, …"), when it has more than one, less
+// duplicates and the description itself.
+func phrases(description string) []string {
+	var out []string
+	for p := range strings.SplitSeq(description, ",") {
+		if p = strings.TrimSpace(p); p != "" && p != description && !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	if len(out) < 2 {
+		return nil
+	}
+	return out
 }
 
 // embedTimeout bounds the embedding of a prompt, which runs detached from the request that
@@ -348,7 +376,7 @@ func (r *semanticRouter) load(ctx context.Context) error {
 func (r *semanticRouter) fit(vecs map[string][]float32) error {
 	targets := make([]semroute.Target, len(r.groups))
 	for i, g := range r.groups {
-		targets[i].Texts = g.texts
+		targets[i].Texts, targets[i].Examples = g.texts, g.examples
 		for _, t := range g.texts {
 			targets[i].Vectors = append(targets[i].Vectors, vecs[r.vectorID(t)])
 		}

@@ -117,8 +117,9 @@ func TestCombinedScoringThreshold(t *testing.T) {
 }
 
 // Without examples to calibrate from, and no threshold, every prompt goes to its best
-// target, as with Kong's rule and no threshold.
-func TestCombinedScoringWithoutExamplesAcceptsTheBest(t *testing.T) {
+// target, as with Kong's rule and no threshold; a description's comma-separated topics are
+// compared one by one.
+func TestCombinedScoringWithoutExamples(t *testing.T) {
 	cfg, _ := combinedConfig(t)
 	for i := range cfg.Targets {
 		cfg.Targets[i].Examples = nil
@@ -128,6 +129,11 @@ func TestCombinedScoringWithoutExamplesAcceptsTheBest(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, d.Matched)
 	assert.Equal(t, math.Inf(1), d.Threshold)
+
+	d, err = p.Explain(context.Background(), "Snow!")
+	require.NoError(t, err)
+	assert.Equal(t, weatherDesc, d.Description)
+	assert.InDelta(t, 1, d.Scores[0].Vector, 1e-6, "the topic snow, listed in the description, is the nearest text")
 }
 
 func TestCombinedScoringRejects(t *testing.T) {

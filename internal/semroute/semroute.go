@@ -21,18 +21,24 @@ import (
 	"slices"
 )
 
-// Target is what one routing target offers: texts (its description, then its examples) and
-// their vectors, in the same order. Vectors need not have unit length: the Router compares
-// directions (cosine similarity).
+// Target is what one routing target offers: texts and their vectors, in the same order.
+// Vectors need not have unit length: the Router compares directions (cosine similarity).
 type Target struct {
+	// Texts are the target's description, then its examples, then texts that score but
+	// do not calibrate the threshold, such as the phrases of a description that lists
+	// topics.
 	Texts   []string
 	Vectors [][]float32
+	// Examples is how many of Texts, after the first, are examples. A target without
+	// examples scores by its nearest text (K is 1 for it).
+	Examples int
 }
 
 // Options tune a Router. The zero value means the defaults documented on each field.
 type Options struct {
 	// K is how many of a target's nearest texts its vector signal averages. 0 means 5;
-	// a target with fewer texts averages all of them.
+	// a target with fewer texts averages all of them, one without examples takes its
+	// nearest.
 	K int
 	// Lexical is the weight of the BM25 signal in the combined score (1 − Lexical is the
 	// vector signal's). 0 means 0.5; a negative value turns the lexical signal off.
@@ -42,8 +48,8 @@ type Options struct {
 	// claim alike is less sure than one that only one target claims. 0 means 0.5; a
 	// negative value turns it off.
 	Margin float64
-	// Quantile is the share of the examples, each scored leave-one-out against its target's
-	// other texts, that the threshold rejects: 0 means 0.25. With fewer than MinExamples
+	// Quantile is the share of the examples, each scored as Route would with itself left
+	// out of its target, that the threshold rejects: 0 means 0.25. With fewer than MinExamples
 	// examples in all, Fallback is the threshold instead.
 	Quantile float64
 	// MinExamples is how many examples (over all targets) a calibrated threshold needs. 0
@@ -92,6 +98,8 @@ type Router struct {
 
 type target struct {
 	first, n int // its texts are [first, first+n)
+	examples int // texts [first+1, first+1+examples) are examples
+	k        int // how many nearest texts the vector signal averages
 }
 
 // New fits a Router to targets: it indexes their texts and calibrates the threshold from
@@ -106,10 +114,13 @@ func New(targets []Target, opts Options) (*Router, error) {
 	words := make([][][]int32, len(targets)) // by target and text
 	var buf []byte
 	for i, t := range targets {
-		if len(t.Texts) == 0 || len(t.Texts) != len(t.Vectors) {
-			return nil, fmt.Errorf("semroute: target %d has %d texts and %d vectors", i, len(t.Texts), len(t.Vectors))
+		if len(t.Texts) == 0 || len(t.Texts) != len(t.Vectors) || t.Examples < 0 || t.Examples >= len(t.Texts) {
+			return nil, fmt.Errorf("semroute: target %d has %d texts, %d vectors and %d examples", i, len(t.Texts), len(t.Vectors), t.Examples)
 		}
-		r.targets[i] = target{first: len(r.vecs) / max(r.dims, 1), n: len(t.Texts)}
+		r.targets[i] = target{first: len(r.vecs) / max(r.dims, 1), n: len(t.Texts), examples: t.Examples, k: r.opts.K}
+		if t.Examples == 0 {
+			r.targets[i].k = 1
+		}
 		r.maxTexts = max(r.maxTexts, len(t.Texts))
 		for j, v := range t.Vectors {
 			if r.dims == 0 {
@@ -148,13 +159,13 @@ func unitize(v []float32) {
 	}
 }
 
-// calibrate scores each example (each text but a target's first, its description) as
-// Route would, its own target's texts but itself standing for that target, and returns the
-// Quantile-th lowest net score, or Fallback with fewer than MinExamples examples.
+// calibrate scores each example as Route would, its own target's texts but itself standing
+// for that target, and returns the Quantile-th lowest net score, or Fallback with fewer
+// than MinExamples examples.
 func (r *Router) calibrate(words [][][]int32, docs []bm25Doc) float64 {
 	var scores, sims []float64
 	for i, tg := range r.targets {
-		for j := 1; j < tg.n; j++ {
+		for j := 1; j <= tg.examples; j++ {
 			v := r.vec(tg.first + j)
 			own, rival := 0.0, math.Inf(-1)
 			for u, other := range r.targets {
@@ -168,7 +179,7 @@ func (r *Router) calibrate(words [][][]int32, docs []bm25Doc) float64 {
 				if u == i {
 					doc = doc.without(words[i][j])
 				}
-				score := r.combine(topMean(sims, r.opts.K), r.lex.scoreDoc(words[i][j], doc))
+				score := r.combine(topMean(sims, other.k), r.lex.scoreDoc(words[i][j], doc))
 				if u == i {
 					own = score
 				} else {
@@ -199,7 +210,8 @@ func (r *Router) combine(vector, lexical float64) float64 {
 
 // Signals are one target's scores for a prompt.
 type Signals struct {
-	// Vector is the mean cosine similarity of the prompt to the target's K nearest texts.
+	// Vector is the mean cosine similarity of the prompt to the target's K nearest texts
+	// (its nearest, for a target without examples).
 	Vector float64
 	// Lexical is BM25 of the prompt against the target's texts, divided by the most the
 	// prompt's words could score (1: every word matches as well as it could), in [0, 1).
@@ -273,7 +285,7 @@ func (r *Router) Route(vec []float32, text string, d *Decision) {
 		s := d.sims[:tg.n]
 		r.sims(vec, tg, s)
 		sig := &d.Targets[i]
-		sig.Vector = topMean(s, r.opts.K) * inv
+		sig.Vector = topMean(s, tg.k) * inv
 		sig.Score = r.combine(sig.Vector, sig.Lexical)
 		switch {
 		case i == 0:

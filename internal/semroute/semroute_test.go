@@ -36,6 +36,7 @@ func TestNewRejects(t *testing.T) {
 		"no texts":         {{}},
 		"texts != vectors": {{Texts: []string{"a", "b"}, Vectors: [][]float32{{1}}}},
 		"dims differ":      {{Texts: []string{"a", "b"}, Vectors: [][]float32{{1, 0}, {1}}}},
+		"examples > texts": {{Texts: []string{"a", "b"}, Vectors: [][]float32{{1}, {1}}, Examples: 2}},
 	} {
 		if _, err := New(ts, Options{}); err == nil {
 			t.Errorf("%s: New succeeded", name)
@@ -46,12 +47,14 @@ func TestNewRejects(t *testing.T) {
 func TestRoute(t *testing.T) {
 	// Two targets on axes 0 and 1; prompts on axis 2 are about neither.
 	weather := Target{
-		Texts:   []string{"weather forecast", "will it rain tomorrow", "weather in Paris", "is it sunny", "snow forecast", "weather this weekend", "rain in London"},
-		Vectors: [][]float32{unit(3, 0, 1), unit(3, 0, 1, 1, .1), unit(3, 0, 1, 2, .2), unit(3, 0, 1, 1, .2), unit(3, 0, 1), unit(3, 0, 1, 2, .1), unit(3, 0, 1, 1, .3)},
+		Texts:    []string{"weather forecast", "will it rain tomorrow", "weather in Paris", "is it sunny", "snow forecast", "weather this weekend", "rain in London"},
+		Vectors:  [][]float32{unit(3, 0, 1), unit(3, 0, 1, 1, .1), unit(3, 0, 1, 2, .2), unit(3, 0, 1, 1, .2), unit(3, 0, 1), unit(3, 0, 1, 2, .1), unit(3, 0, 1, 1, .3)},
+		Examples: 6,
 	}
 	music := Target{
-		Texts:   []string{"music songs", "play a song", "play jazz music", "next song", "turn the music up", "play songs by Queen", "shuffle my songs"},
-		Vectors: [][]float32{unit(3, 1, 1), unit(3, 1, 1, 0, .1), unit(3, 1, 1, 2, .2), unit(3, 1, 1, 0, .2), unit(3, 1, 1), unit(3, 1, 1, 2, .1), unit(3, 1, 1, 0, .3)},
+		Texts:    []string{"music songs", "play a song", "play jazz music", "next song", "turn the music up", "play songs by Queen", "shuffle my songs"},
+		Vectors:  [][]float32{unit(3, 1, 1), unit(3, 1, 1, 0, .1), unit(3, 1, 1, 2, .2), unit(3, 1, 1, 0, .2), unit(3, 1, 1), unit(3, 1, 1, 2, .1), unit(3, 1, 1, 0, .3)},
+		Examples: 6,
 	}
 	r, err := New([]Target{weather, music}, Options{})
 	if err != nil {
@@ -135,7 +138,7 @@ func benchTargets() ([]Target, []float32, string) {
 		"train", "ticket", "email", "send", "news", "today", "lights", "off", "recipe", "for", "meeting", "calendar"}
 	var ts []Target
 	for i := range 10 {
-		var tg Target
+		tg := Target{Examples: 49}
 		for j := range 50 {
 			tg.Texts = append(tg.Texts, fmt.Sprintf("%s %s %s %s please", words[(i+j)%len(words)], words[(2*i+j)%len(words)], words[(3*i+j)%len(words)], words[j%len(words)]))
 			tg.Vectors = append(tg.Vectors, randUnit())
@@ -215,4 +218,30 @@ func TestRoutePanicsOnAnotherLength(t *testing.T) {
 		}
 	}()
 	r.Route([]float32{1, 0, 0}, "a", new(Decision))
+}
+
+// Texts after the examples (a description's phrases) score but do not calibrate, and a
+// target without examples scores by its nearest text.
+func TestPhrases(t *testing.T) {
+	var ts []Target
+	for axis := range 2 {
+		tg := Target{Texts: []string{"description"}, Vectors: [][]float32{unit(3, float64(axis), 1)}}
+		for i := range 6 {
+			tg.Texts = append(tg.Texts, fmt.Sprint("phrase ", i))
+			tg.Vectors = append(tg.Vectors, unit(3, float64(axis), 1, 2, float64(i)/10))
+		}
+		ts = append(ts, tg)
+	}
+	r, err := New(ts, Options{Lexical: -1, Fallback: 0.3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Threshold() != 0.3 {
+		t.Errorf("threshold %v, want the fallback: 12 phrases are no examples", r.Threshold())
+	}
+	var d Decision
+	r.Route(unit(3, 0, 1, 2, .5), "", &d)
+	if want := float64(dot(unit(3, 0, 1, 2, .5), unit(3, 0, 1, 2, .5))); d.Best != 0 || math.Abs(d.Targets[0].Vector-want) > 1e-6 {
+		t.Errorf("decision %+v, want target 0 with the nearest text's similarity %v", d, want)
+	}
 }
