@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"math"
 	"strconv"
+	"sync"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -170,4 +171,30 @@ func TestCombinedScoringReusesStoredVectors(t *testing.T) {
 	}
 	assert.Equal(t, 1, embedded, "the second start embeds the prompt only")
 	assert.Equal(t, got[0], got[1])
+}
+
+// Concurrent decisions share the router and its scratch pool: each gets its own answer.
+func TestCombinedScoringConcurrent(t *testing.T) {
+	cfg, _ := combinedConfig(t)
+	p := newSeedProxy(t, cfg)
+	prompts := []string{"will it rain in Oslo", "play the new Taylor Swift song", "how do I renew my passport", "is it sunny", "next track please"}
+	want := make([]*aiproxy.Decision, len(prompts))
+	for i, pr := range prompts {
+		d, err := p.Explain(context.Background(), pr)
+		require.NoError(t, err)
+		want[i] = d
+	}
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for n := range 20 {
+				i := (g + n) % len(prompts)
+				d, err := p.Explain(context.Background(), prompts[i])
+				if assert.NoError(t, err) {
+					assert.Equal(t, want[i], d, prompts[i])
+				}
+			}
+		})
+	}
+	wg.Wait()
 }
