@@ -136,9 +136,12 @@ const initRetry = 5 * time.Second
 
 type semanticGroup struct {
 	description string
-	texts       []string // the description, the examples of its targets, and with ScoreCombined and no examples, the description's phrases
-	examples    int      // how many of texts, after the first, are examples
-	pool        *pool
+	// texts are the description, the examples of its targets, and with ScoreCombined and
+	// no examples, the description's phrases; examples is how many of texts, after the
+	// first, are examples.
+	texts    []string
+	examples int
+	pool     *pool
 }
 
 // newSemanticRouter returns the semantic balancer over targets, which env built, with the

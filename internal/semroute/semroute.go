@@ -1,13 +1,15 @@
 // Package semroute decides which target a prompt goes to from what each target's
 // description and examples say, beyond Kong's nearest-description rule: the vector signal is
 // the mean similarity of the prompt to the target's K nearest texts (kNN, so one stray
-// example does not capture prompts), a lexical signal is BM25 of the prompt's words against
-// the target's texts taken as one document, and the acceptance threshold is calibrated from
-// the examples themselves: the combined score that a given share of them reach when each is
-// scored leave-one-out against the rest of its target's texts. (One threshold per target,
-// calibrated the same way from that target's examples alone, was measured worse on the
-// intent sets of embed/offline/internal/intenteval: targets with tight examples then
-// reject prompts that a looser target would have accepted at the same score.)
+// example does not capture prompts; the nearest, for a target without examples), a lexical
+// signal is BM25 of the prompt's words against the target's texts taken as one document,
+// their combined score is reduced by a share of the best other target's (a margin: a prompt
+// two targets claim alike is less sure), and the acceptance threshold is calibrated from the
+// examples themselves: the net score that a given share of them reach when each is scored
+// as a prompt would be, left out of its own target. (One threshold per target, calibrated
+// the same way from that target's examples alone, was measured worse on the intent sets of
+// embed/offline/internal/intenteval: targets with tight examples then reject prompts that a
+// looser target would have accepted at the same score.)
 //
 // It is self-contained: vectors in, a decision out. It knows nothing of embedders, stores
 // or HTTP; the semantic balancer fits a Router at start from the vectors it embedded and
