@@ -223,4 +223,9 @@ type VectorDBConfig struct {
 	// the same embedder and text, and embeds only new or changed descriptions. Without it,
 	// every start embeds every description (the store is opened for the length returned).
 	Dimensions int `json:"dimensions,omitempty"`
+	// Scoring is how a target is scored against a prompt (Go only; Kong files keep the
+	// zero value). ScoreNearest, the zero value, is Kong's rule: the distance of the
+	// target's nearest description or example. ScoreCombined adds what the examples say:
+	// see Scoring.
+	Scoring Scoring `json:"-"`
 }

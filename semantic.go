@@ -1,6 +1,7 @@
 package aiproxy
 
 import (
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -17,6 +18,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/aiproxy/aiproxy/internal/semroute"
 	"github.com/aiproxy/aiproxy/secret"
 	"github.com/aiproxy/aiproxy/vectorstore"
 )
@@ -38,15 +40,44 @@ func (f EmbedderFunc) Embed(ctx context.Context, texts []string) ([][]float32, e
 // VectorStore keeps the embeddings of target descriptions; see package vectorstore.
 type VectorStore = vectorstore.Store
 
+// Scoring is how the semantic balancer scores a target against a prompt
+// (VectorDBConfig.Scoring).
+type Scoring string
+
+const (
+	// ScoreNearest, the zero value, is Kong's rule: a target's distance is that of its
+	// nearest text (description or example) in the vector store's metric, and Threshold
+	// applies to it.
+	ScoreNearest Scoring = ""
+	// ScoreCombined scores each target by two signals, half and half: the mean cosine
+	// similarity of the prompt to the target's 5 nearest texts (its description and
+	// examples), so that one stray example does not capture prompts, and the BM25 word
+	// overlap of the prompt with all of the target's texts, normalised to [0, 1). A target
+	// without examples whose description lists topics separated by commas has each of
+	// them as a text as well, and its vector signal is its nearest text's similarity. A
+	// target's distance is 1 − (that combined score − half the best other target's), so
+	// that a prompt two targets claim alike is less sure than one that only one claims.
+	// With Threshold and MinSimilarity nil, the threshold is calibrated at start from the
+	// examples (at least 10 in all): the distance that 75 % of them reach when each is
+	// scored so, standing for itself in its own target. With fewer examples, and no
+	// threshold, every prompt goes to its best target. It needs the cosine metric; the
+	// store keeps the vectors for restarts and replicas, and the decision is made in memory.
+	ScoreCombined Scoring = "combined"
+)
+
 // Decision is the semantic balancer's choice for one prompt.
 type Decision struct {
 	// Description is the description (or CATCHALL) of the targets chosen.
 	Description string
-	// Distance is the best match's distance in the vector store's metric; +Inf when
-	// nothing could be compared.
+	// Distance is the best match's distance in the vector store's metric (with
+	// ScoreCombined, see Score); +Inf when nothing could be compared.
 	Distance float64
 	// Matched reports a match within the threshold; false means the CATCHALL target.
 	Matched bool
+	// Threshold is the largest Distance that matches: vectordb's threshold, or with
+	// ScoreCombined and no threshold set, the one calibrated from the examples (+Inf for
+	// none). Explain fills it.
+	Threshold float64
 	// Scores lists every description's distance, nearest first (Explain fills it).
 	Scores []Score
 }
@@ -56,6 +87,12 @@ type Score struct {
 	Description string
 	Targets     []string
 	Distance    float64
+	// Vector and Lexical are the signals of ScoreCombined: the mean cosine similarity of
+	// the prompt to the target's 5 nearest texts (without examples, its description's or
+	// a listed topic's, the nearest), and the BM25 word overlap with its texts
+	// in [0, 1). Combined is their mean, and Distance = 1 − (Combined − half the highest
+	// Combined of the other targets). Zero with ScoreNearest.
+	Vector, Lexical, Combined float64
 }
 
 // semanticRouter is the semantic balancer: it embeds each distinct description (and its
@@ -79,6 +116,12 @@ type semanticRouter struct {
 	catchall *pool
 	cache    *embedCache
 
+	// With ScoreCombined: combined is set, router is fitted by load, and decisions holds
+	// *semroute.Decision scratch for it; calibrate is set when no threshold was configured.
+	combined, calibrate bool
+	router              *semroute.Router
+	decisions           sync.Pool
+
 	mu       sync.Mutex // serialises initialisation and Close
 	store    VectorStore
 	opened   bool // the router opened store, so it closes it
@@ -93,8 +136,12 @@ const initRetry = 5 * time.Second
 
 type semanticGroup struct {
 	description string
-	texts       []string // the description and the examples of its targets
-	pool        *pool
+	// texts are the description, the examples of its targets, and with ScoreCombined and
+	// no examples, the description's phrases; examples is how many of texts, after the
+	// first, are examples.
+	texts    []string
+	examples int
+	pool     *pool
 }
 
 // newSemanticRouter returns the semantic balancer over targets, which env built, with the
@@ -129,9 +176,19 @@ func newSemanticRouter(cfg *Config, targets []*target, env *targetEnv, logger *s
 				return nil, err
 			}
 		}
+		switch db.Scoring {
+		case ScoreNearest:
+		case ScoreCombined:
+			r.combined, r.calibrate = true, db.Threshold == nil && db.MinSimilarity == nil
+		default:
+			return nil, fmt.Errorf("vectordb: unknown Scoring %q (want ScoreNearest or ScoreCombined)", db.Scoring)
+		}
 	}
 	if r.metric != vectorstore.Cosine && r.metric != vectorstore.Euclidean {
 		return nil, fmt.Errorf("vectordb.distance_metric %q must be cosine or euclidean", r.metric)
+	}
+	if r.combined && r.metric != vectorstore.Cosine {
+		return nil, errors.New("vectordb: ScoreCombined compares cosine similarities; set distance_metric cosine")
 	}
 	var err error
 	var embedderID string
@@ -162,6 +219,14 @@ func newSemanticRouter(cfg *Config, targets []*target, env *targetEnv, logger *s
 		for _, ex := range t.cfg.Examples {
 			if !slices.Contains(g.texts, ex) {
 				g.texts = append(g.texts, ex)
+				g.examples++
+			}
+		}
+	}
+	if r.combined {
+		for _, g := range r.groups {
+			if g.examples == 0 {
+				g.texts = append(g.texts, phrases(g.description)...)
 			}
 		}
 	}
@@ -169,6 +234,22 @@ func newSemanticRouter(cfg *Config, targets []*target, env *targetEnv, logger *s
 		r.catchall = appendPool(r.catchall, t)
 	}
 	return r, nil
+}
+
+// phrases are the comma-separated parts of a description that lists topics (Kong's
+// "programming, coding, software development, …"), when it has more than one, less
+// duplicates and the description itself.
+func phrases(description string) []string {
+	var out []string
+	for p := range strings.SplitSeq(description, ",") {
+		if p = strings.TrimSpace(p); p != "" && p != description && !slices.Contains(out, p) {
+			out = append(out, p)
+		}
+	}
+	if len(out) < 2 {
+		return nil
+	}
+	return out
 }
 
 // embedTimeout bounds the embedding of a prompt, which runs detached from the request that
@@ -246,44 +327,71 @@ func (r *semanticRouter) load(ctx context.Context) error {
 			return err
 		}
 	}
+	known := make(map[string][]float32, len(ids)) // the vectors by ID, for ScoreCombined
 	if g, ok := r.store.(vectorstore.Getter); ok {
 		stored, err := g.Get(ctx, ids...)
 		if err != nil {
 			return fmt.Errorf("reading the description vectors: %w", err)
 		}
-		found := make(map[string]bool, len(stored))
 		for _, v := range stored {
-			found[v.ID] = dims == 0 || len(v.Values) == dims
+			if dims == 0 || len(v.Values) == dims {
+				known[v.ID] = v.Values
+			}
 		}
 		var missing, missingIDs []string
 		for i, id := range ids {
-			if !found[id] {
+			if known[id] == nil {
 				missing, missingIDs = append(missing, texts[i]), append(missingIDs, id)
 			}
 		}
 		texts, ids = missing, missingIDs
-		if len(texts) == 0 {
-			r.prune(ctx)
-			return nil
+	}
+	if len(texts) > 0 {
+		vecs, err := r.embed(ctx, texts)
+		if err != nil {
+			return fmt.Errorf("embedding the target descriptions: %w", err)
+		}
+		if r.store == nil {
+			if err := r.openStore(ctx, len(vecs[0])); err != nil {
+				return err
+			}
+		}
+		vs := make([]vectorstore.Vector, len(texts))
+		for i, id := range ids {
+			vs[i] = vectorstore.Vector{ID: id, Values: vecs[i]}
+			known[id] = vecs[i]
+		}
+		if err := r.store.Upsert(ctx, vs...); err != nil {
+			return fmt.Errorf("storing the description vectors: %w", err)
 		}
 	}
-	vecs, err := r.embed(ctx, texts)
-	if err != nil {
-		return fmt.Errorf("embedding the target descriptions: %w", err)
-	}
-	if r.store == nil {
-		if err := r.openStore(ctx, len(vecs[0])); err != nil {
+	if r.combined {
+		if err := r.fit(known); err != nil {
 			return err
 		}
 	}
-	vs := make([]vectorstore.Vector, len(texts))
-	for i, id := range ids {
-		vs[i] = vectorstore.Vector{ID: id, Values: vecs[i]}
-	}
-	if err := r.store.Upsert(ctx, vs...); err != nil {
-		return fmt.Errorf("storing the description vectors: %w", err)
-	}
 	r.prune(ctx)
+	return nil
+}
+
+// fit builds the ScoreCombined router from the vectors of every group's texts, by ID, and
+// with no threshold configured, takes the one it calibrates from the examples.
+func (r *semanticRouter) fit(vecs map[string][]float32) error {
+	targets := make([]semroute.Target, len(r.groups))
+	for i, g := range r.groups {
+		targets[i].Texts, targets[i].Examples = g.texts, g.examples
+		for _, t := range g.texts {
+			targets[i].Vectors = append(targets[i].Vectors, vecs[r.vectorID(t)])
+		}
+	}
+	router, err := semroute.New(targets, semroute.Options{Fallback: math.Inf(-1)})
+	if err != nil {
+		return fmt.Errorf("fitting the combined scoring: %w", err)
+	}
+	r.router = router
+	if r.calibrate {
+		r.threshold = 1 - router.Threshold()
+	}
 	return nil
 }
 
@@ -378,6 +486,9 @@ func (r *semanticRouter) embedPrompt(ctx context.Context, prompt string) ([]floa
 // chosen, or nil for CATCHALL. With all, Scores lists every description.
 func (r *semanticRouter) decide(ctx context.Context, prompt string, all bool) (*semanticGroup, *Decision, error) {
 	best, d, err := r.search(ctx, prompt, all)
+	if err == nil && all {
+		d.Threshold = r.threshold
+	}
 	if err != nil || best == nil || d.Distance > r.threshold {
 		return nil, d, err
 	}
@@ -407,6 +518,13 @@ func (r *semanticRouter) search(ctx context.Context, prompt string, all bool) (*
 	if err != nil {
 		return nil, nil, fmt.Errorf("embedding the prompt: %w", err)
 	}
+	if r.router != nil {
+		if len(vec) != r.router.Dimensions() {
+			return nil, nil, fmt.Errorf("%w: the embedder returned %d values for the prompt and %d for the descriptions",
+				vectorstore.ErrDimensions, len(vec), r.router.Dimensions())
+		}
+		return r.score(vec, prompt, d, all), d, nil
+	}
 	matches, err := r.store.Search(ctx, vec, -1) // all: a shared store may hold other configurations' vectors
 	if err != nil {
 		return nil, nil, fmt.Errorf("searching the vector store: %w", err)
@@ -431,6 +549,28 @@ func (r *semanticRouter) search(ctx context.Context, prompt string, all bool) (*
 		d.Scores = append(d.Scores, Score{Description: g.description, Targets: names(g.pool.targets), Distance: m.Distance})
 	}
 	return best, d, nil
+}
+
+// score is search with ScoreCombined: it fills d for prompt, embedded as vec, and returns
+// the best group.
+func (r *semanticRouter) score(vec []float32, prompt string, d *Decision, all bool) *semanticGroup {
+	sd, _ := r.decisions.Get().(*semroute.Decision)
+	if sd == nil {
+		sd = new(semroute.Decision)
+	}
+	defer r.decisions.Put(sd)
+	r.router.Route(vec, prompt, sd)
+	d.Distance = 1 - sd.Targets[sd.Best].Net
+	if all {
+		d.Scores = make([]Score, len(r.groups))
+		for i, g := range r.groups {
+			s := sd.Targets[i]
+			d.Scores[i] = Score{Description: g.description, Targets: names(g.pool.targets), Distance: 1 - s.Net,
+				Vector: s.Vector, Lexical: s.Lexical, Combined: s.Score}
+		}
+		slices.SortStableFunc(d.Scores, func(a, b Score) int { return cmp.Compare(a.Distance, b.Distance) })
+	}
+	return r.groups[sd.Best]
 }
 
 // route chooses the pool for c.
@@ -475,7 +615,8 @@ func (r *semanticRouter) route(c *call, stats *Stats) (*pool, *RequestError) {
 // Response headers of semantically routed requests, for tuning thresholds from real traffic.
 const (
 	// HeaderSemanticDistance is the distance from the prompt to the nearest description, in
-	// the vector store's metric ("+Inf" when the prompt could not be embedded).
+	// the vector store's metric (with ScoreCombined, 1 − the best target's net score, see Score;
+	// "+Inf" when the prompt could not be embedded).
 	HeaderSemanticDistance = "X-Aiproxy-Semantic-Distance"
 	// HeaderSemanticMatched is "true" when that distance was within the threshold, "false"
 	// when the request went to the CATCHALL target.

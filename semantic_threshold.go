@@ -38,7 +38,8 @@ type Miss struct {
 // examples. Of the interval of thresholds that do best (the first, should two do as well),
 // however many examples' distances lie inside it, it returns the middle (the lowest when it
 // has no upper end: every distance within it), so that prompts near the examples route alike.
-// It sends nothing upstream.
+// With ScoreCombined, the distances are 1 − the combined scores, and the threshold returned
+// replaces the one calibrated from the target examples. It sends nothing upstream.
 func (p *Proxy) FitThreshold(ctx context.Context, examples []LabeledPrompt) (*ThresholdFit, error) {
 	r := p.semantic
 	if r == nil {

@@ -1,0 +1,252 @@
+package semroute
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"slices"
+	"testing"
+)
+
+// unit returns a unit vector along the given axes with the given weights.
+func unit(dims int, axisWeight ...float64) []float32 {
+	v := make([]float32, dims)
+	var n float64
+	for i := 0; i < len(axisWeight); i += 2 {
+		v[int(axisWeight[i])] += float32(axisWeight[i+1])
+		n += axisWeight[i+1] * axisWeight[i+1]
+	}
+	for i := range v {
+		v[i] /= float32(math.Sqrt(n))
+	}
+	return v
+}
+
+func TestTokenize(t *testing.T) {
+	got := Tokenize("What's the ATM's fee? Ordering 2 pizzas, bus-pass")
+	want := []string{"what", "s", "the", "atm", "s", "fee", "ordering", "2", "pizza", "bus", "pass"}
+	if !slices.Equal(got, want) {
+		t.Errorf("Tokenize = %q, want %q", got, want)
+	}
+}
+
+func TestNewRejects(t *testing.T) {
+	for name, ts := range map[string][]Target{
+		"no targets":       nil,
+		"no texts":         {{}},
+		"texts != vectors": {{Texts: []string{"a", "b"}, Vectors: [][]float32{{1}}}},
+		"dims differ":      {{Texts: []string{"a", "b"}, Vectors: [][]float32{{1, 0}, {1}}}},
+		"examples > texts": {{Texts: []string{"a", "b"}, Vectors: [][]float32{{1}, {1}}, Examples: 2}},
+	} {
+		if _, err := New(ts, Options{}); err == nil {
+			t.Errorf("%s: New succeeded", name)
+		}
+	}
+}
+
+func TestRoute(t *testing.T) {
+	// Two targets on axes 0 and 1; prompts on axis 2 are about neither.
+	weather := Target{
+		Texts:    []string{"weather forecast", "will it rain tomorrow", "weather in Paris", "is it sunny", "snow forecast", "weather this weekend", "rain in London"},
+		Vectors:  [][]float32{unit(3, 0, 1), unit(3, 0, 1, 1, .1), unit(3, 0, 1, 2, .2), unit(3, 0, 1, 1, .2), unit(3, 0, 1), unit(3, 0, 1, 2, .1), unit(3, 0, 1, 1, .3)},
+		Examples: 6,
+	}
+	music := Target{
+		Texts:    []string{"music songs", "play a song", "play jazz music", "next song", "turn the music up", "play songs by Queen", "shuffle my songs"},
+		Vectors:  [][]float32{unit(3, 1, 1), unit(3, 1, 1, 0, .1), unit(3, 1, 1, 2, .2), unit(3, 1, 1, 0, .2), unit(3, 1, 1), unit(3, 1, 1, 2, .1), unit(3, 1, 1, 0, .3)},
+		Examples: 6,
+	}
+	r, err := New([]Target{weather, music}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if th := r.Threshold(); th <= 0 || th >= 1 {
+		t.Fatalf("Threshold() = %v, want within (0, 1)", th)
+	}
+	var d Decision
+	for _, c := range []struct {
+		text     string
+		vec      []float32
+		best     int
+		accepted bool
+	}{
+		{"will it snow in Paris tomorrow", unit(3, 0, 1, 1, .1), 0, true},
+		{"play a jazz song", unit(3, 1, 1, 2, .1), 1, true},
+		{"who wrote Hamlet", unit(3, 2, 1), -2, false}, // -2: either target, not accepted
+		// Vectors that cannot tell (halfway) are settled by the words, but as both targets
+		// claim the prompt, the margin keeps it below the threshold.
+		{"play some music", unit(3, 0, 1, 1, 1), 1, false},
+	} {
+		r.Route(c.vec, c.text, &d)
+		if (c.best >= 0 && d.Best != c.best) || d.Accepted != c.accepted {
+			t.Errorf("%q: best %d accepted %v (%+v), want %d %v", c.text, d.Best, d.Accepted, d.Targets, c.best, c.accepted)
+		}
+		if len(d.Targets) != 2 {
+			t.Fatalf("%q: %d signals, want 2", c.text, len(d.Targets))
+		}
+		for i, s := range d.Targets {
+			if s.Lexical < 0 || s.Lexical >= 1 || math.Abs(s.Score-(s.Vector+s.Lexical)/2) > 1e-12 {
+				t.Errorf("%q target %d: signals %+v, want lexical in [0, 1) and score their mean", c.text, i, s)
+			}
+			if other := d.Targets[1-i].Score; math.Abs(s.Net-(s.Score-other/2)) > 1e-12 {
+				t.Errorf("%q target %d: net %v, want its score less half the other's (%v)", c.text, i, s.Net, other)
+			}
+		}
+	}
+}
+
+func TestFallbackWithoutExamples(t *testing.T) {
+	ts := []Target{
+		{Texts: []string{"weather"}, Vectors: [][]float32{unit(2, 0, 1)}},
+		{Texts: []string{"music"}, Vectors: [][]float32{unit(2, 1, 1)}},
+	}
+	r, err := New(ts, Options{Fallback: 0.6, Lexical: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Threshold() != 0.6 {
+		t.Errorf("Threshold() = %v, want the fallback 0.6", r.Threshold())
+	}
+	var d Decision
+	r.Route(unit(2, 0, 1, 1, .5), "rain", &d) // cosine 0.89 with weather, 0.45 with music: net 0.67
+	if d.Best != 0 || !d.Accepted || d.Targets[0].Lexical != 0 {
+		t.Errorf("decision %+v, want weather accepted with no lexical signal", d)
+	}
+	r.Route(unit(2, 0, 1, 1, 1), "rain", &d) // cosine 0.71 with both
+	if d.Accepted != (d.Targets[d.Best].Net >= 0.6) {
+		t.Errorf("decision %+v does not follow the threshold", d)
+	}
+}
+
+// benchTargets are 10 targets of 50 texts each, 500 in all, with 65-value vectors as the
+// offline embedder gives, and a prompt of 20 words.
+func benchTargets() ([]Target, []float32, string) {
+	rnd := rand.New(rand.NewPCG(1, 2))
+	randUnit := func() []float32 {
+		v := make([]float32, 65)
+		var n float64
+		for i := range v {
+			v[i] = float32(rnd.NormFloat64())
+			n += float64(v[i]) * float64(v[i])
+		}
+		for i := range v {
+			v[i] /= float32(math.Sqrt(n))
+		}
+		return v
+	}
+	words := []string{"weather", "rain", "song", "play", "alarm", "wake", "me", "up", "at", "the", "order", "pizza",
+		"train", "ticket", "email", "send", "news", "today", "lights", "off", "recipe", "for", "meeting", "calendar"}
+	var ts []Target
+	for i := range 10 {
+		tg := Target{Examples: 49}
+		for j := range 50 {
+			tg.Texts = append(tg.Texts, fmt.Sprintf("%s %s %s %s please", words[(i+j)%len(words)], words[(2*i+j)%len(words)], words[(3*i+j)%len(words)], words[j%len(words)]))
+			tg.Vectors = append(tg.Vectors, randUnit())
+		}
+		ts = append(ts, tg)
+	}
+	return ts, randUnit(), "could you please wake me up at seven tomorrow morning and then play the news and the weather for today"
+}
+
+// BenchmarkRoute is one decision among 10 targets of 50 texts (500 vectors). cpu-ns/op is
+// the process's CPU time per decision, which a loaded machine inflates less than ns/op.
+//
+//	go test -run '^$' -bench . -benchmem ./internal/semroute
+func BenchmarkRoute(b *testing.B) {
+	ts, vec, text := benchTargets()
+	r, err := New(ts, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var d Decision
+	b.ReportAllocs()
+	start := processCPU()
+	for b.Loop() {
+		r.Route(vec, text, &d)
+	}
+	if cpu := processCPU() - start; cpu > 0 {
+		b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
+	}
+}
+
+// BenchmarkNew is fitting a Router to 500 texts (done once at start).
+func BenchmarkNew(b *testing.B) {
+	ts, _, _ := benchTargets()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := New(ts, Options{}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// TestRouteComparesDirections: vectors of any length score as their directions do, and a
+// reused Decision allocates nothing.
+func TestRouteComparesDirections(t *testing.T) {
+	scaled := func(v []float32, f float32) []float32 {
+		out := slices.Clone(v)
+		for i := range out {
+			out[i] *= f
+		}
+		return out
+	}
+	a, b := unit(2, 0, 1), unit(2, 1, 1)
+	ts := []Target{{Texts: []string{"alpha"}, Vectors: [][]float32{scaled(a, 3)}}, {Texts: []string{"beta"}, Vectors: [][]float32{scaled(b, 0.5)}}}
+	r, err := New(ts, Options{Lexical: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d Decision
+	r.Route(scaled(unit(2, 0, 1, 1, .5), 7), "Ärger", &d)
+	if d.Best != 0 || math.Abs(d.Targets[0].Vector-2/math.Sqrt(5)) > 1e-6 {
+		t.Errorf("decision %+v, want target 0 at cosine %.4f", d, 2/math.Sqrt(5))
+	}
+	if n := testing.AllocsPerRun(100, func() { r.Route(a, "Ärger über die Bank's fees", &d) }); n != 0 {
+		t.Errorf("Route allocates %v times", n)
+	}
+}
+
+func TestTokenizeUnicode(t *testing.T) {
+	if got, want := Tokenize("Ärger—ÜBER Größes"), []string{"ärger", "über", "größe"}; !slices.Equal(got, want) {
+		t.Errorf("Tokenize = %q, want %q", got, want)
+	}
+}
+
+func TestRoutePanicsOnAnotherLength(t *testing.T) {
+	r, err := New([]Target{{Texts: []string{"a"}, Vectors: [][]float32{{1, 0}}}}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if recover() == nil {
+			t.Error("Route took a vector of 3 values for targets of 2")
+		}
+	}()
+	r.Route([]float32{1, 0, 0}, "a", new(Decision))
+}
+
+// Texts after the examples (a description's phrases) score but do not calibrate, and a
+// target without examples scores by its nearest text.
+func TestPhrases(t *testing.T) {
+	var ts []Target
+	for axis := range 2 {
+		tg := Target{Texts: []string{"description"}, Vectors: [][]float32{unit(3, float64(axis), 1)}}
+		for i := range 6 {
+			tg.Texts = append(tg.Texts, fmt.Sprint("phrase ", i))
+			tg.Vectors = append(tg.Vectors, unit(3, float64(axis), 1, 2, float64(i)/10))
+		}
+		ts = append(ts, tg)
+	}
+	r, err := New(ts, Options{Lexical: -1, Fallback: 0.3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Threshold() != 0.3 {
+		t.Errorf("threshold %v, want the fallback: 12 phrases are no examples", r.Threshold())
+	}
+	var d Decision
+	r.Route(unit(3, 0, 1, 2, .5), "", &d)
+	if want := float64(dot(unit(3, 0, 1, 2, .5), unit(3, 0, 1, 2, .5))); d.Best != 0 || math.Abs(d.Targets[0].Vector-want) > 1e-6 {
+		t.Errorf("decision %+v, want target 0 with the nearest text's similarity %v", d, want)
+	}
+}
