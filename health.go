@@ -147,3 +147,32 @@ func (p *Proxy) Targets() []TargetState {
 	}
 	return out
 }
+
+// copyFrom takes o's state (a reload's unchanged target).
+func (b *breaker) copyFrom(o *breaker) {
+	b.openUntil.Store(o.openUntil.Load())
+	o.mu.Lock()
+	fails, start := o.fails, o.windowStart
+	o.mu.Unlock()
+	b.mu.Lock()
+	b.fails, b.windowStart = fails, start
+	b.mu.Unlock()
+}
+
+// copyFrom takes o's average.
+func (e *ewma) copyFrom(o *ewma) {
+	v, set := o.get()
+	e.mu.Lock()
+	e.v, e.set = v, set
+	e.mu.Unlock()
+}
+
+// copyFrom takes o's usage.
+func (r *recent) copyFrom(o *recent) {
+	o.mu.Lock()
+	v, at := o.v, o.at
+	o.mu.Unlock()
+	r.mu.Lock()
+	r.v, r.at = v, at
+	r.mu.Unlock()
+}

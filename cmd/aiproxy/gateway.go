@@ -39,6 +39,20 @@ type loadOptions struct {
 }
 
 // plugin is one mounted ai-proxy-advanced plugin.
+// inheritState gives the plugins of g the balancer state of old's plugin at the same place in
+// the files, for the targets that did not change (aiproxy.Proxy.InheritState).
+func (g *gateway) inheritState(old *gateway) {
+	byPath := make(map[string]*aiproxy.Proxy, len(old.plugins))
+	for _, pl := range old.plugins {
+		byPath[pl.path] = pl.proxy
+	}
+	for _, pl := range g.plugins {
+		if o := byPath[pl.path]; o != nil {
+			pl.proxy.InheritState(o)
+		}
+	}
+}
+
 type plugin struct {
 	// where names it in logs: its name and where it is in the files.
 	where string

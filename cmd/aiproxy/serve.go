@@ -156,6 +156,7 @@ func (s *server) reload(reason string) {
 		return
 	}
 	g.logMounts(s.logger)
+	g.inheritState(s.current.Load())
 	s.retire(s.current.Swap(g), "the previous configuration is closed: its requests have finished")
 	s.logger.Info("reloaded the configuration")
 }
