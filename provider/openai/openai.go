@@ -66,6 +66,11 @@ func URL(base, path string, r *provider.Request) string {
 // provider's default URL def, as Kong appends the provider's path to such an upstream_url
 // (its Ollama example's http://ollama-server.local:11434 posts to /api/chat).
 func withPath(u, def string) string {
+	if i := strings.Index(u, "://"); i >= 0 {
+		if j := strings.IndexAny(u[i+3:], "/?#"); j >= 0 && u[i+3+j:] != "/" {
+			return u // a path (or a query): the usual case, without parsing
+		}
+	}
 	parsed, err := url.Parse(u)
 	if err != nil || parsed.Host == "" || parsed.Path != "" && parsed.Path != "/" {
 		return u
