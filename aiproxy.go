@@ -69,6 +69,7 @@ type Proxy struct {
 	onStats   func(Stats)
 	now       func() time.Time
 	closers   []io.Closer
+	fleet     *fleet // nil without Config.Fleet
 
 	// secretFields are the configuration's fields that hold references (ValidateSecrets).
 	secretFields []secret.Field
@@ -112,6 +113,9 @@ func New(cfg Config) (*Proxy, error) {
 			errs = append(errs, err)
 		}
 	}
+	if err := p.newFleet(cfg.Fleet); err != nil {
+		errs = append(errs, err)
+	}
 	p.secretFields = configSecrets(&cfg)
 	errs = append(errs, checkRefs(p.secretFields, p.secrets)...)
 	if cfg.StrictSecrets && len(errs) == 0 {
@@ -124,6 +128,11 @@ func New(cfg Config) (*Proxy, error) {
 	}
 	for _, v := range cfg.Vaults {
 		p.own(v)
+	}
+	if f := p.fleet; f != nil {
+		go f.run()
+		p.own(f) // before its store: the last sync comes first
+		p.own(f.store)
 	}
 	if r := p.semantic; r != nil {
 		p.own(r.embedder)

@@ -36,9 +36,9 @@ func newPicker(algorithm string, ts []*target, b *BalancerConfig) picker {
 		r.byLatency = true
 		return r
 	case LowestUsage:
-		return &lowest{ts: ts, score: func(t *target, now time.Time) float64 { return t.usage.value(now) }}
+		return &lowest{ts: ts, score: func(t *target, now time.Time) float64 { return t.recentUsage(now) }}
 	case LeastConnections:
-		return &lowest{ts: ts, score: func(t *target, _ time.Time) float64 { return float64(t.inflight.Load() + 1) }}
+		return &lowest{ts: ts, score: func(t *target, _ time.Time) float64 { return float64(t.load() + 1) }}
 	case ConsistentHashing:
 		return newRing(ts, b.Slots, b.HashOnHeader)
 	default:
@@ -81,7 +81,7 @@ func (r *roundRobin) pick(c *call) (*target, bool) {
 		}
 		w := float64(t.weight)
 		if r.byLatency {
-			lat, ok := t.latency.get()
+			lat, ok := t.avgLatency()
 			if !ok {
 				lat = unmeasured
 			}
@@ -104,7 +104,7 @@ func (r *roundRobin) pick(c *call) (*target, bool) {
 func (r *roundRobin) meanLatency() float64 {
 	sum, n := 0.0, 0
 	for _, t := range r.ts {
-		if lat, ok := t.latency.get(); ok {
+		if lat, ok := t.avgLatency(); ok {
 			sum += lat
 			n++
 		}

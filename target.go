@@ -204,8 +204,9 @@ type target struct {
 
 	inflight atomic.Int64
 	health   breaker
-	latency  ewma   // seconds, per latency_strategy
-	usage    recent // tokens or cost, per tokens_count_strategy
+	latency  ewma         // seconds, per latency_strategy
+	usage    recent       // tokens or cost, per tokens_count_strategy
+	fleet    *fleetTarget // the fleet's state of the target; nil without Config.Fleet
 }
 
 // targetEnv is what every target of a Proxy shares.
