@@ -38,7 +38,7 @@ type FleetConfig struct {
 	Interval time.Duration
 	// Timeout bounds each sync. When a sync fails or takes longer, the Proxy balances on its
 	// own state (logging once) until a sync succeeds again; what it observed meanwhile is sent
-	// then. Zero means Interval.
+	// then. No request waits for a sync, whatever Timeout is. Zero means 5 × Interval.
 	Timeout time.Duration
 	// Lease is how long this Proxy's in-flight counts are counted by the others after its
 	// last successful sync: the most a Proxy that died holding requests skews
@@ -126,7 +126,7 @@ func (p *Proxy) newFleet(cfg *FleetConfig) error {
 	_, _ = rand.Read(id)
 	interval := orDefault(cfg.Interval, 100*time.Millisecond)
 	f := &fleet{
-		store: cfg.Store, interval: interval, timeout: cmp.Or(cfg.Timeout, interval), lease: cmp.Or(cfg.Lease, 20*interval),
+		store: cfg.Store, interval: interval, timeout: cmp.Or(cfg.Timeout, 5*interval), lease: cmp.Or(cfg.Lease, 20*interval),
 		instance: hex.EncodeToString(id), maxFails: p.maxFails, failTimeout: p.failTimeout, targets: p.targets,
 		now: p.now, logger: p.logger, kick: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}),
 	}

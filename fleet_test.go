@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -408,4 +409,128 @@ func startSentinel(t *testing.T) redisstore.Options {
 		return err == nil && len(a) == 2
 	}, 10*time.Second, 50*time.Millisecond, "the Sentinel did not come up: %s", out)
 	return redisstore.Options{SentinelMaster: master, SentinelNodes: []redisstore.SentinelNode{{Host: "127.0.0.1", Port: port}}}
+}
+
+// Lowest-usage and lowest-latency read the fleet's measurements: B balances on what A
+// measured, before it has measured anything itself.
+func TestFleetSharesMeasurements(t *testing.T) {
+	up := newFleetUpstream(t, func(name string, w http.ResponseWriter) bool {
+		if name == "slow" {
+			time.Sleep(50 * time.Millisecond)
+		}
+		return false
+	})
+	slow, fast := up.target("slow", 100), up.target("fast", 100)
+	slow.Model.Name, fast.Model.Name = "m-slow", "m-fast" // A asks for each by name
+	for _, algorithm := range []string{aiproxy.LowestUsage, aiproxy.LowestLatency} {
+		t.Run(algorithm, func(t *testing.T) {
+			before := map[string]int{"slow": up.count("slow"), "fast": up.count("fast")}
+			cfg := aiproxy.Config{Targets: []aiproxy.Target{slow, fast}, Balancer: aiproxy.BalancerConfig{Algorithm: algorithm}}
+			fleet := newFleet(t, 2, redisConn(t, "AIPROXY_REDIS8_ADDR"), cfg)
+			for range 4 { // A: slow serves 4 requests (usage 4 × 247 tokens, 50 ms each), fast 1
+				require.Equal(t, http.StatusOK, fleetChat(t, fleet[0], "m-slow"))
+			}
+			require.Equal(t, http.StatusOK, fleetChat(t, fleet[0], "m-fast"))
+			settle()
+			for range 3 { // B, no model: the target A measured as cheaper or faster
+				require.Equal(t, http.StatusOK, fleetChat(t, fleet[1], ""))
+			}
+			assert.Equal(t, 4, up.count("slow")-before["slow"], "B sent nothing to the target A measured as busier or slower")
+			assert.Equal(t, 4, up.count("fast")-before["fast"])
+		})
+	}
+}
+
+// commandCounter counts the commands a Redis client sends.
+type commandCounter struct{ n atomic.Int64 }
+
+func (c *commandCounter) DialHook(next redis.DialHook) redis.DialHook { return next }
+
+func (c *commandCounter) ProcessHook(next redis.ProcessHook) redis.ProcessHook {
+	return func(ctx context.Context, cmd redis.Cmder) error {
+		c.n.Add(1)
+		return next(ctx, cmd)
+	}
+}
+
+func (c *commandCounter) ProcessPipelineHook(next redis.ProcessPipelineHook) redis.ProcessPipelineHook {
+	return func(ctx context.Context, cmds []redis.Cmder) error {
+		c.n.Add(int64(len(cmds)))
+		return next(ctx, cmds)
+	}
+}
+
+// BenchmarkOverheadFleet is BenchmarkOverheadInMemory's proxy (least-connections over two
+// targets) with shared state off and in Redis 7 (default sync interval), at 1 and 64
+// concurrent requests; it reports the Redis commands sent per request. Run:
+//
+//	go test -run '^$' -bench 'OverheadFleet' -benchmem -count 6 . | benchstat -col /fleet -
+func BenchmarkOverheadFleet(b *testing.B) {
+	for _, shared := range []bool{false, true} {
+		for _, conns := range []int{1, 64} {
+			name := fmt.Sprintf("fleet=off/conns=%d", conns)
+			if shared {
+				name = fmt.Sprintf("fleet=redis/conns=%d", conns)
+			}
+			b.Run(name, func(b *testing.B) {
+				logs := &lockedBuffer{}
+				cfg := aiproxy.Config{Transport: memoryUpstream{}, Balancer: aiproxy.BalancerConfig{Algorithm: aiproxy.LeastConnections},
+					Logger: logs.logger()}
+				for _, n := range []string{"a", "b"} {
+					cfg.Targets = append(cfg.Targets, aiproxy.Target{Name: n, Model: provider.Model{Provider: "openai", Name: "gpt-4o",
+						Options: provider.Options{UpstreamURL: "http://upstream/v1/chat/completions"}},
+						Auth: aiproxy.Auth{HeaderName: "Authorization", HeaderValue: "Bearer sk-bench"}})
+				}
+				counter := &commandCounter{}
+				if shared {
+					client := redis.NewClient(&redis.Options{Addr: os.Getenv("AIPROXY_REDIS7_ADDR")})
+					if client.Options().Addr == "" {
+						b.Fatal("AIPROXY_REDIS7_ADDR is not set: run after `. scripts/services.sh`")
+					}
+					client.AddHook(counter)
+					b.Cleanup(func() { client.Close() })
+					store, err := redisfleet.New(redisfleet.Options{Redis: redisstore.Options{Client: client}, Prefix: "aiproxy-bench:" + newNamespace()})
+					if err != nil {
+						b.Fatal(err)
+					}
+					cfg.Fleet = &aiproxy.FleetConfig{Store: store}
+				}
+				p, err := aiproxy.New(cfg)
+				if err != nil {
+					b.Fatal(err)
+				}
+				b.Cleanup(func() { p.Close() })
+				request := func() {
+					req, _ := http.NewRequest(http.MethodPost, "http://upstream/v1/chat/completions", strings.NewReader(string(benchRequest)))
+					req.Header.Set("Content-Type", "application/json")
+					resp, err := p.RoundTrip(req)
+					if err != nil || resp.StatusCode != http.StatusOK {
+						b.Error(err, resp)
+						return
+					}
+					_, _ = io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+				}
+				b.ReportAllocs()
+				start, cmds := processCPU(), counter.n.Load()
+				if conns == 1 {
+					for b.Loop() {
+						request()
+					}
+				} else {
+					b.SetParallelism((conns + runtime.GOMAXPROCS(0) - 1) / runtime.GOMAXPROCS(0))
+					b.RunParallel(func(pb *testing.PB) {
+						for pb.Next() {
+							request()
+						}
+					})
+				}
+				b.ReportMetric(float64(counter.n.Load()-cmds)/float64(b.N), "redis-cmds/op")
+				b.ReportMetric(float64(strings.Count(logs.String(), "fleet state unavailable")), "outages")
+				if cpu := processCPU() - start; cpu > 0 {
+					b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
+				}
+			})
+		}
+	}
 }
