@@ -105,6 +105,9 @@ func New(cfg Config) (*Proxy, error) {
 	env := &targetEnv{providers: cfg.Providers, secrets: p.secrets, client: &http.Client{Transport: p.transport},
 		now: p.now, assumeRole: cfg.AssumeRole}
 	errs = append(errs, p.newTargets(cfg.Targets, env)...)
+	if err := p.newFleet(cfg.Fleet); err != nil {
+		errs = append(errs, err)
+	}
 	algorithm := cmp.Or(cfg.Balancer.Algorithm, RoundRobin)
 	p.newPools(algorithm, cfg.Balancer)
 	if algorithm == Semantic && len(p.targets) > 0 {
@@ -112,9 +115,6 @@ func New(cfg Config) (*Proxy, error) {
 		if p.semantic, err = newSemanticRouter(&cfg, p.targets, env, p.logger); err != nil {
 			errs = append(errs, err)
 		}
-	}
-	if err := p.newFleet(cfg.Fleet); err != nil {
-		errs = append(errs, err)
 	}
 	p.secretFields = configSecrets(&cfg)
 	errs = append(errs, checkRefs(p.secretFields, p.secrets)...)

@@ -2,6 +2,7 @@ package aiproxy
 
 import (
 	"math"
+	"math/rand/v2"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -60,8 +61,28 @@ type roundRobin struct {
 	byLatency bool
 }
 
+// newRoundRobin starts at the beginning of the schedule, or, in a fleet, at a random point
+// of it: each replica's first picks then follow the weights across the fleet, where they
+// would all go to the heaviest target first.
 func newRoundRobin(ts []*target) *roundRobin {
-	return &roundRobin{ts: ts, current: make([]float64, len(ts))}
+	r := &roundRobin{ts: ts, current: make([]float64, len(ts))}
+	if len(ts) > 0 && ts[0].fleet != nil {
+		period, g := 0, 0
+		for _, t := range ts {
+			period, g = period+t.weight, gcd(g, t.weight)
+		}
+		for range rand.IntN(period / g) {
+			r.pick(nil)
+		}
+	}
+	return r
+}
+
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
 }
 
 // minLatency keeps a measured latency of zero from taking all the traffic.
