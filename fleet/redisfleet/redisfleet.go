@@ -23,6 +23,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/aiproxy/aiproxy"
+	"github.com/aiproxy/aiproxy/secret"
 	redisstore "github.com/aiproxy/aiproxy/vectorstore/redis"
 )
 
@@ -31,8 +32,9 @@ type Options struct {
 	// Redis is the connection, as for the vector store: Kong's redis block (host, port,
 	// sentinel_*, cluster_*, ssl, timeouts in milliseconds), or Redis.Client for a client
 	// of your own, which Close then leaves open. Its vector fields (Dimensions, Metric,
-	// Namespace, Mode, Approximate) are ignored. Username and Password are used as given:
-	// resolve {vault://...} references before. The zero value is 127.0.0.1:6379.
+	// Namespace, Mode, Approximate) are ignored. The credentials are used as given: a
+	// {vault://...} reference is an error at New (resolve it first). The zero value is
+	// 127.0.0.1:6379.
 	Redis redisstore.Options `json:"redis" yaml:"redis"`
 	// Prefix names the fleet: Proxies with the same Prefix (and target names) share state,
 	// so several fleets can share one Redis. Empty means "aiproxy:fleet".
@@ -58,6 +60,12 @@ var syncScript = redis.NewScript(syncLua)
 
 // New returns a Store. It does no I/O: the first sync connects.
 func New(o Options) (*Store, error) {
+	r := &o.Redis
+	for _, c := range []secret.Secret{r.Username, r.Password, r.SentinelUsername, r.SentinelPassword} {
+		if !c.IsLiteral() {
+			return nil, errors.New("redisfleet: the Redis credentials are secret references: resolve them first")
+		}
+	}
 	s := &Store{client: o.Redis.Client}
 	if s.client == nil {
 		c, err := o.Redis.NewClient()
