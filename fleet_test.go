@@ -37,7 +37,7 @@ import (
 const fleetInterval = 20 * time.Millisecond
 
 // settle waits long enough for every Proxy of a fleet to have synced twice.
-func settle() { time.Sleep(5 * fleetInterval) }
+func settle() { time.Sleep(10 * fleetInterval) }
 
 // fleetUpstream serves the targets of the tests, one path prefix per target, and counts the
 // requests each receives.
@@ -91,7 +91,7 @@ func newFleet(t *testing.T, n int, conn redisstore.Options, cfg aiproxy.Config) 
 		store, err := redisfleet.New(redisfleet.Options{Redis: conn, Prefix: prefix})
 		require.NoError(t, err)
 		c := cfg
-		c.Fleet = &aiproxy.FleetConfig{Store: store, Interval: fleetInterval, Timeout: 200 * time.Millisecond}
+		c.Fleet = &aiproxy.FleetConfig{Store: store, Interval: fleetInterval, Timeout: 200 * time.Millisecond, Lease: 2 * time.Second}
 		ps[i], err = aiproxy.New(c)
 		require.NoError(t, err)
 		t.Cleanup(func() { ps[i].Close() })
