@@ -69,6 +69,7 @@ type Proxy struct {
 	hooks     []Hook
 	now       func() time.Time
 	closers   []io.Closer
+	fleet     *fleet // nil without Config.Fleet
 
 	// secretFields are the configuration's fields that hold references (ValidateSecrets).
 	secretFields []secret.Field
@@ -104,6 +105,9 @@ func New(cfg Config) (*Proxy, error) {
 	env := &targetEnv{providers: cfg.Providers, secrets: p.secrets, client: &http.Client{Transport: p.transport},
 		now: p.now, assumeRole: cfg.AssumeRole}
 	errs = append(errs, p.newTargets(cfg.Targets, env)...)
+	if err := p.newFleet(cfg.Fleet); err != nil {
+		errs = append(errs, err)
+	}
 	algorithm := cmp.Or(cfg.Balancer.Algorithm, RoundRobin)
 	p.newPools(algorithm, cfg.Balancer)
 	if algorithm == Semantic && len(p.targets) > 0 {
@@ -124,6 +128,11 @@ func New(cfg Config) (*Proxy, error) {
 	}
 	for _, v := range cfg.Vaults {
 		p.own(v)
+	}
+	if f := p.fleet; f != nil {
+		go f.run()
+		p.own(f) // before its store: the last sync comes first
+		p.own(f.store)
 	}
 	if r := p.semantic; r != nil {
 		p.own(r.embedder)

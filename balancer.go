@@ -2,6 +2,7 @@ package aiproxy
 
 import (
 	"math"
+	"math/rand/v2"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -36,9 +37,9 @@ func newPicker(algorithm string, ts []*target, b *BalancerConfig) picker {
 		r.byLatency = true
 		return r
 	case LowestUsage:
-		return &lowest{ts: ts, score: func(t *target, now time.Time) float64 { return t.usage.value(now) }}
+		return &lowest{ts: ts, score: func(t *target, now time.Time) float64 { return t.recentUsage(now) }}
 	case LeastConnections:
-		return &lowest{ts: ts, score: func(t *target, _ time.Time) float64 { return float64(t.inflight.Load() + 1) }}
+		return &lowest{ts: ts, score: func(t *target, _ time.Time) float64 { return float64(t.load() + 1) }}
 	case ConsistentHashing:
 		return newRing(ts, b.Slots, b.HashOnHeader)
 	default:
@@ -60,8 +61,28 @@ type roundRobin struct {
 	byLatency bool
 }
 
+// newRoundRobin starts at the beginning of the schedule, or, in a fleet, at a random point
+// of it: each replica's first picks then follow the weights across the fleet, where they
+// would all go to the heaviest target first.
 func newRoundRobin(ts []*target) *roundRobin {
-	return &roundRobin{ts: ts, current: make([]float64, len(ts))}
+	r := &roundRobin{ts: ts, current: make([]float64, len(ts))}
+	if len(ts) > 0 && ts[0].fleet != nil {
+		period, g := 0, 0
+		for _, t := range ts {
+			period, g = period+t.weight, gcd(g, t.weight)
+		}
+		for range rand.IntN(period / g) {
+			r.pick(nil)
+		}
+	}
+	return r
+}
+
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
 }
 
 // minLatency keeps a measured latency of zero from taking all the traffic.
@@ -81,7 +102,7 @@ func (r *roundRobin) pick(c *call) (*target, bool) {
 		}
 		w := float64(t.weight)
 		if r.byLatency {
-			lat, ok := t.latency.get()
+			lat, ok := t.avgLatency()
 			if !ok {
 				lat = unmeasured
 			}
@@ -104,7 +125,7 @@ func (r *roundRobin) pick(c *call) (*target, bool) {
 func (r *roundRobin) meanLatency() float64 {
 	sum, n := 0.0, 0
 	for _, t := range r.ts {
-		if lat, ok := t.latency.get(); ok {
+		if lat, ok := t.avgLatency(); ok {
 			sum += lat
 			n++
 		}

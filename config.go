@@ -88,6 +88,12 @@ type Config struct {
 	// Hooks are called around each request, in order (see Hook): Stats of every request,
 	// refusals by the host program's own rules, traces and metrics. Nil means none.
 	Hooks []Hook `json:"-"`
+	// Fleet shares the targets' breaker, Retry-After holds, in-flight counts and
+	// measurements with the other Proxies of a fleet (replicas of a service) through a
+	// store such as Redis (package fleet/redisfleet), so that they balance as one. Nil means
+	// each Proxy balances on its own state. A Proxy takes ownership of Fleet.Store: Close
+	// closes it when it is an io.Closer.
+	Fleet *FleetConfig `json:"-"`
 	// Now is the clock. Nil means time.Now.
 	Now func() time.Time `json:"-"`
 	// AssumeRole gives the temporary credentials of the AWS role that a Bedrock target's

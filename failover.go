@@ -196,7 +196,9 @@ func (p *Proxy) retryable(f *failed) bool {
 func (p *Proxy) recordFailure(t *target, f *failed) {
 	now := p.now()
 	if f.err != nil && f.err.Status == http.StatusTooManyRequests && f.err.RetryAfter > 0 {
-		t.health.hold(now.Add(min(f.err.RetryAfter, p.maxRetryAfter)))
+		until := now.Add(min(f.err.RetryAfter, p.maxRetryAfter))
+		t.health.hold(until)
+		t.fleet.hold(until)
 	}
 	switch {
 	case f.kind&(onError|onTimeout|onInvalidHeader) != 0:
@@ -205,7 +207,8 @@ func (p *Proxy) recordFailure(t *target, f *failed) {
 	case p.criteria&f.kind == 0:
 		return
 	}
-	t.health.failure(now, p.maxFails, p.failTimeout)
+	opened := t.health.failure(now, p.maxFails, p.failTimeout)
+	t.fleet.failure(now, opened)
 }
 
 func statusOf(f *failed) int {
@@ -424,7 +427,9 @@ func (p *Proxy) succeeded(t *target, stats *Stats, usage provider.Usage, model s
 	case "cost":
 		count = stats.Cost
 	}
-	t.usage.add(count, p.now())
+	now := p.now()
+	t.usage.add(count, now)
+	t.fleet.success(lat, count, now)
 }
 
 // timeoutConn applies Kong's write_timeout to each write and read_timeout to each read of

@@ -91,10 +91,11 @@ func (b *breaker) heldFor(now time.Time) time.Duration {
 	return time.Duration(b.openUntil.Load() - now.UnixNano())
 }
 
-// failure records a counted failure and opens the breaker when the count reaches max.
-func (b *breaker) failure(now time.Time, max int, window time.Duration) {
+// failure records a counted failure and opens the breaker when the count reaches max,
+// reporting whether it did.
+func (b *breaker) failure(now time.Time, max int, window time.Duration) (opened bool) {
 	if max <= 0 {
-		return
+		return false
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -105,7 +106,9 @@ func (b *breaker) failure(now time.Time, max int, window time.Duration) {
 	if b.fails >= max {
 		b.fails = 0
 		b.hold(now.Add(window))
+		return true
 	}
+	return false
 }
 
 // hold keeps the target out until t (or longer, if already held longer).

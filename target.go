@@ -103,7 +103,7 @@ type Auth struct {
 // Logging is Kong's logging block.
 type Logging struct {
 	// LogStatistics logs each request's statistics (Stats) through Config.Logger. The zero
-	// value, false, logs nothing (Config.OnStats still gets them).
+	// value, false, logs nothing (Hook.AfterResponse still gets the Stats).
 	LogStatistics bool `json:"log_statistics,omitempty"`
 	// LogPayloads adds the request and response bodies to that log entry, with
 	// credentials removed. The zero value, false, leaves them out.
@@ -206,8 +206,9 @@ type target struct {
 
 	inflight atomic.Int64
 	health   breaker
-	latency  ewma   // seconds, per latency_strategy
-	usage    recent // tokens or cost, per tokens_count_strategy
+	latency  ewma         // seconds, per latency_strategy
+	usage    recent       // tokens or cost, per tokens_count_strategy
+	fleet    *fleetTarget // the fleet's state of the target; nil without Config.Fleet
 }
 
 // targetEnv is what every target of a Proxy shares.

@@ -8,7 +8,8 @@
 // that Kong names by string: VectorDB.Store from vectordb.strategy with its redis or pgvector
 // block, Embedder to the offline embedder (package embed/offline) for a semantic balancer
 // without an embeddings block (or with model.provider "offline"), and AssumeRole
-// (package credential/awsrole). Load also builds the secret resolvers of the file's decK
+// (package credential/awsrole); Fleet from aiproxy's "fleet" extension block (package
+// fleet/redisfleet). Load also builds the secret resolvers of the file's decK
 // vault entities (HashiCorp Vault, env). A program that loads Kong files links all of these.
 package kong
 
@@ -24,12 +25,14 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"go.yaml.in/yaml/v3"
 
 	"github.com/aiproxy/aiproxy"
 	"github.com/aiproxy/aiproxy/credential/awsrole"
 	"github.com/aiproxy/aiproxy/embed/offline"
+	"github.com/aiproxy/aiproxy/fleet/redisfleet"
 	"github.com/aiproxy/aiproxy/secret"
 	"github.com/aiproxy/aiproxy/vectorstore"
 	pgvectorstore "github.com/aiproxy/aiproxy/vectorstore/pgvector"
@@ -490,10 +493,12 @@ func decodeConfig(path string, v any, cfg *aiproxy.Config) error {
 		return fmt.Errorf("%s: expected an object", cmp.Or(path, "config"))
 	}
 	store, err := vectorStore(join(path, "vectordb"), m)
-	errs := []error{err, decode(path, m, reflect.ValueOf(cfg).Elem()), required(path, m), inRange(path, m)}
+	fleet, ferr := fleetConfig(join(path, "fleet"), m)
+	errs := []error{err, ferr, decode(path, m, reflect.ValueOf(cfg).Elem()), required(path, m), inRange(path, m)}
 	if cfg.VectorDB != nil {
 		cfg.VectorDB.Store = store
 	}
+	cfg.Fleet = fleet
 	if cfg.Balancer.Algorithm == aiproxy.Semantic && (cfg.Embeddings == nil || cfg.Embeddings.Model.Provider == "offline") {
 		cfg.Embedder = offline.New()
 	}
@@ -546,6 +551,39 @@ func vectorStore(path string, m map[string]any) (vectorstore.Opener, error) {
 		return pg, nil
 	}
 	return nil, nil
+}
+
+// fleetConfig takes aiproxy's extension block "fleet" (not Kong's: Kong keeps balancer
+// state per worker) out of the plugin config m and returns the shared state it names, nil
+// without it:
+//
+//	fleet:
+//	  prefix: chat-gateway   # fleets with other prefixes share the Redis, not the state
+//	  interval: 100          # ms; also timeout and lease, as aiproxy.FleetConfig
+//	  redis: {host: redis.internal, port: 6379}   # Kong's redis block, as vectordb.redis
+//
+// The Redis credentials must be plain values here (no {vault://...}).
+func fleetConfig(path string, m map[string]any) (*aiproxy.FleetConfig, error) {
+	v, ok := m["fleet"]
+	if !ok || v == nil {
+		return nil, nil
+	}
+	delete(m, "fleet")
+	var block struct {
+		Prefix   string             `json:"prefix"`
+		Interval time.Duration      `json:"interval"`
+		Timeout  time.Duration      `json:"timeout"`
+		Lease    time.Duration      `json:"lease"`
+		Redis    redisstore.Options `json:"redis"`
+	}
+	if err := decode(path, v, reflect.ValueOf(&block).Elem()); err != nil {
+		return nil, err
+	}
+	store, err := redisfleet.New(redisfleet.Options{Redis: block.Redis, Prefix: block.Prefix})
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &aiproxy.FleetConfig{Store: store, Interval: block.Interval, Timeout: block.Timeout, Lease: block.Lease}, nil
 }
 
 func isZero(v any) bool {

@@ -2,10 +2,12 @@ package kong
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
+	"github.com/aiproxy/aiproxy/fleet/redisfleet"
 	"github.com/aiproxy/aiproxy/secret"
 	pgvectorstore "github.com/aiproxy/aiproxy/vectorstore/pgvector"
 	redisstore "github.com/aiproxy/aiproxy/vectorstore/redis"
@@ -92,4 +94,32 @@ func TestVectorDBAdminExport(t *testing.T) {
 	assert.Equal(t, "127.0.0.1", redis.Host)
 	assert.Equal(t, 256, redis.KeepalivePoolSize)
 	mustNew(t, f.Plugins[0].Config)
+}
+
+// aiproxy's fleet block (an extension: Kong has no shared balancer state) names a Redis for
+// the state that replicas share; its durations are milliseconds, as Kong's.
+func TestFleetBlock(t *testing.T) {
+	f, err := Parse([]byte(`
+targets: [{route_type: llm/v1/chat, model: {provider: openai, name: gpt-4o}}]
+fleet:
+  prefix: chat-gateway
+  interval: 50
+  redis: {host: redis.internal, port: 6380, sentinel_master: mymaster, sentinel_nodes: [{host: s1}]}
+`), Options{})
+	require.NoError(t, err)
+	fleet := f.Plugins[0].Config.Fleet
+	require.NotNil(t, fleet)
+	assert.Equal(t, 50*time.Millisecond, fleet.Interval)
+	require.IsType(t, &redisfleet.Store{}, fleet.Store)
+	assert.Equal(t, []string{"{chat-gateway}:targets", "{chat-gateway}:inflight"}, fleet.Store.(*redisfleet.Store).Keys())
+
+	_, err = Parse([]byte(`
+targets: [{route_type: llm/v1/chat, model: {provider: openai, name: gpt-4o}}]
+fleet: {redis: {password: "{vault://env/REDIS_PW}"}}
+`), Options{})
+	require.ErrorContains(t, err, "fleet: redisfleet: the Redis credentials are secret references")
+
+	f, err = Parse([]byte(`targets: [{route_type: llm/v1/chat, model: {provider: openai, name: gpt-4o}}]`), Options{})
+	require.NoError(t, err)
+	assert.Nil(t, f.Plugins[0].Config.Fleet, "no block: each Proxy on its own state")
 }

@@ -167,9 +167,13 @@ func (o *Options) validate() error {
 	return nil
 }
 
-// newClient connects as Kong would: Cluster when ClusterNodes are set, Sentinel when
-// SentinelMaster or SentinelNodes are, else a single server.
-func (o *Options) newClient() (redis.UniversalClient, error) {
+// NewClient returns a client for the connection fields of o (Host to
+// ClusterMaxRedirections, and TLSConfig), connected as Kong would: Cluster when ClusterNodes
+// are set, Sentinel when SentinelMaster or SentinelNodes are, else a single server. The
+// vector fields and Client are ignored; package fleet/redisfleet connects through it too.
+// The client honours its commands' context deadlines. It does no I/O: go-redis connects on
+// the first command.
+func (o *Options) NewClient() (redis.UniversalClient, error) {
 	ms := func(v int) time.Duration {
 		if v <= 0 {
 			v = o.Timeout
@@ -203,7 +207,7 @@ func (o *Options) newClient() (redis.UniversalClient, error) {
 		return redis.NewClusterClient(&redis.ClusterOptions{
 			Addrs: addrs, Username: string(o.Username), Password: string(o.Password), MaxRedirects: redirects,
 			DialTimeout: ms(o.ConnectTimeout), ReadTimeout: ms(o.ReadTimeout), WriteTimeout: ms(o.SendTimeout),
-			PoolSize: o.KeepalivePoolSize, TLSConfig: tlsConfig,
+			PoolSize: o.KeepalivePoolSize, TLSConfig: tlsConfig, ContextTimeoutEnabled: true,
 		}), nil
 	case o.SentinelMaster != "" || len(o.SentinelNodes) > 0:
 		if o.SentinelMaster == "" || len(o.SentinelNodes) == 0 {
@@ -218,7 +222,7 @@ func (o *Options) newClient() (redis.UniversalClient, error) {
 			SentinelUsername: string(o.SentinelUsername), SentinelPassword: string(o.SentinelPassword),
 			Username: string(o.Username), Password: string(o.Password), DB: o.Database,
 			DialTimeout: ms(o.ConnectTimeout), ReadTimeout: ms(o.ReadTimeout), WriteTimeout: ms(o.SendTimeout),
-			PoolSize: o.KeepalivePoolSize, TLSConfig: tlsConfig,
+			PoolSize: o.KeepalivePoolSize, TLSConfig: tlsConfig, ContextTimeoutEnabled: true,
 		}
 		switch o.SentinelRole {
 		case "", "master":
@@ -240,7 +244,7 @@ func (o *Options) newClient() (redis.UniversalClient, error) {
 		return redis.NewClient(&redis.Options{
 			Addr: hostPort(host, o.Port, 6379), Username: string(o.Username), Password: string(o.Password), DB: o.Database,
 			DialTimeout: ms(o.ConnectTimeout), ReadTimeout: ms(o.ReadTimeout), WriteTimeout: ms(o.SendTimeout),
-			PoolSize: o.KeepalivePoolSize, TLSConfig: tlsConfig,
+			PoolSize: o.KeepalivePoolSize, TLSConfig: tlsConfig, ContextTimeoutEnabled: true,
 		}), nil
 	}
 }

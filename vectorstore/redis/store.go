@@ -62,7 +62,7 @@ func New(ctx context.Context, opts Options) (*Store, error) {
 	}
 	s := &Store{client: opts.Client, metric: opts.Metric, dims: opts.Dimensions, exact: !opts.Approximate}
 	if s.client == nil {
-		c, err := opts.newClient()
+		c, err := opts.NewClient()
 		if err != nil {
 			return nil, err
 		}
