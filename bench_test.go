@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/aiproxy/aiproxy"
+	"github.com/aiproxy/aiproxy/internal/cputime"
 	"github.com/aiproxy/aiproxy/provider"
 )
 
@@ -59,11 +60,11 @@ func benchProxy(b *testing.B, upstream string) *aiproxy.Proxy {
 func measure(b *testing.B, request func()) {
 	b.ReportAllocs()
 	b.SetBytes(int64(len(benchRequest)))
-	start := processCPU()
+	start := cputime.Process()
 	for b.Loop() {
 		request()
 	}
-	if cpu := processCPU() - start; cpu > 0 {
+	if cpu := cputime.Process() - start; cpu > 0 {
 		b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
 	}
 }

@@ -24,6 +24,7 @@ import (
 
 	"github.com/aiproxy/aiproxy"
 	"github.com/aiproxy/aiproxy/fleet/redisfleet"
+	"github.com/aiproxy/aiproxy/internal/cputime"
 	"github.com/aiproxy/aiproxy/provider"
 	redisstore "github.com/aiproxy/aiproxy/vectorstore/redis"
 )
@@ -512,7 +513,7 @@ func BenchmarkOverheadFleet(b *testing.B) {
 					resp.Body.Close()
 				}
 				b.ReportAllocs()
-				start, cmds := processCPU(), counter.n.Load()
+				start, cmds := cputime.Process(), counter.n.Load()
 				if conns == 1 {
 					for b.Loop() {
 						request()
@@ -527,7 +528,7 @@ func BenchmarkOverheadFleet(b *testing.B) {
 				}
 				b.ReportMetric(float64(counter.n.Load()-cmds)/float64(b.N), "redis-cmds/op")
 				b.ReportMetric(float64(strings.Count(logs.String(), "fleet state unavailable")), "outages")
-				if cpu := processCPU() - start; cpu > 0 {
+				if cpu := cputime.Process() - start; cpu > 0 {
 					b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
 				}
 			})

@@ -122,6 +122,22 @@ type Opener interface {
 	Secrets() []secret.Field
 }
 
+// OpenResolved is how an adapter's Opener opens its store: it replaces the references among
+// fields (the opener's credentials) with their values through vaults, then calls open; an
+// error from open has the resolved values taken out of its text (a database may quote the
+// user it connected as).
+func OpenResolved[S Store](ctx context.Context, vaults *secret.Vaults, fields []secret.Field, open func() (S, error)) (Store, error) {
+	resolved, err := secret.ExpandFields(ctx, vaults, fields)
+	if err != nil {
+		return nil, err
+	}
+	s, err := open()
+	if err != nil {
+		return nil, secret.ScrubError(err, resolved)
+	}
+	return s, nil
+}
+
 // CheckShape fills in the default metric (cosine) and checks metric and dims, for a store's
 // options; pkg prefixes the errors.
 func CheckShape(pkg string, metric *Metric, dims int) error {

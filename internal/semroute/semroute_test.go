@@ -6,6 +6,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/aiproxy/aiproxy/internal/cputime"
 )
 
 // unit returns a unit vector along the given axes with the given weights.
@@ -160,11 +162,11 @@ func BenchmarkRoute(b *testing.B) {
 	}
 	var d Decision
 	b.ReportAllocs()
-	start := processCPU()
+	start := cputime.Process()
 	for b.Loop() {
 		r.Route(vec, text, &d)
 	}
-	if cpu := processCPU() - start; cpu > 0 {
+	if cpu := cputime.Process() - start; cpu > 0 {
 		b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
 	}
 }

@@ -261,15 +261,7 @@ func hostPort(host string, port, def int) string {
 // the vectorstore.Opener of Kong's vectordb.strategy "redis".
 func (o Options) Open(ctx context.Context, dims int, metric vectorstore.Metric, vaults *secret.Vaults) (vectorstore.Store, error) {
 	o.Dimensions, o.Metric = dims, metric
-	resolved, err := secret.ExpandFields(ctx, vaults, o.Secrets())
-	if err != nil {
-		return nil, err
-	}
-	s, err := New(ctx, o)
-	if err != nil {
-		return nil, secret.ScrubError(err, resolved)
-	}
-	return s, nil
+	return vectorstore.OpenResolved(ctx, vaults, o.Secrets(), func() (*Store, error) { return New(ctx, o) })
 }
 
 // Secrets lists the credential fields, by their paths in Kong's configuration.
