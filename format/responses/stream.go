@@ -18,7 +18,10 @@ import (
 // (response.refusal.delta), reasoning_content deltas a reasoning item
 // (response.reasoning_text.delta) and tool-call deltas function_call items
 // (response.function_call_arguments.delta); an item is done (its .done events, then
-// response.output_item.done) when another kind of item begins or the choice finishes. End
+// response.output_item.done) when the next item begins or the choice finishes, so items
+// stream one after the other, as OpenAI sends them. (Should an upstream interleave the
+// argument deltas of parallel calls, a late fragment is still sent for its item, and the
+// final response has the whole arguments.) End
 // sends response.completed, or response.incomplete for finish_reason length or
 // content_filter, with the whole response and its usage.
 //
@@ -192,11 +195,8 @@ func (s *Stream) toolDeltas(dst, raw []byte) ([]byte, error) {
 				i = t.item
 			}
 		}
-		if i < 0 || s.done[i] {
-			if s.text >= 0 {
-				dst = s.closeItem(dst, s.text)
-				s.text = -1
-			}
+		if i < 0 {
+			dst = s.closeAll(dst)
 			it := item{kind: kindFunctionCall, callID: []byte(`""`), name: []byte(`""`)}
 			if chat.IsString(d.ID) {
 				it.callID = append([]byte(nil), d.ID...)
