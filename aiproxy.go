@@ -47,6 +47,7 @@ type Proxy struct {
 	semantic    *semanticRouter
 
 	route       provider.RouteType // the one route type all targets share, or ""
+	surface     surface            // the APIs, route types and models served
 	retries     int
 	criteria    criteria
 	limit       int64
@@ -104,6 +105,7 @@ func New(cfg Config) (*Proxy, error) {
 	env := &targetEnv{providers: cfg.Providers, secrets: p.secrets, client: &http.Client{Transport: p.transport},
 		now: p.now, assumeRole: cfg.AssumeRole}
 	errs = append(errs, p.newTargets(cfg.Targets, env)...)
+	p.surface = newSurface(llmFormats[cfg.LLMFormat], p.targets, p.now().Unix())
 	algorithm := cmp.Or(cfg.Balancer.Algorithm, RoundRobin)
 	p.newPools(algorithm, cfg.Balancer)
 	if algorithm == Semantic && len(p.targets) > 0 {
@@ -189,8 +191,8 @@ func (p *Proxy) configure(cfg *Config) []error {
 		p.limit = 1 << 20
 	}
 	p.modelHeader = cfg.ModelNameHeader == nil || *cfg.ModelNameHeader
-	if cfg.LLMFormat != "" && cfg.LLMFormat != "openai" {
-		fail("llm_format %q is not supported: clients speak openai", cfg.LLMFormat)
+	if _, ok := llmFormats[cfg.LLMFormat]; !ok {
+		fail("llm_format %q is not supported (openai, anthropic)", cfg.LLMFormat)
 	}
 	switch cfg.GenAICategory {
 	case "", "text/generation", "text/embeddings":
@@ -353,7 +355,7 @@ func (p *Proxy) RoundTrip(r *http.Request) (*http.Response, error) {
 // serve runs one request through the proxy and returns the response to send.
 func (p *Proxy) serve(r *http.Request) (*http.Response, *call) {
 	c := &call{ctx: r.Context(), req: r, start: p.now()}
-	resp := p.handle(c)
+	resp := c.clientError(p.handle(c))
 	if _, streaming := resp.Body.(*streamBody); !streaming {
 		p.finish(c, resp.StatusCode) // a stream finishes when its body ends
 	}
@@ -370,27 +372,18 @@ func (p *Proxy) handle(c *call) *http.Response {
 		c.stats.Err = e
 		return e.response(r)
 	}
-	if r.Method != http.MethodPost {
-		return fail(&RequestError{Status: http.StatusMethodNotAllowed, Type: "invalid_request_error", Code: "method_not_allowed",
-			Message: "use POST", Err: ErrBadRequest})
+	if rerr := p.routeRequest(c); rerr != nil {
+		return fail(rerr)
 	}
-	c.route = routeOf(r.URL.Path)
-	if p.route != "" {
-		if c.route != "" && c.route != p.route {
-			return fail(&RequestError{Status: http.StatusNotFound, Type: "invalid_request_error", Code: "unknown_url",
-				Message: "this proxy serves " + string(p.route) + ", not " + r.URL.Path, Err: ErrBadRequest})
-		}
-		c.route = p.route
-	} else if c.route == "" {
-		c.route = provider.Chat
+	if c.route == routeModels {
+		return p.listModels(c)
 	}
-	c.stats.Route = c.route
 	rerr := checkHeaders(r.Header)
 	if rerr == nil {
 		c.body, rerr = readBody(r, p.limit)
 	}
 	if rerr == nil {
-		rerr = c.parse()
+		rerr = c.parseRequest()
 	}
 	if rerr == nil {
 		rerr = p.applyStreaming(c)

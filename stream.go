@@ -8,7 +8,6 @@ import (
 	"sync/atomic"
 
 	"github.com/aiproxy/aiproxy/provider"
-	"github.com/aiproxy/aiproxy/provider/sse"
 	"github.com/aiproxy/aiproxy/secret"
 )
 
@@ -23,6 +22,7 @@ type streamBody struct {
 	c        *call
 	t        *target
 	s        provider.Stream
+	fr       framer // the client API's framing
 	upstream io.Closer
 	// end records the request when the stream ends: err is nil when it ended as it should.
 	end func(usage provider.Usage, err error)
@@ -37,11 +37,23 @@ type streamBody struct {
 	upClosed atomic.Bool // the upstream body was closed
 }
 
-// frame appends one event's data, framed, with the attempt's credentials redacted (an
-// upstream may echo them in an event).
-func (b *streamBody) frame(data []byte) {
+// frame appends one event's data, framed in the client's API (an error means that API
+// cannot express it), with the attempt's credentials redacted (an upstream may echo them in
+// an event).
+func (b *streamBody) frame(data []byte) error {
+	buf, err := b.fr.Chunk(b.buf, secret.Redact(data, b.c.creds[:]))
+	if err != nil {
+		return err
+	}
+	b.keep(buf)
+	return nil
+}
+
+// keep makes buf, which extends b.buf, the framed events, and keeps what it adds for
+// log_payloads.
+func (b *streamBody) keep(buf []byte) {
 	start := len(b.buf)
-	b.buf = sse.AppendData(b.buf, secret.Redact(data, b.c.creds[:]))
+	b.buf = buf
 	b.c.keepResponse(b.t, b.buf[start:])
 }
 
@@ -57,19 +69,21 @@ func (b *streamBody) Read(p []byte) (int, error) {
 		}
 		b.buf, b.off = b.buf[:0], 0
 		data, err := b.s.Next()
+		if err == nil && !b.closed.Load() {
+			err = b.frame(data)
+		}
 		switch {
 		case b.closed.Load(): // Close ended Next; it finishes the request
 			return 0, errReadAfterClose
 		case err == nil:
-			b.frame(data)
 		case errors.Is(err, io.EOF):
-			b.frame(sse.Done)
+			b.keep(b.fr.End(b.buf))
 			b.done = true
 			b.finish(nil)
 		default:
 			e := b.endError(err)
 			data, _ := e.MarshalJSON()
-			b.frame(data)
+			b.keep(b.fr.Fail(b.buf, e.Status, data))
 			b.done = true
 			b.finish(e)
 		}
