@@ -331,3 +331,189 @@ func TestResponsesRouteType(t *testing.T) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// anthropicFormat is a Config for Anthropic-format clients (llm_format: anthropic).
+func anthropicFormat(targets ...aiproxy.Target) aiproxy.Config {
+	return aiproxy.Config{LLMFormat: "anthropic", Targets: targets}
+}
+
+var anthropicWeather = anthropic.ToolUnionParamOfTool(anthropic.ToolInputSchemaParam{
+	Properties: map[string]any{"city": map[string]any{"type": "string"}}}, "get_weather")
+
+// TestAnthropicSDK runs the Anthropic Go SDK's Messages.New (text and a tool call) and
+// NewStreaming through the RoundTripper: to an Anthropic target, passed through (the
+// target's key and model, Anthropic's usage metered), and to an OpenAI target, translated.
+func TestAnthropicSDK(t *testing.T) {
+	oa := aiproxytest.NewOpenAI()
+	defer oa.Close()
+	oa.APIKey = "sk-oa"
+	oa.Call = func(req *provider.ChatRequest) *provider.FunctionCall {
+		if len(req.Tools) == 0 {
+			return nil
+		}
+		return &provider.FunctionCall{Name: req.Tools[0].Function.Name, Arguments: `{"city":"Paris"}`}
+	}
+	an := newAnthropicFake()
+	defer an.Close()
+	for _, tc := range []struct {
+		name   string
+		target aiproxy.Target
+		usage  int
+	}{
+		{"anthropic passthrough", anTarget(an, "claude-sonnet-4-5"), 12 + 3 + 5},
+		{"openai translated", oaTarget(oa, "gpt-4o"), 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p, log := surfaceProxy(t, anthropicFormat(tc.target))
+			client := anthropicClient(p)
+			ctx := context.Background()
+			want := "Hello from " + tc.target.Model.Name
+			params := anthropic.MessageNewParams{Model: "assistant", MaxTokens: 256,
+				System:   []anthropic.TextBlockParam{{Text: "Be brief."}},
+				Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("Say hello"))}}
+
+			msg, err := client.Messages.New(ctx, params)
+			require.NoError(t, err)
+			require.Len(t, msg.Content, 1)
+			assert.Equal(t, want, msg.Content[0].Text)
+			assert.Equal(t, anthropic.StopReasonEndTurn, msg.StopReason)
+			s := log.last(t)
+			assert.Equal(t, provider.Chat, s.Route)
+			assert.Positive(t, s.Usage.TotalTokens)
+			if tc.usage > 0 {
+				assert.Equal(t, tc.usage, s.Usage.TotalTokens)
+			}
+
+			tools := params
+			tools.Tools = []anthropic.ToolUnionParam{anthropicWeather}
+			tools.Messages = []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("Weather in Paris?"))}
+			msg, err = client.Messages.New(ctx, tools)
+			require.NoError(t, err)
+			require.Len(t, msg.Content, 1)
+			assert.Equal(t, "get_weather", msg.Content[0].Name)
+			assert.JSONEq(t, `{"city":"Paris"}`, string(msg.Content[0].Input))
+			assert.Equal(t, anthropic.StopReasonToolUse, msg.StopReason)
+
+			for _, ps := range []anthropic.MessageNewParams{params, tools} {
+				stream := client.Messages.NewStreaming(ctx, ps)
+				var acc anthropic.Message
+				for stream.Next() {
+					require.NoError(t, acc.Accumulate(stream.Current()))
+				}
+				require.NoError(t, stream.Err())
+				require.NoError(t, stream.Close())
+				require.Len(t, acc.Content, 1)
+				if len(ps.Tools) == 0 {
+					assert.Equal(t, want, acc.Content[0].Text)
+					assert.Equal(t, anthropic.StopReasonEndTurn, acc.StopReason)
+				} else {
+					assert.Equal(t, "get_weather", acc.Content[0].Name)
+					assert.JSONEq(t, `{"city":"Paris"}`, string(acc.Content[0].Input))
+				}
+				s := log.last(t)
+				assert.True(t, s.Stream)
+				assert.Positive(t, s.Usage.CompletionTokens)
+			}
+		})
+	}
+	for _, r := range an.Requests() {
+		assert.Equal(t, "sk-ant-fake", r.Header.Get("X-Api-Key"), "the target's key, not the client's")
+		var sent map[string]any
+		require.NoError(t, json.Unmarshal(r.Body, &sent))
+		assert.Equal(t, "claude-sonnet-4-5", sent["model"])
+		assert.Equal(t, "Be brief.", sent["system"].([]any)[0].(map[string]any)["text"], "passed through as the client wrote it")
+	}
+	for _, r := range oa.Requests() {
+		assert.Equal(t, "/v1/chat/completions", r.Path)
+	}
+}
+
+// TestAnthropicFailover: an Anthropic-format request whose Anthropic target is overloaded
+// (529) fails over to an OpenAI target within the request, translated; and the other way
+// round, from a failing OpenAI target to the Anthropic one, passed through. Streamed too.
+func TestAnthropicFailover(t *testing.T) {
+	oa := aiproxytest.NewOpenAI()
+	defer oa.Close()
+	an := newAnthropicFake()
+	defer an.Close()
+	criteria := []string{"error", "timeout", "http_500", "http_503", "non_idempotent"}
+	ctx := context.Background()
+	params := anthropic.MessageNewParams{Model: "assistant", MaxTokens: 256,
+		Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("Say hello"))}}
+
+	first, second := anTarget(an, "claude-sonnet-4-5"), oaTarget(oa, "gpt-4o")
+	first.Weight, second.Weight = 100, 1
+	p, log := surfaceProxy(t, aiproxy.Config{LLMFormat: "anthropic", Targets: []aiproxy.Target{first, second},
+		Balancer: aiproxy.BalancerConfig{Algorithm: aiproxy.Priority, FailoverCriteria: criteria}})
+	client := anthropicClient(p)
+	an.Fail(529, 2)
+	msg, err := client.Messages.New(ctx, params)
+	require.NoError(t, err)
+	assert.Equal(t, "Hello from gpt-4o", msg.Content[0].Text)
+	s := log.last(t)
+	require.Len(t, s.Attempts, 1)
+	assert.Equal(t, "openai", s.Provider)
+	stream := client.Messages.NewStreaming(ctx, params)
+	var acc anthropic.Message
+	for stream.Next() {
+		require.NoError(t, acc.Accumulate(stream.Current()))
+	}
+	require.NoError(t, stream.Err())
+	assert.Equal(t, "Hello from gpt-4o", acc.Content[0].Text)
+
+	first, second = oaTarget(oa, "gpt-4o"), anTarget(an, "claude-sonnet-4-5")
+	first.Weight, second.Weight = 100, 1
+	p, log = surfaceProxy(t, aiproxy.Config{LLMFormat: "anthropic", Targets: []aiproxy.Target{first, second},
+		Balancer: aiproxy.BalancerConfig{Algorithm: aiproxy.Priority, FailoverCriteria: criteria}})
+	client = anthropicClient(p)
+	oa.Fail(http.StatusInternalServerError, 1, "")
+	msg, err = client.Messages.New(ctx, params)
+	require.NoError(t, err)
+	assert.Equal(t, "Hello from claude-sonnet-4-5", msg.Content[0].Text)
+	assert.Equal(t, "anthropic", log.last(t).Provider)
+	assert.Equal(t, 20, log.last(t).Usage.TotalTokens)
+}
+
+// TestAnthropicErrors: refusals reach Anthropic clients as Anthropic error bodies (the SDK
+// reads their type); a field only Anthropic has is a 400 naming it where no Anthropic target
+// serves, and a bad body never reaches a target.
+func TestAnthropicErrors(t *testing.T) {
+	oa := aiproxytest.NewOpenAI()
+	defer oa.Close()
+	p, _ := surfaceProxy(t, anthropicFormat(oaTarget(oa, "gpt-4o")))
+	client := anthropicClient(p)
+	ctx := context.Background()
+	_, err := client.Messages.New(ctx, anthropic.MessageNewParams{Model: "nope", MaxTokens: 10,
+		Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("hi"))}})
+	var apiErr *anthropic.Error
+	require.ErrorAs(t, err, &apiErr)
+	assert.Equal(t, http.StatusBadRequest, apiErr.StatusCode)
+	assert.Equal(t, "invalid_request_error", string(apiErr.Type()))
+	assert.Contains(t, apiErr.RawJSON(), `\"nope\"`)
+
+	for _, tc := range []struct{ body, want string }{
+		{`{"model":"assistant","max_tokens":10,"messages":[{"role":"user","content":"hi"}],"mcp_servers":[{"type":"url","url":"https://x","name":"x"}]}`, "mcp_servers"},
+		{`{"model":"assistant","messages":[{"role":"user","content":"hi"}]}`, "max_tokens"},
+		{`{"model":"assistant","max_tokens":10,"messages":[{"role":"user","content":"hi"}],"tools":[{"type":"web_search_20250305","name":"web_search"}]}`, "tools[0].type"},
+		{`not json`, "JSON"},
+	} {
+		rec := httptest.NewRecorder()
+		p.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v1/messages", strings.NewReader(tc.body)))
+		assert.Equal(t, http.StatusBadRequest, rec.Code, tc.body)
+		var e struct {
+			Type  string `json:"type"`
+			Error struct{ Type, Message string }
+		}
+		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &e), rec.Body.String())
+		assert.Equal(t, "error", e.Type)
+		assert.Equal(t, "invalid_request_error", e.Error.Type)
+		assert.Contains(t, e.Error.Message, tc.want)
+	}
+	assert.Empty(t, oa.Requests())
+
+	// Without llm_format anthropic, /v1/messages is not served.
+	p2, _ := surfaceProxy(t, aiproxy.Config{Targets: []aiproxy.Target{oaTarget(oa, "gpt-4o")}})
+	rec := httptest.NewRecorder()
+	p2.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v1/messages", strings.NewReader(`{}`)))
+	assert.Equal(t, http.StatusNotFound, rec.Code)
+}
