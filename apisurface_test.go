@@ -517,3 +517,84 @@ func TestAnthropicErrors(t *testing.T) {
 	p2.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v1/messages", strings.NewReader(`{}`)))
 	assert.Equal(t, http.StatusNotFound, rec.Code)
 }
+
+// TestModelsList: GET /v1/models lists the aliases and model names served, in OpenAI's list
+// format, through openai-go (RoundTripper) and the Handler; other methods are 405.
+func TestModelsList(t *testing.T) {
+	oa := aiproxytest.NewOpenAI()
+	defer oa.Close()
+	an := newAnthropicFake()
+	defer an.Close()
+	mini := oaTarget(oa, "gpt-4o-mini")
+	mini.Model.Alias = "fast"
+	p, _ := surfaceProxy(t, aiproxy.Config{Targets: []aiproxy.Target{oaTarget(oa, "gpt-4o"), anTarget(an, "claude-sonnet-4-5"), mini}})
+	client := openaiClient(p)
+	page, err := client.Models.List(context.Background())
+	require.NoError(t, err)
+	owners := map[string]string{}
+	for _, m := range page.Data {
+		owners[m.ID] = m.OwnedBy
+		assert.Equal(t, "model", string(m.Object))
+		assert.Positive(t, m.Created)
+	}
+	assert.Equal(t, map[string]string{"assistant": "aiproxy", "fast": "openai", "gpt-4o": "openai", "gpt-4o-mini": "openai", "claude-sonnet-4-5": "anthropic"}, owners)
+
+	rec := httptest.NewRecorder()
+	p.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/v1/models", nil))
+	assert.Equal(t, http.StatusOK, rec.Code)
+	assert.Contains(t, rec.Body.String(), `{"object":"list","data":[{"id":"assistant","object":"model","created":`)
+
+	rec = httptest.NewRecorder()
+	p.ServeHTTP(rec, httptest.NewRequest(http.MethodPost, "/v1/models", strings.NewReader("{}")))
+	assert.Equal(t, http.StatusMethodNotAllowed, rec.Code)
+	assert.Contains(t, rec.Body.String(), "use GET")
+	assert.Empty(t, oa.Requests())
+}
+
+// TestUnknownPath: a path of no route type served is a 404 naming the path and what is
+// served, never answered as chat; a route of the host's choosing (Kong's "/anything") serves
+// the targets' route type; GET only for /v1/models.
+func TestUnknownPath(t *testing.T) {
+	oa := aiproxytest.NewOpenAI()
+	defer oa.Close()
+	p, log := surfaceProxy(t, aiproxy.Config{Targets: []aiproxy.Target{oaTarget(oa, "gpt-4o")}})
+	chat := `{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}`
+	for _, tc := range []struct {
+		method, path string
+		status       int
+		want         string
+	}{
+		{http.MethodPost, "/v1/audio/speech", 404, "POST /v1/audio/speech is not served here; this proxy serves POST /v1/chat/completions (llm/v1/chat), POST /v1/responses (llm/v1/responses), GET /v1/models"},
+		{http.MethodPost, "/v1/images/generations", 404, "/v1/images/generations"},
+		{http.MethodPost, "/v1/embeddings", 404, "/v1/embeddings is not served"},
+		{http.MethodPost, "/v1/messages", 404, "/v1/messages is not served"},
+		{http.MethodPost, "/v1/anything", 404, "/v1/anything"},
+		{http.MethodGet, "/v1/files/file-1", 404, "/v1/files/file-1"},
+		{http.MethodGet, "/v1/chat/completions", 405, "use POST"},
+		{http.MethodPost, "/anything", 200, ""},
+	} {
+		rec := httptest.NewRecorder()
+		p.ServeHTTP(rec, httptest.NewRequest(tc.method, tc.path, strings.NewReader(chat)))
+		assert.Equal(t, tc.status, rec.Code, tc.path)
+		if tc.status != 200 {
+			var e struct{ Error struct{ Message, Type string } }
+			require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &e), rec.Body.String())
+			assert.Contains(t, e.Error.Message, tc.want)
+			typ := "invalid_request_error"
+			if strings.HasSuffix(tc.path, "/messages") { // an Anthropic client: Anthropic's error body
+				typ = "not_found_error"
+			}
+			assert.Equal(t, typ, e.Error.Type)
+			assert.ErrorIs(t, log.last(t).Err, aiproxy.ErrBadRequest)
+		}
+	}
+	require.Len(t, oa.Requests(), 1, "only /anything reached the upstream")
+
+	// The RoundTripper answers the same: openai-go's audio call is an API error, not a chat completion.
+	client := openaiClient(p)
+	_, err := client.Audio.Speech.New(context.Background(), openai.AudioSpeechNewParams{Model: "tts-1", Input: "hi", Voice: openai.AudioSpeechNewParamsVoiceUnion{OfString: openai.String("alloy")}})
+	var apiErr *openai.Error
+	require.ErrorAs(t, err, &apiErr)
+	assert.Equal(t, http.StatusNotFound, apiErr.StatusCode)
+	assert.Equal(t, "unknown_url", apiErr.Code)
+}
