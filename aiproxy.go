@@ -308,7 +308,9 @@ func (p *Proxy) Close() error {
 	return errors.Join(errs...)
 }
 
-// ServeHTTP answers an OpenAI-format request. A streaming response is flushed event by event.
+// ServeHTTP answers a request in OpenAI's format, or in the client API the path names (the
+// Responses API, Anthropic's Messages with llm_format anthropic). A streaming response is
+// flushed event by event.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	resp, _ := p.serve(r)
 	defer resp.Body.Close()
@@ -337,10 +339,12 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// RoundTrip answers an OpenAI-format request as an http.RoundTripper, so a Proxy can sit
-// under any HTTP client. The request's URL host is ignored: requests go to the targets. Paths
-// that do not end in /chat/completions, /completions or /embeddings are answered with 404
-// when they do not match the targets' route type. Errors are OpenAI-format responses, not Go
+// RoundTrip answers a request as an http.RoundTripper, so a Proxy can sit under any HTTP
+// client. The request's URL host is ignored: requests go to the targets. The path's ending
+// picks the route type (/chat/completions, /completions, /embeddings, /responses, /messages
+// with llm_format anthropic, GET /models); a path of no route type served is answered 404,
+// as in ServeHTTP (see the README for paths of the host's own choosing). Errors are
+// responses in the client's format (OpenAI's, or Anthropic's for its clients), not Go
 // errors, so SDKs report them as API errors, except that a request whose context ends before
 // its response starts gets the context's error, as from net/http's own transport.
 func (p *Proxy) RoundTrip(r *http.Request) (*http.Response, error) {
