@@ -47,6 +47,7 @@ type Proxy struct {
 	semantic    *semanticRouter
 
 	route       provider.RouteType // the one route type all targets share, or ""
+	surface     surface            // the APIs, route types and models served
 	retries     int
 	criteria    criteria
 	limit       int64
@@ -108,6 +109,7 @@ func New(cfg Config) (*Proxy, error) {
 	if err := p.newFleet(cfg.Fleet); err != nil {
 		errs = append(errs, err)
 	}
+	p.surface = newSurface(llmFormats[cfg.LLMFormat], p.targets, p.now().Unix())
 	algorithm := cmp.Or(cfg.Balancer.Algorithm, RoundRobin)
 	p.newPools(algorithm, cfg.Balancer)
 	if algorithm == Semantic && len(p.targets) > 0 {
@@ -198,8 +200,8 @@ func (p *Proxy) configure(cfg *Config) []error {
 		p.limit = 1 << 20
 	}
 	p.modelHeader = cfg.ModelNameHeader == nil || *cfg.ModelNameHeader
-	if cfg.LLMFormat != "" && cfg.LLMFormat != "openai" {
-		fail("llm_format %q is not supported: clients speak openai", cfg.LLMFormat)
+	if _, ok := llmFormats[cfg.LLMFormat]; !ok {
+		fail("llm_format %q is not supported (openai, anthropic)", cfg.LLMFormat)
 	}
 	switch cfg.GenAICategory {
 	case "", "text/generation", "text/embeddings":
@@ -315,7 +317,9 @@ func (p *Proxy) Close() error {
 	return errors.Join(errs...)
 }
 
-// ServeHTTP answers an OpenAI-format request. A streaming response is flushed event by event.
+// ServeHTTP answers a request in OpenAI's format, or in the client API the path names (the
+// Responses API, Anthropic's Messages with llm_format anthropic). A streaming response is
+// flushed event by event.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	resp, _ := p.serve(r)
 	defer resp.Body.Close()
@@ -344,10 +348,12 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// RoundTrip answers an OpenAI-format request as an http.RoundTripper, so a Proxy can sit
-// under any HTTP client. The request's URL host is ignored: requests go to the targets. Paths
-// that do not end in /chat/completions, /completions or /embeddings are answered with 404
-// when they do not match the targets' route type. Errors are OpenAI-format responses, not Go
+// RoundTrip answers a request as an http.RoundTripper, so a Proxy can sit under any HTTP
+// client. The request's URL host is ignored: requests go to the targets. The path's ending
+// picks the route type (/chat/completions, /completions, /embeddings, /responses, /messages
+// with llm_format anthropic, GET /models); a path of no route type served is answered 404,
+// as in ServeHTTP (see the README for paths of the host's own choosing). Errors are
+// responses in the client's format (OpenAI's, or Anthropic's for its clients), not Go
 // errors, so SDKs report them as API errors, except that a request whose context ends before
 // its response starts gets the context's error, as from net/http's own transport.
 func (p *Proxy) RoundTrip(r *http.Request) (*http.Response, error) {
@@ -364,7 +370,7 @@ func (p *Proxy) serve(r *http.Request) (*http.Response, *call) {
 	c := &call{ctx: r.Context(), req: r, start: p.now()}
 	c.stats.RequestID = requestID(r)
 	p.start(c)
-	resp := p.handle(c)
+	resp := c.clientError(p.handle(c))
 	resp.Header[HeaderRequestID] = []string{c.stats.RequestID}
 	if _, streaming := resp.Body.(*streamBody); !streaming {
 		p.finish(c, resp.StatusCode) // a stream finishes when its body ends
@@ -382,27 +388,18 @@ func (p *Proxy) handle(c *call) *http.Response {
 		c.stats.Err = e
 		return e.response(r)
 	}
-	if r.Method != http.MethodPost {
-		return fail(&RequestError{Status: http.StatusMethodNotAllowed, Type: "invalid_request_error", Code: "method_not_allowed",
-			Message: "use POST", Err: ErrBadRequest})
+	if rerr := p.routeRequest(c); rerr != nil {
+		return fail(rerr)
 	}
-	c.route = routeOf(r.URL.Path)
-	if p.route != "" {
-		if c.route != "" && c.route != p.route {
-			return fail(&RequestError{Status: http.StatusNotFound, Type: "invalid_request_error", Code: "unknown_url",
-				Message: "this proxy serves " + string(p.route) + ", not " + r.URL.Path, Err: ErrBadRequest})
-		}
-		c.route = p.route
-	} else if c.route == "" {
-		c.route = provider.Chat
+	if c.route == routeModels {
+		return p.listModels(c)
 	}
-	c.stats.Route = c.route
 	rerr := checkHeaders(r.Header)
 	if rerr == nil {
 		c.body, rerr = readBody(r, p.limit)
 	}
 	if rerr == nil {
-		rerr = c.parse()
+		rerr = c.parseRequest()
 	}
 	if rerr == nil {
 		rerr = p.applyStreaming(c)

@@ -36,7 +36,11 @@ type Config struct {
 	// ModelNameHeader adds the X-Kong-LLM-Model response header ("provider/model" of the
 	// target that served). Nil means true.
 	ModelNameHeader *bool `json:"model_name_header,omitempty"`
-	// LLMFormat is the format clients speak. Only "openai" (the zero value) is supported.
+	// LLMFormat is the API that clients of the chat route speak: "openai" (the zero value) or
+	// "anthropic" (Anthropic's Messages API, POST /v1/messages; OpenAI chat stays served at
+	// /v1/chat/completions). Anthropic-format requests go to Anthropic targets as they are and
+	// to every other provider through the chat translation of package format/anthropic, with
+	// answers, streams and errors in Anthropic's format.
 	LLMFormat string `json:"llm_format,omitempty"`
 	// GenAICategory is Kong's genai_category: "text/generation" (the zero value) or
 	// "text/embeddings". Other categories are not supported.

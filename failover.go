@@ -98,7 +98,7 @@ type failed struct {
 // target twice.
 func (p *Proxy) attempts(c *call) *http.Response {
 	stats := &c.stats
-	pl, rerr := p.poolFor(c, stats)
+	pl, rerr := p.candidates(c, stats)
 	if rerr != nil {
 		stats.Err = rerr
 		return rerr.response(c.req)
@@ -225,7 +225,9 @@ func (p *Proxy) try(c *call, t *target) (*http.Response, *failed) {
 	t.inflight.Add(1)
 	sent := p.now()
 	c.attemptStart = sent
-	u, f := t.request(c.ctx, c.route, c.bodyFor(t), c.stream, c.req)
+	x := c.exchange(t)
+	prov := t.provider(x.route)
+	u, f := t.request(c.ctx, x.route, x.body, c.stream, c.req)
 	if f != nil {
 		t.inflight.Add(-1)
 		return nil, f
@@ -242,7 +244,7 @@ func (p *Proxy) try(c *call, t *target) (*http.Response, *failed) {
 		raw, _ := readAll(resp.Body, resp.ContentLength, 1<<20)
 		resp.Body.Close()
 		t.inflight.Add(-1)
-		e := t.prov.ParseError(preq, resp.StatusCode, resp.Header, raw)
+		e := prov.ParseError(preq, resp.StatusCode, resp.Header, raw)
 		if resp.Header.Get("Retry-After") != "" { // an HTTP date, read by the proxy's clock
 			e.RetryAfter = provider.RetryAfter(resp.Header, p.now())
 		}
@@ -258,7 +260,10 @@ func (p *Proxy) try(c *call, t *target) (*http.Response, *failed) {
 		if err != nil {
 			return nil, readFailure(err)
 		}
-		out, err := t.prov.ParseResponse(preq, resp.Header, raw)
+		out, err := prov.ParseResponse(preq, resp.Header, raw)
+		if err == nil {
+			out.Body, err = c.x.response(out.Body, x.pass)
+		}
 		if err != nil {
 			return nil, invalidResponse(err)
 		}
@@ -269,7 +274,7 @@ func (p *Proxy) try(c *call, t *target) (*http.Response, *failed) {
 		return jsonResponse(c.req, http.StatusOK, p.clientHeader(resp.Header, t, stats), out.Body), nil
 	}
 
-	s := t.prov.NewStream(preq, resp.Header, resp.Body)
+	s := prov.NewStream(preq, resp.Header, resp.Body)
 	h := p.clientHeader(resp.Header, t, stats)
 	first, err := s.Next()
 	if err != nil {
@@ -283,7 +288,7 @@ func (p *Proxy) try(c *call, t *target) (*http.Response, *failed) {
 	c.servedBy(t)
 	h["Content-Type"] = []string{"text/event-stream"}
 	h["Cache-Control"] = []string{"no-cache"}
-	sb := &streamBody{c: c, t: t, s: s, upstream: resp.Body, now: p.now, end: func(usage provider.Usage, err error) {
+	sb := &streamBody{c: c, t: t, s: s, fr: c.x.framer(x.pass), upstream: resp.Body, now: p.now, end: func(usage provider.Usage, err error) {
 		t.inflight.Add(-1)
 		switch {
 		case err == nil:
@@ -296,7 +301,11 @@ func (p *Proxy) try(c *call, t *target) (*http.Response, *failed) {
 		}
 		p.finish(c, http.StatusOK)
 	}}
-	sb.frame(first)
+	if err := sb.frame(first); err != nil { // the client's API cannot express it
+		resp.Body.Close()
+		t.inflight.Add(-1)
+		return nil, invalidResponse(err)
+	}
 	return &http.Response{
 		Status: "200 OK", StatusCode: http.StatusOK, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 		Header: h, Body: sb, ContentLength: -1, Request: c.req,

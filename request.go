@@ -40,6 +40,8 @@ type call struct {
 	lastUser, prompt []byte
 	// forceStream: response_streaming "always" turned a non-streaming request into a stream.
 	forceStream bool
+	// x is the request in a client API other than OpenAI's chat, completions, embeddings.
+	x clientRequest
 
 	// The attempt loop's state.
 	now      time.Time  // when the current pick happens, for the circuit breaker
@@ -82,6 +84,9 @@ func (c *call) skip(t *target) bool {
 		if u == t {
 			return true
 		}
+	}
+	if !c.serves(t) {
+		return true
 	}
 	if t.health.open(c.now) {
 		c.broken = true
@@ -284,19 +289,6 @@ func (c *call) promptText() (string, error) {
 		return "", err
 	}
 	return strings.TrimSpace(m.Content.String()), nil
-}
-
-// routeOf returns the route type the request path names, or "" if it names none.
-func routeOf(path string) provider.RouteType {
-	switch {
-	case strings.HasSuffix(path, "/chat/completions"):
-		return provider.Chat
-	case strings.HasSuffix(path, "/completions"):
-		return provider.Completions
-	case strings.HasSuffix(path, "/embeddings"):
-		return provider.Embeddings
-	}
-	return ""
 }
 
 // invalidUTF8Path names where in the JSON object body the first bytes that are not UTF-8 are:

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/aiproxy/aiproxy/provider"
-	"github.com/aiproxy/aiproxy/provider/sse"
 	"github.com/aiproxy/aiproxy/secret"
 )
 
@@ -25,6 +24,7 @@ type streamBody struct {
 	c        *call
 	t        *target
 	s        provider.Stream
+	fr       framer // the client API's framing
 	upstream io.Closer
 	// end records the request when the stream ends: err is nil when it ended as it should.
 	end func(usage provider.Usage, err error)
@@ -40,20 +40,32 @@ type streamBody struct {
 	upClosed atomic.Bool // the upstream body was closed
 }
 
-// frame appends one event's data, framed, with the attempt's credentials redacted (an
-// upstream may echo them in an event). The first event that carries content or a tool call
-// sets the request's TimeToFirstToken; the usage-only last chunk that the proxy asked for and
-// the client did not is left out.
-func (b *streamBody) frame(data []byte) {
+// frame appends one event's data, framed in the client's API (an error means that API
+// cannot express it), with the attempt's credentials redacted (an upstream may echo them in
+// an event). The first event that carries content or a tool call sets the request's
+// TimeToFirstToken; the usage-only last chunk that the proxy asked for and the client did not
+// is left out.
+func (b *streamBody) frame(data []byte) error {
 	stats := &b.c.stats
 	if stats.TimeToFirstToken == 0 && carriesContent(data) {
 		stats.TimeToFirstToken = b.now().Sub(b.c.start)
 	}
 	if b.c.addedUsage && bytes.Contains(data, emptyChoices) {
-		return
+		return nil
 	}
+	buf, err := b.fr.Chunk(b.buf, secret.Redact(data, b.c.creds[:]))
+	if err != nil {
+		return err
+	}
+	b.keep(buf)
+	return nil
+}
+
+// keep makes buf, which extends b.buf, the framed events, and keeps what it adds for
+// log_payloads.
+func (b *streamBody) keep(buf []byte) {
 	start := len(b.buf)
-	b.buf = sse.AppendData(b.buf, secret.Redact(data, b.c.creds[:]))
+	b.buf = buf
 	b.c.keepResponse(b.t, b.buf[start:])
 }
 
@@ -69,19 +81,21 @@ func (b *streamBody) Read(p []byte) (int, error) {
 		}
 		b.buf, b.off = b.buf[:0], 0
 		data, err := b.s.Next()
+		if err == nil && !b.closed.Load() {
+			err = b.frame(data)
+		}
 		switch {
 		case b.closed.Load(): // Close ended Next; it finishes the request
 			return 0, errReadAfterClose
 		case err == nil:
-			b.frame(data)
 		case errors.Is(err, io.EOF):
-			b.frame(sse.Done)
+			b.keep(b.fr.End(b.buf))
 			b.done = true
 			b.finish(nil)
 		default:
 			e := b.endError(err)
 			data, _ := e.MarshalJSON()
-			b.frame(data)
+			b.keep(b.fr.Fail(b.buf, e.Status, data))
 			b.done = true
 			b.finish(e)
 		}
@@ -140,13 +154,19 @@ var (
 	emptyChoices = []byte(`"choices":[]`)
 	contentKey   = []byte(`"content":`)
 	toolCallsKey = []byte(`"tool_calls":`)
+	// nativeDelta and responsesDelta end the event types of Anthropic's and the Responses
+	// API's deltas.
+	nativeDelta    = []byte(`_delta"`)
+	responsesDelta = []byte(`.delta"`)
 )
 
 // carriesContent reports whether a chat completion chunk carries text (a non-empty content or
 // reasoning_content string) or a tool call, unlike the first chunk of most streams, which
-// carries only the role.
+// carries only the role; or whether an event passed through in Anthropic's or the Responses
+// API's own framing is a delta (content_block_delta, response.output_text.delta, …), which
+// chat chunks never name.
 func carriesContent(data []byte) bool {
-	if bytes.Contains(data, toolCallsKey) {
+	if bytes.Contains(data, toolCallsKey) || bytes.Contains(data, nativeDelta) || bytes.Contains(data, responsesDelta) {
 		return true
 	}
 	for rest := data; ; {

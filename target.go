@@ -22,7 +22,9 @@ type Target struct {
 	// "<provider>/<model>", with "#<index>" added when two targets would share a name.
 	Name string `json:"-"`
 	// RouteType is the operation the target serves: "llm/v1/chat" (the zero value),
-	// "llm/v1/completions" or "llm/v1/embeddings".
+	// "llm/v1/completions", "llm/v1/embeddings" or "llm/v1/responses". A chat target serves
+	// Responses API clients too, through a translation (see the README); a responses target
+	// of provider openai or azure gets their requests as they are.
 	RouteType provider.RouteType `json:"route_type,omitempty"`
 	// Model is the upstream model and its options. Model.Provider is required (unless
 	// Provider is set); an empty Model.Name passes the client's model through.
@@ -125,9 +127,9 @@ func (a *Auth) fields() []secret.Field {
 func (t *Target) validate() error {
 	var errs []error
 	switch t.RouteType {
-	case "", provider.Chat, provider.Completions, provider.Embeddings:
+	case "", provider.Chat, provider.Completions, provider.Embeddings, provider.Responses:
 	default:
-		errs = append(errs, fmt.Errorf("route_type %q is not supported (llm/v1/chat, llm/v1/completions, llm/v1/embeddings)", t.RouteType))
+		errs = append(errs, fmt.Errorf("route_type %q is not supported (llm/v1/chat, llm/v1/completions, llm/v1/embeddings, llm/v1/responses)", t.RouteType))
 	}
 	if t.Model.Provider == "" && t.Provider == nil {
 		errs = append(errs, errors.New("model.provider is required"))
@@ -288,7 +290,7 @@ func (t *target) request(ctx context.Context, route provider.RouteType, body []b
 		body = jsonx.Apply(make([]byte, 0, len(body)+len(e.Key)+len(e.Value)+8), body, []jsonx.Edit{e})
 	}
 	preq := &provider.Request{RouteType: route, Model: t.cfg.Model, Body: body, Stream: stream}
-	req, err := t.prov.NewRequest(ctx, preq)
+	req, err := t.provider(route).NewRequest(ctx, preq)
 	if err != nil {
 		// The request cannot be translated for this provider: the client's to fix, not retried.
 		var pe *provider.Error

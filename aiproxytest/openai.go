@@ -30,6 +30,9 @@ type OpenAI struct {
 	APIKey string
 	// Reply computes the assistant's answer; nil answers "Hello from <model>".
 	Reply func(req *provider.ChatRequest) string
+	// Call, when set and returning non-nil, answers with that function call instead of text
+	// (finish_reason "tool_calls"; streamed as its name, then its arguments). Nil answers text.
+	Call func(req *provider.ChatRequest) *provider.FunctionCall
 	// Created is the timestamp put in responses; zero means 1700000000.
 	Created int64
 	// Embed computes the embeddings of inputs, with the dimensions the request asked for (0
@@ -220,13 +223,24 @@ func (f *OpenAI) chat(w http.ResponseWriter, body []byte) {
 	for _, m := range req.Messages {
 		prompt += tokens(m.Content.String()) + 4
 	}
+	var call *provider.FunctionCall
+	if f.Call != nil {
+		call = f.Call(&req)
+	}
+	if call != nil {
+		reply = call.Arguments
+	}
 	usage := provider.Usage{PromptTokens: prompt, CompletionTokens: tokens(reply)}
 	usage.TotalTokens = usage.PromptTokens + usage.CompletionTokens
 	if !req.Stream {
+		msg, finish := provider.ResponseMessage{Role: "assistant", Content: &reply}, "stop"
+		if call != nil {
+			msg, finish = provider.ResponseMessage{Role: "assistant", ToolCalls: []provider.ToolCall{{ID: "call_" + id, Type: "function", Function: *call}}}, "tool_calls"
+		}
 		w.Header().Set("Content-Type", "application/json")
 		_ = json.NewEncoder(w).Encode(provider.ChatCompletion{
 			ID: id, Object: "chat.completion", Created: created, Model: req.Model,
-			Choices: []provider.Choice{{Message: provider.ResponseMessage{Role: "assistant", Content: &reply}, FinishReason: "stop"}},
+			Choices: []provider.Choice{{Message: msg, FinishReason: finish}},
 			Usage:   &usage, SystemFingerprint: "fp_aiproxytest",
 		})
 		return
@@ -245,10 +259,17 @@ func (f *OpenAI) chat(w http.ResponseWriter, body []byte) {
 	}
 	empty := ""
 	flush(chunk(provider.Delta{Role: "assistant", Content: &empty}, nil))
-	for _, word := range strings.SplitAfter(reply, " ") {
-		flush(chunk(provider.Delta{Content: &word}, nil))
-	}
 	stop := "stop"
+	if call != nil {
+		zero := 0
+		flush(chunk(provider.Delta{ToolCalls: []provider.ToolCall{{Index: &zero, ID: "call_" + id, Type: "function", Function: provider.FunctionCall{Name: call.Name}}}}, nil))
+		flush(chunk(provider.Delta{ToolCalls: []provider.ToolCall{{Index: &zero, Function: provider.FunctionCall{Arguments: call.Arguments}}}}, nil))
+		stop = "tool_calls"
+	} else {
+		for _, word := range strings.SplitAfter(reply, " ") {
+			flush(chunk(provider.Delta{Content: &word}, nil))
+		}
+	}
 	flush(chunk(provider.Delta{}, &stop))
 	if req.StreamOptions != nil && req.StreamOptions.IncludeUsage {
 		flush(provider.ChatChunk{ID: id, Object: "chat.completion.chunk", Created: created, Model: req.Model, Choices: []provider.ChunkChoice{}, Usage: &usage})

@@ -25,6 +25,10 @@ const (
 	Chat        RouteType = "llm/v1/chat"        // POST /v1/chat/completions
 	Completions RouteType = "llm/v1/completions" // POST /v1/completions (legacy)
 	Embeddings  RouteType = "llm/v1/embeddings"  // POST /v1/embeddings
+	// Responses is OpenAI's Responses API (POST /v1/responses). The proxy serves it itself:
+	// translated to Chat for a provider, or passed through to OpenAI and Azure, so a
+	// Provider's NewRequest never receives it.
+	Responses RouteType = "llm/v1/responses"
 )
 
 // Request is the input of one attempt: the client's request, already in OpenAI's format, and

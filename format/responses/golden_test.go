@@ -1,0 +1,98 @@
+package responses
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"testing"
+
+	"github.com/aiproxy/aiproxy/format"
+	"github.com/aiproxy/aiproxy/format/internal/golden"
+)
+
+// TestGolden runs the archives in testdata. Input sections: request.json (a Responses API
+// request), chat-response.json (a chat completion), chat-stream (a chat completion stream as
+// "data:" lines) and chat-stream-error (the status and OpenAI-format error that break the
+// stream off). Output sections: chat-request.json or error, response.json, stream.
+func TestGolden(t *testing.T) {
+	golden.Run(t, "testdata", func(t *testing.T, a *golden.Archive) []golden.Section {
+		body, ok := a.Get("request.json")
+		if !ok {
+			t.Fatal("no request.json section")
+		}
+		req, err := ParseRequest(body)
+		if err != nil {
+			return []golden.Section{{Name: "error", Data: []byte(errorKind(err) + ": " + err.Error())}}
+		}
+		out := []golden.Section{{Name: "chat-request.json", Data: req.Chat}}
+		if b, ok := a.Get("chat-response.json"); ok {
+			resp, err := req.Response(b)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, golden.Section{Name: "response.json", Data: resp})
+		}
+		if b, ok := a.Get("chat-stream"); ok {
+			s := req.NewStream()
+			var got []byte
+			for _, line := range bytes.Split(b, []byte("\n")) {
+				data, ok := bytes.CutPrefix(line, []byte("data: "))
+				if !ok {
+					continue
+				}
+				if got, err = s.Chunk(got, data); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if e, ok := a.Get("chat-stream-error"); ok {
+				status, body, _ := bytes.Cut(e, []byte(" "))
+				n, _ := strconv.Atoi(string(status))
+				got = s.Fail(got, n, body)
+			} else {
+				got = s.End(got)
+			}
+			checkEvents(t, got)
+			out = append(out, golden.Section{Name: "stream", Data: bytes.TrimSuffix(got, []byte("\n"))})
+		}
+		return out
+	})
+}
+
+func errorKind(err error) string {
+	switch {
+	case errors.Is(err, format.ErrUnsupported):
+		return "unsupported"
+	case errors.Is(err, format.ErrInvalidRequest):
+		return "invalid"
+	}
+	return "other"
+}
+
+// checkEvents checks the framing of a translated stream: every event has an event: line
+// naming its data's type, one line of JSON data, and sequence numbers counting from 0.
+func checkEvents(t *testing.T, stream []byte) {
+	t.Helper()
+	events := bytes.Split(bytes.TrimSuffix(stream, []byte("\n\n")), []byte("\n\n"))
+	for i, ev := range events {
+		lines := bytes.Split(ev, []byte("\n"))
+		if len(lines) != 2 {
+			t.Fatalf("event %d has %d lines: %q", i, len(lines), ev)
+		}
+		name, ok1 := bytes.CutPrefix(lines[0], []byte("event: "))
+		data, ok2 := bytes.CutPrefix(lines[1], []byte("data: "))
+		if !ok1 || !ok2 {
+			t.Fatalf("event %d is not framed as event: + data: %q", i, ev)
+		}
+		var d struct {
+			Type string `json:"type"`
+			Seq  *int   `json:"sequence_number"`
+		}
+		if err := json.Unmarshal(data, &d); err != nil {
+			t.Fatalf("event %d: %v: %s", i, err, data)
+		}
+		if d.Type != string(name) || d.Seq == nil || *d.Seq != i {
+			t.Fatalf("event %d: type %q (event: %s), sequence_number %v", i, d.Type, name, d.Seq)
+		}
+	}
+}
