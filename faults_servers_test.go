@@ -3,13 +3,16 @@ package aiproxy_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/hashicorp/vault/api"
 	"github.com/redis/go-redis/v9"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -18,6 +21,8 @@ import (
 	"github.com/aiproxy/aiproxy"
 	"github.com/aiproxy/aiproxy/aiproxytest"
 	"github.com/aiproxy/aiproxy/provider"
+	"github.com/aiproxy/aiproxy/secret"
+	"github.com/aiproxy/aiproxy/vault"
 	redisstore "github.com/aiproxy/aiproxy/vectorstore/redis"
 )
 
@@ -270,4 +275,95 @@ func deleteKeys(t *testing.T, addr, pattern string) {
 	if len(keys) > 0 {
 		assert.NoError(t, c.Del(ctx, keys...).Err())
 	}
+}
+
+// TestVaultFaults: a target's key is a reference into the real Vault (KV v2), read through a
+// relay. After the first resolution Vault goes down or stalls: requests keep succeeding with
+// the cached key within ttl and, stale, within resurrect_ttl; past both they fail with a 502
+// that names the reference, neither the key nor Vault's address; once Vault is back they succeed
+// again. The clock is the test's.
+func TestVaultFaults(t *testing.T) {
+	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
+	for _, sc := range []struct {
+		name  string
+		fault func(*relay)
+	}{
+		{"Vault down", (*relay).Cut},
+		{"Vault stalled", func(r *relay) { r.Slow(beyondTimeouts) }},
+	} {
+		t.Run(sc.name, func(t *testing.T) {
+			vaultURL, err := url.Parse(requireEnv(t, "VAULT_ADDR"))
+			require.NoError(t, err)
+			dep := newRelay(t, vaultURL.Host)
+			path := "aiproxy-test/faults-" + randHex(4)
+			key := "sk-vault-" + randHex(12)
+			writeVault(t, path, map[string]any{"key": "Bearer " + key})
+
+			clock := newManualClock()
+			resurrect := vault.Seconds(300)
+			resolver, err := vault.New(vault.Config{Address: "http://" + dep.Addr(), Token: secret.Secret(requireEnv(t, "VAULT_TOKEN")),
+				Mount: "secret", KV: "v2", TTL: 60, ResurrectTTL: &resurrect, Clock: clock, Timeout: depTimeout, MaxRetries: -1})
+			require.NoError(t, err)
+			t.Cleanup(func() { resolver.Close() })
+			up := aiproxytest.NewOpenAI()
+			t.Cleanup(up.Close)
+			up.APIKey = key
+			ref := "{vault://hcv/" + path + "/key}"
+			p := newSeedProxy(t, aiproxy.Config{Now: clock.Now, Vaults: map[string]secret.Resolver{"hcv": resolver},
+				Logger: slog.New(slog.DiscardHandler), Targets: []aiproxy.Target{{
+					Model: provider.Model{Provider: "openai", Name: "gpt-4o", Options: provider.Options{UpstreamURL: up.ChatURL()}},
+					Auth:  aiproxy.Auth{HeaderName: "Authorization", HeaderValue: aiproxy.Secret(ref)},
+				}}})
+
+			var tl tally
+			// phase sends n requests at the clock's time start+at; with served they must be
+			// answered with the key from Vault, otherwise with a 502 that says Vault could not
+			// be reached.
+			start := clock.Now()
+			phase := func(what string, at time.Duration, n int, served bool) {
+				t.Helper()
+				clock.Advance(start.Add(at).Sub(clock.Now()))
+				for i := range n {
+					rec, _ := chat(t, p, "hi")
+					tl.add(rec.Code, served)
+					if served {
+						require.Equal(t, http.StatusOK, rec.Code, "%s, request %d: %s", what, i, rec.Body)
+						continue
+					}
+					require.Equal(t, http.StatusBadGateway, rec.Code, "%s, request %d: %s", what, i, rec.Body)
+					e := openAIError(t, rec.Body.Bytes())
+					assert.Equal(t, "upstream_failed", e.Code, what)
+					assert.Contains(t, e.Message, "resolving "+ref+": ", "%s: the error names the reference", what)
+					assert.NotContains(t, e.Message, key, what)
+					assert.NotContains(t, e.Message, dep.Addr(), "%s: the error names no socket address", what)
+				}
+			}
+			phase("the first resolution", 0, 1, true)
+			sc.fault(dep)
+			phase("within ttl", 30*time.Second, 5, true)
+			phase("stale, within resurrect_ttl", 120*time.Second, 10, true)
+			phase("stale, near the end of resurrect_ttl", 355*time.Second, 5, true)
+			phase("past ttl + resurrect_ttl", 400*time.Second, 3, false)
+			dep.Restore()
+			phase("Vault back", 401*time.Second, 2, true)
+			for _, r := range up.Requests() {
+				assert.Equal(t, "Bearer "+key, r.Header.Get("Authorization"))
+			}
+			t.Logf("%s: %s", sc.name, &tl)
+		})
+	}
+}
+
+// writeVault writes data at secret/<path> (KV v2) in the real Vault, as putVault does, and
+// closes the connection it used.
+func writeVault(t *testing.T, path string, data map[string]any) {
+	t.Helper()
+	cfg := api.DefaultConfig()
+	cfg.Address = requireEnv(t, "VAULT_ADDR")
+	defer cfg.HttpClient.CloseIdleConnections()
+	c, err := api.NewClient(cfg)
+	require.NoError(t, err)
+	c.SetToken(requireEnv(t, "VAULT_TOKEN"))
+	_, err = c.KVv2("secret").Put(context.Background(), path, data)
+	require.NoError(t, err)
 }
