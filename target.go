@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -326,7 +328,19 @@ func (t *target) request(ctx context.Context, route provider.RouteType, body []b
 	return u, nil
 }
 
-// credentialFailure is an attempt that failed before sending, for want of a credential.
+// credentialFailure is an attempt that failed before sending, for want of a credential. A
+// vault or token endpoint that cannot be reached is told without the socket addresses that
+// the network error names.
 func credentialFailure(code string, err error) *failed {
-	return &failed{kind: onError, err: &provider.Error{Status: http.StatusBadGateway, Type: "server_error", Code: code, Message: err.Error()}}
+	msg := err.Error()
+	var op *net.OpError
+	var dns *net.DNSError
+	var ue *url.Error
+	if errors.As(err, &op) || errors.As(err, &dns) || errors.As(err, &ue) {
+		msg = "the credential service could not be reached: " + errText(err)
+		if se := (*secret.Error)(nil); errors.As(err, &se) {
+			msg = "resolving " + se.Ref.String() + ": vault " + strconv.Quote(se.Ref.Vault) + " could not be reached: " + errText(err)
+		}
+	}
+	return &failed{kind: onError, err: &provider.Error{Status: http.StatusBadGateway, Type: "server_error", Code: code, Message: msg}}
 }

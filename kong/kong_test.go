@@ -264,6 +264,8 @@ func TestBareConfig(t *testing.T) {
 	assert.Equal(t, "deny", f.Plugins[0].Config.ResponseStreaming)
 }
 
+// FuzzParse: any file parses or is refused without panicking, and the configuration of
+// every plugin a file yields is accepted or refused by aiproxy.New, without panicking.
 func FuzzParse(f *testing.F) {
 	for _, file := range []string{"seed000-deck.yaml", "seed001-entities.yaml", "seed002-admin-api.json", "seed002-kongplugin.yaml", "seed004-deck.yaml"} {
 		b, err := os.ReadFile(filepath.Join("testdata", file))
@@ -273,7 +275,15 @@ func FuzzParse(f *testing.F) {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		_, _ = Parse(b, Options{LookupEnv: lookup}) // must not panic
+		file, err := Parse(b, Options{LookupEnv: lookup})
+		if err != nil {
+			return
+		}
+		for _, pl := range file.Plugins {
+			if p, err := aiproxy.New(pl.Config); err == nil {
+				p.Close()
+			}
+		}
 	})
 }
 
