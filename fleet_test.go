@@ -270,7 +270,7 @@ func TestFleetSurvivesRedisOutage(t *testing.T) {
 		return false
 	})
 	relay := newRelay(t, env(t, "AIPROXY_REDIS7_ADDR"))
-	host, port, _ := net.SplitHostPort(relay.addr())
+	host, port, _ := net.SplitHostPort(relay.Addr())
 	p, _ := strconv.Atoi(port)
 	logs := &lockedBuffer{}
 	cfg := aiproxy.Config{
@@ -282,7 +282,7 @@ func TestFleetSurvivesRedisOutage(t *testing.T) {
 	require.Equal(t, http.StatusOK, fleetChat(t, fleet[1], "")) // B, served by limited
 	settle()
 
-	relay.cut()
+	relay.Cut()
 	settle()
 	limiting.Store(true)
 	start := time.Now()
@@ -296,7 +296,7 @@ func TestFleetSurvivesRedisOutage(t *testing.T) {
 	time.Sleep(20 * fleetInterval) // many failed syncs
 	assert.Equal(t, 2, strings.Count(logs.String(), "fleet state unavailable"), "each instance logs the outage once:\n%s", logs)
 
-	relay.restore()
+	relay.Restore()
 	require.Eventually(t, func() bool { return strings.Count(logs.String(), "fleet state is back") == 2 },
 		5*time.Second, fleetInterval, "each instance logs the recovery:\n%s", logs)
 	settle()
@@ -304,69 +304,6 @@ func TestFleetSurvivesRedisOutage(t *testing.T) {
 		require.Equal(t, http.StatusOK, fleetChat(t, fleet[1], ""))
 	}
 	assert.Equal(t, 2, up.count("limited"), "B learned A's hold from the outage once Redis was back")
-}
-
-// relay is a TCP relay in front of Redis that a test can cut: while cut, it closes the
-// connections it has and every new one at once.
-type relay struct {
-	ln     net.Listener
-	target string
-	mu     sync.Mutex
-	down   bool
-	conns  []net.Conn
-}
-
-func newRelay(t *testing.T, target string) *relay {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	require.NoError(t, err)
-	r := &relay{ln: ln, target: target}
-	t.Cleanup(func() { ln.Close(); r.cut() })
-	go r.accept()
-	return r
-}
-
-func (r *relay) addr() string { return r.ln.Addr().String() }
-
-func (r *relay) accept() {
-	for {
-		c, err := r.ln.Accept()
-		if err != nil {
-			return
-		}
-		r.mu.Lock()
-		if r.down {
-			r.mu.Unlock()
-			c.Close()
-			continue
-		}
-		up, err := net.Dial("tcp", r.target)
-		if err != nil {
-			r.mu.Unlock()
-			c.Close()
-			continue
-		}
-		r.conns = append(r.conns, c, up)
-		r.mu.Unlock()
-		go func() { _, _ = io.Copy(up, c); up.Close() }()
-		go func() { _, _ = io.Copy(c, up); c.Close() }()
-	}
-}
-
-// cut closes every connection and refuses new ones until restore.
-func (r *relay) cut() {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	r.down = true
-	for _, c := range r.conns {
-		c.Close()
-	}
-	r.conns = nil
-}
-
-func (r *relay) restore() {
-	r.mu.Lock()
-	r.down = false
-	r.mu.Unlock()
 }
 
 // startSentinel starts a Sentinel (the redis-server binary that serves
