@@ -577,7 +577,9 @@ func TestUnknownPath(t *testing.T) {
 		p.ServeHTTP(rec, httptest.NewRequest(tc.method, tc.path, strings.NewReader(chat)))
 		assert.Equal(t, tc.status, rec.Code, tc.path)
 		if tc.status != 200 {
-			var e struct{ Error struct{ Message, Type string } }
+			var e struct {
+				Error struct{ Message, Type string }
+			}
 			require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &e), rec.Body.String())
 			assert.Contains(t, e.Error.Message, tc.want)
 			typ := "invalid_request_error"
