@@ -1,7 +1,9 @@
 // Package aiproxy is an AI gateway inside a Go program: Kong's AI Proxy Advanced plugin as a
-// library. A Proxy takes OpenAI-format chat, completions and embeddings requests and routes
-// each to one of many upstream models, chosen by meaning (semantic), by model alias, or by
-// a load-balancing algorithm, with retries and failover across targets and providers.
+// library. A Proxy takes OpenAI-format chat, completions and embeddings requests (and
+// Responses API requests, and Anthropic Messages ones with llm_format anthropic, translated
+// through chat or passed through) and routes each to one of many upstream models, chosen by
+// meaning (semantic), by model alias, or by a load-balancing algorithm, with retries and
+// failover across targets and providers.
 //
 // A Proxy is both an http.Handler, to mount under net/http or any router:
 //
