@@ -38,9 +38,15 @@ type Config struct {
 	ModelNameHeader *bool `json:"model_name_header,omitempty"`
 	// LLMFormat is the format clients speak. Only "openai" (the zero value) is supported.
 	LLMFormat string `json:"llm_format,omitempty"`
-	// GenAICategory is Kong's genai_category: "text/generation" (the zero value) or
-	// "text/embeddings". Other categories are not supported.
+	// GenAICategory is Kong's genai_category: "text/generation" (the zero value),
+	// "text/embeddings", "audio/speech", "audio/transcription", "image/generation" or
+	// "realtime/generation". As in Kong, it names the kind of traffic the targets serve:
+	// with one of the last four, every target's route_type must be of that kind (see
+	// genaiRoutes).
 	GenAICategory string `json:"genai_category,omitempty"`
+	// ACLs allow and deny requests by consumer, consumer group, header, client IP, model,
+	// path and provider (Kong 3.14's acls). Nil means every request is allowed.
+	ACLs *ACLs `json:"acls,omitempty"`
 
 	// Providers adds or replaces providers by the name targets use in model.provider. Nil
 	// means only the built-in providers.
