@@ -242,7 +242,7 @@ func postTo(h http.Handler, path, body string, header ...string) *httptest.Respo
 	return rec
 }
 
-// Under chi, the path's URL parameters are the captures: chi (v5.0.12 and later) sets them as
+// Under chi, the path's URL parameters are the captures: chi (v5.5.0, which this module tests with) sets them as
 // the request's path values. A router that keeps its captures elsewhere passes them with
 // http.Request.SetPathValue in a middleware, as pathValues does here with chi's own.
 func TestTemplateUnderChi(t *testing.T) {
