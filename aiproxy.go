@@ -73,6 +73,10 @@ type Proxy struct {
 	now       func() time.Time
 	closers   []io.Closer
 	fleet     *fleet // nil without Config.Fleet
+	// acl is Config.ACLs compiled; nil without rules. admits: a request needs admit (ACLs,
+	// or a target with template variables).
+	acl    *acl
+	admits bool
 
 	// secretFields are the configuration's fields that hold references (ValidateSecrets).
 	secretFields []secret.Field
@@ -205,11 +209,11 @@ func (p *Proxy) configure(cfg *Config) []error {
 	if _, ok := llmFormats[cfg.LLMFormat]; !ok {
 		fail("llm_format %q is not supported (openai, anthropic)", cfg.LLMFormat)
 	}
-	switch cfg.GenAICategory {
-	case "", "text/generation", "text/embeddings":
-	default:
-		fail("genai_category %q is not supported (text/generation, text/embeddings)", cfg.GenAICategory)
-	}
+	errs = append(errs, checkCategory(cfg.GenAICategory, cfg.Targets)...)
+	var aclErrs []error
+	p.acl, aclErrs = newACL(cfg.ACLs)
+	errs = append(errs, aclErrs...)
+	p.admits = p.acl != nil
 	if len(cfg.Targets) == 0 {
 		fail("targets: at least one target is required")
 	}
@@ -240,6 +244,10 @@ func (p *Proxy) newTargets(cfgs []Target, env *targetEnv) []error {
 	var indexes []int // of each target, in cfgs
 	for i := range cfgs {
 		t, err := newTarget(cfgs[i], env)
+		if err == nil {
+			err = t.compileTemplates()
+			p.admits = p.admits || t.tmpl != nil
+		}
 		if err != nil {
 			errs = append(errs, fmt.Errorf("targets[%d]: %w", i, err))
 			continue
@@ -275,10 +283,10 @@ func (p *Proxy) newPools(algorithm string, b BalancerConfig) {
 		grouped = RoundRobin // an alias or model name picks the group; semantics do not apply
 	}
 	p.byAlias = groupPools(p.targets, grouped, &b, func(t *target) string { return t.cfg.Model.Alias })
-	p.byName = groupPools(p.targets, grouped, &b, func(t *target) string { return t.cfg.Model.Name })
+	p.byName = groupPools(p.targets, grouped, &b, (*target).staticName)
 	var pass []*target
 	for _, t := range p.targets {
-		if t.cfg.Model.Name == "" {
+		if t.staticName() == "" {
 			pass = append(pass, t)
 		}
 	}

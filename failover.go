@@ -99,6 +99,9 @@ type failed struct {
 func (p *Proxy) attempts(c *call) *http.Response {
 	stats := &c.stats
 	pl, rerr := p.candidates(c, stats)
+	if rerr == nil && p.admits {
+		rerr = p.admit(c, pl)
+	}
 	if rerr != nil {
 		stats.Err = rerr
 		return rerr.response(c.req)
@@ -136,7 +139,7 @@ func (p *Proxy) attempts(c *call) *http.Response {
 			stats.Err = rerr
 			resp := rerr.response(c.req)
 			if p.modelHeader {
-				resp.Header["X-Kong-Llm-Model"] = t.modelHeader
+				resp.Header["X-Kong-Llm-Model"] = modelHeaderOf(t, stats)
 			}
 			return resp
 		}
@@ -182,6 +185,9 @@ func retryAfter(targets []*target, now time.Time) time.Duration {
 func (c *call) servedBy(t *target) {
 	c.served = t
 	c.stats.Target, c.stats.Provider, c.stats.Model = t.name, t.cfg.Model.Provider, t.cfg.Model.Name
+	if c.stats.resolvedModel != "" {
+		c.stats.Model = c.stats.resolvedModel
+	}
 }
 
 // retryable reports whether failover_criteria allow trying another target after f.
@@ -227,7 +233,7 @@ func (p *Proxy) try(c *call, t *target) (*http.Response, *failed) {
 	c.attemptStart = sent
 	x := c.exchange(t)
 	prov := t.provider(x.route)
-	u, f := t.request(c.ctx, x.route, x.body, c.stream, c.req)
+	u, f := c.request(t, x)
 	if f != nil {
 		t.inflight.Add(-1)
 		return nil, f

@@ -150,7 +150,7 @@ func (p *Proxy) clientHeader(h http.Header, t *target, stats *Stats) http.Header
 		}
 	}
 	if p.modelHeader {
-		h["X-Kong-Llm-Model"] = t.modelHeader
+		h["X-Kong-Llm-Model"] = modelHeaderOf(t, stats)
 	}
 	if d := stats.Semantic; d != nil {
 		semanticHeaders(h, d)

@@ -59,6 +59,8 @@ type call struct {
 	// ended is the request context's error when it ended before the response started: the
 	// client's doing, never counted against a target.
 	ended error
+	// admit is what the ACLs and template variables decided (Proxy.admit); nil without them.
+	admit *admission
 	// response is the body sent to the client (a stream's events as framed), kept only for
 	// a target with logging.log_payloads, up to maxLoggedResponse bytes.
 	response []byte
@@ -85,7 +87,7 @@ func (c *call) skip(t *target) bool {
 			return true
 		}
 	}
-	if !c.serves(t) {
+	if !c.serves(t) || c.refused(t) {
 		return true
 	}
 	if t.health.open(c.now) {

@@ -49,6 +49,10 @@ type Stats struct {
 	Semantic *Decision
 	// Err is why the request failed, nil if it succeeded; see the sentinel errors.
 	Err error
+
+	// resolvedModel is the model name the current attempt's target resolved from template
+	// variables; "" for a target without.
+	resolvedModel string
 }
 
 // finish completes the stats of a request and reports them.

@@ -203,6 +203,8 @@ type target struct {
 	modelHeader []string
 	// asksUsage: the upstream reports a stream's usage only when asked (OpenAI's API).
 	asksUsage bool
+	// tmpl holds the template variables of the model; nil without any.
+	tmpl *modelTemplate
 	// passCredentials: the target sets no credential of its own (no auth header or
 	// parameter, service account or request signing), so the client's are forwarded, as
 	// Kong forwards them.
@@ -284,6 +286,11 @@ type upstream struct {
 // t, or the proxy's own) translated by t's provider, with the client's headers and query
 // parameters (none when client is nil), and t's credentials.
 func (t *target) request(ctx context.Context, route provider.RouteType, body []byte, stream bool, client *http.Request) (upstream, *failed) {
+	return t.requestModel(ctx, route, body, stream, client, &t.cfg.Model)
+}
+
+// requestModel is request with the model as resolved for this request (template variables).
+func (t *target) requestModel(ctx context.Context, route provider.RouteType, body []byte, stream bool, client *http.Request, model *provider.Model) (upstream, *failed) {
 	header, param, err := t.auth.resolve(ctx, t.secrets)
 	if err != nil {
 		return upstream{}, credentialFailure("secret_unavailable", err)
@@ -291,7 +298,7 @@ func (t *target) request(ctx context.Context, route provider.RouteType, body []b
 	if e, ok := t.auth.bodyParam(param); ok {
 		body = jsonx.Apply(make([]byte, 0, len(body)+len(e.Key)+len(e.Value)+8), body, []jsonx.Edit{e})
 	}
-	preq := &provider.Request{RouteType: route, Model: t.cfg.Model, Body: body, Stream: stream}
+	preq := &provider.Request{RouteType: route, Model: *model, Body: body, Stream: stream}
 	req, err := t.provider(route).NewRequest(ctx, preq)
 	if err != nil {
 		// The request cannot be translated for this provider: the client's to fix, not retried.

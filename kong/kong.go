@@ -1,7 +1,7 @@
 // Package kong loads Kong Gateway configuration into aiproxy: the ai-proxy-advanced plugins
 // of a decK file, an Admin API or Konnect request body, a Kubernetes KongPlugin or
-// KongClusterPlugin manifest, the example blocks of Kong's documentation, or a bare plugin
-// config object, in YAML or JSON.
+// KongClusterPlugin manifest, the example blocks and example files of Kong's documentation,
+// or a bare plugin config object, in YAML or JSON.
 //
 // Package kong is where Kong's strings become values: the root package links no database
 // client, embedded model or AWS STS client, so Parse sets in each aiproxy.Config the values
@@ -314,6 +314,8 @@ func (f *File) read(doc map[string]any, lookup func(string) (string, bool)) erro
 		return nil
 	case doc["config"] != nil && doc["name"] != nil: // an Admin API or Konnect request body
 		return f.readPlugin(doc, "", Scope{})
+	case doc["config"] != nil: // a documentation example: title, description, config, variables
+		return f.readExample(doc, lookup)
 	case doc["targets"] != nil: // a bare config object
 		p := Plugin{Name: PluginName, Enabled: true}
 		if err := decodeConfig("", doc, &p.Config); err != nil {
@@ -322,7 +324,28 @@ func (f *File) read(doc map[string]any, lookup func(string) (string, bool)) erro
 		f.Plugins = append(f.Plugins, p)
 		return nil
 	}
-	return errors.New("no ai-proxy-advanced configuration found: expected a decK file, an Admin API body, a KongPlugin manifest or a config object with targets")
+	return errors.New("no ai-proxy-advanced configuration found: expected a decK file, an Admin API body, a KongPlugin manifest, a documentation example (config and variables) or a config object with targets")
+}
+
+// readExample reads an example file of Kong's plugin documentation: the plugin's config
+// beside title, description and the other keys of the documentation site (which are
+// ignored), with ${name} placeholders that its variables block resolves ({value: $ENV_VAR}
+// reads the environment, any other value is literal).
+func (f *File) readExample(doc map[string]any, lookup func(string) (string, bool)) error {
+	vars, err := variables(doc["variables"], lookup)
+	if err != nil {
+		return err
+	}
+	cfg, err := substitute(doc["config"], vars, "config")
+	if err != nil {
+		return err
+	}
+	p := Plugin{Name: PluginName, Path: "config", Enabled: true}
+	if err := decodeConfig("config", cfg, &p.Config); err != nil {
+		return err
+	}
+	f.Plugins = append(f.Plugins, p)
+	return nil
 }
 
 func isDeck(doc map[string]any) bool {
