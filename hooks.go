@@ -2,10 +2,12 @@ package aiproxy
 
 import (
 	"context"
-	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
+	"math/rand/v2"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/aiproxy/aiproxy/provider"
@@ -55,15 +57,23 @@ type TargetInfo struct {
 // set on every response (X-Request-Id itself is the upstream's, forwarded as it is).
 const HeaderRequestID = "X-Aiproxy-Request-Id"
 
-// requestID returns the client's X-Request-Id, or a new random one.
+// requestID returns the client's X-Request-Id, or a new one: 24 hex digits, a random prefix
+// drawn once per process and a counter, unique without a random read per request.
 func requestID(r *http.Request) string {
 	if v := r.Header.Get("X-Request-Id"); v != "" && len(v) <= 128 {
 		return v
 	}
-	var b [12]byte
-	_, _ = rand.Read(b[:])
-	return hex.EncodeToString(b[:])
+	var b [24]byte
+	binary.BigEndian.PutUint32(b[12:], idPrefix)
+	binary.BigEndian.PutUint64(b[16:], idCounter.Add(1))
+	hex.Encode(b[:], b[12:])
+	return string(b[:])
 }
+
+var (
+	idPrefix  = rand.Uint32()
+	idCounter atomic.Uint64
+)
 
 // start runs the Start hooks.
 func (p *Proxy) start(c *call) {
