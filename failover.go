@@ -294,7 +294,8 @@ func (p *Proxy) try(c *call, t *target) (*http.Response, *failed) {
 	c.servedBy(t)
 	h["Content-Type"] = []string{"text/event-stream"}
 	h["Cache-Control"] = []string{"no-cache"}
-	sb := &streamBody{c: c, t: t, s: s, fr: c.x.framer(x.pass), upstream: resp.Body, now: p.now, end: func(usage provider.Usage, err error) {
+	ready, _ := s.(provider.Ready)
+	sb := &streamBody{c: c, t: t, s: s, ready: ready, fr: c.x.framer(x.pass), upstream: resp.Body, now: p.now, end: func(usage provider.Usage, err error) {
 		t.inflight.Add(-1)
 		switch {
 		case err == nil:

@@ -26,6 +26,7 @@ type streamBody struct {
 	s        provider.Stream
 	fr       framer // the client API's framing
 	upstream io.Closer
+	ready    provider.Ready // s, when it can tell that its next event has arrived; else nil
 	// end records the request when the stream ends: err is nil when it ended as it should.
 	end func(usage provider.Usage, err error)
 	now func() time.Time // for TimeToFirstToken
@@ -72,14 +73,21 @@ func (b *streamBody) keep(buf []byte) {
 func (b *streamBody) Read(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	for b.off >= len(b.buf) {
+	for b.off >= len(b.buf) || b.ready != nil && len(b.buf)-b.off < len(p) && b.ready.Ready() {
+		// Events that have arrived together are framed together, so that the client gets
+		// them in one write (and flush), as a byte-copying proxy would.
 		if b.closed.Load() {
 			return 0, errReadAfterClose
 		}
 		if b.done {
+			if b.off < len(b.buf) {
+				break
+			}
 			return 0, io.EOF
 		}
-		b.buf, b.off = b.buf[:0], 0
+		if b.off >= len(b.buf) {
+			b.buf, b.off = b.buf[:0], 0
+		}
 		data, err := b.s.Next()
 		if err == nil && !b.closed.Load() {
 			err = b.frame(data)

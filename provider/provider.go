@@ -113,6 +113,13 @@ type Credentials struct {
 	AWSSessionToken    string
 }
 
+// Ready is an optional capability of a Stream: whether its next event has already arrived,
+// so that Next returns it without waiting. The proxy then writes the events that arrived
+// together to the client together, instead of one write and flush each.
+type Ready interface {
+	Ready() bool
+}
+
 // CredentialsFunc returns the credentials to sign one request with; it may do I/O (a vault,
 // an STS call) and must never put a credential in its error.
 type CredentialsFunc func(ctx context.Context) (Credentials, error)

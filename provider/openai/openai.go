@@ -230,6 +230,9 @@ type stream struct {
 	finished bool // a chunk carried a finish_reason
 }
 
+// Ready reports whether the next event has arrived (provider.Ready).
+func (s *stream) Ready() bool { return s.r.Ready() }
+
 var (
 	usageKey  = []byte(`"usage"`)
 	errorKey  = []byte(`"error"`)

@@ -39,6 +39,23 @@ func NewReader(r io.Reader) *Reader {
 	return &Reader{r: bufio.NewReaderSize(r, 4096)}
 }
 
+// Ready reports whether a whole event (up to its blank line) has already been read from the
+// stream, so that Next returns it without waiting for the upstream.
+func (r *Reader) Ready() bool {
+	n := r.r.Buffered()
+	if n == 0 {
+		return false
+	}
+	b, _ := r.r.Peek(n)
+	return bytes.Contains(b, lf2) || bytes.Contains(b, crlf2) || bytes.Contains(b, cr2)
+}
+
+var (
+	lf2   = []byte("\n\n")
+	crlf2 = []byte("\r\n\r\n")
+	cr2   = []byte("\r\r")
+)
+
 // Next returns the next event with a data field. Events without data are skipped, as the
 // standard says. Event.Data is valid until the next call. At the end of the stream Next
 // returns io.EOF; an event not terminated by a blank line at the end of the stream is
