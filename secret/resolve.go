@@ -127,3 +127,22 @@ type Field struct {
 	Path  string
 	Value *Secret
 }
+
+// ExpandFields replaces, in place, the references of each field's value with their resolved
+// values through v, and returns the values that came from references, for ScrubError. An error
+// names the field.
+func ExpandFields(ctx context.Context, v *Vaults, fields []Field) ([]string, error) {
+	var resolved []string
+	for _, f := range fields {
+		if f.Value.IsLiteral() {
+			continue
+		}
+		val, err := v.Expand(ctx, *f.Value)
+		if err != nil {
+			return resolved, fmt.Errorf("%s: %w", f.Path, err)
+		}
+		*f.Value = Secret(val)
+		resolved = append(resolved, val)
+	}
+	return resolved, nil
+}

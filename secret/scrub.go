@@ -2,9 +2,7 @@ package secret
 
 import (
 	"bytes"
-	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"unsafe"
 )
@@ -68,22 +66,3 @@ type scrubbedError struct {
 
 func (e *scrubbedError) Error() string        { return e.msg }
 func (e *scrubbedError) Is(target error) bool { return errors.Is(e.err, target) }
-
-// ExpandFields replaces, in place, the references of each field's value with their resolved
-// values through v, and returns the values that came from references, for ScrubError. An error
-// names the field.
-func ExpandFields(ctx context.Context, v *Vaults, fields []Field) ([]string, error) {
-	var resolved []string
-	for _, f := range fields {
-		if f.Value.IsLiteral() {
-			continue
-		}
-		val, err := v.Expand(ctx, *f.Value)
-		if err != nil {
-			return resolved, fmt.Errorf("%s: %w", f.Path, err)
-		}
-		*f.Value = Secret(val)
-		resolved = append(resolved, val)
-	}
-	return resolved, nil
-}
