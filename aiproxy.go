@@ -404,6 +404,9 @@ func (p *Proxy) handle(c *call) *http.Response {
 	if c.route == routeModels {
 		return p.listModels(c)
 	}
+	if c.media != nil {
+		return p.handleMedia(c)
+	}
 	rerr := checkHeaders(r.Header)
 	if rerr == nil {
 		c.body, rerr = readBody(r, p.limit)
