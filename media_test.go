@@ -284,6 +284,22 @@ func TestAudioTranscriptionRetryReplaysMultipart(t *testing.T) {
 	assert.Equal(t, "gpt-4o-mini-transcribe", got.model)
 	assert.Equal(t, speechFile, got.file)
 	assert.Equal(t, string(bytes.Replace(body, []byte("\r\n\r\nstt\r\n"), []byte("\r\n\r\ngpt-4o-mini-transcribe\r\n"), 1)), string(got.body))
+
+	// Through the Handler: the same, over a real connection (a chunked upload).
+	h := httptest.NewServer(p)
+	defer h.Close()
+	hreq, _ := http.NewRequest(http.MethodPost, h.URL+"/v1/audio/transcriptions", io.MultiReader(bytes.NewReader(body[:100]), bytes.NewReader(body[100:])))
+	hreq.Header.Set("Content-Type", ct)
+	hresp, err := http.DefaultClient.Do(hreq)
+	require.NoError(t, err)
+	out, _ = io.ReadAll(hresp.Body)
+	hresp.Body.Close()
+	require.Equal(t, 200, hresp.StatusCode, string(out))
+	assert.Equal(t, fmt.Sprintf("%d bytes by gpt-4o-mini-transcribe\n", len(speechFile)), string(out))
+	last := func(f *mediaFake) []byte { s := f.requests(); return s[len(s)-1].body }
+	assert.Equal(t, body, last(fa))
+	assert.Equal(t, body, last(fb))
+	assert.Len(t, fc.requests(), 2)
 }
 
 func withPriority(t aiproxy.Target, w int) aiproxy.Target { t.Weight = w; return t }
@@ -547,4 +563,72 @@ func TestAudioUpstreamError(t *testing.T) {
 	require.ErrorAs(t, err, &apiErr)
 	assert.Equal(t, 400, apiErr.StatusCode)
 	assert.Contains(t, apiErr.Message, "input is required")
+}
+
+// Speech audio reaches the Handler's client as the upstream sends it, not when it ends.
+func TestAudioSpeechStreamsUnbuffered(t *testing.T) {
+	release := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "audio/opus")
+		w.Write(audioBytes[:4096])
+		w.(http.Flusher).Flush()
+		<-release
+		w.Write(audioBytes[4096:8192])
+	}))
+	defer srv.Close()
+	defer close(release)
+	p, _ := surfaceProxy(t, aiproxy.Config{Targets: []aiproxy.Target{mediaTarget("audio/v1/audio/speech", "tts-1", srv)}})
+	h := httptest.NewServer(p)
+	defer h.Close()
+	resp, err := http.Post(h.URL+"/v1/audio/speech", "application/json", strings.NewReader(`{"model":"tts-1","input":"hi","voice":"alloy","response_format":"opus"}`))
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	assert.Equal(t, "audio/opus", resp.Header.Get("Content-Type"))
+	first := make([]byte, 4096)
+	_, err = io.ReadFull(resp.Body, first) // before the upstream has sent the rest
+	require.NoError(t, err)
+	assert.Equal(t, audioBytes[:4096], first)
+	release <- struct{}{}
+	rest, _ := io.ReadAll(resp.Body)
+	assert.Equal(t, audioBytes[4096:8192], rest)
+}
+
+// An upload without a model field gets the target's model name as a last field.
+func TestAudioMultipartModelAdded(t *testing.T) {
+	f, srv := newMediaFake(t, "a", 0)
+	p, _ := surfaceProxy(t, aiproxy.Config{Targets: []aiproxy.Target{mediaTarget("audio/v1/audio/translations", "whisper-1", srv)}})
+	body, ct := multipartBody(t, "", "")
+	req := httptest.NewRequest(http.MethodPost, "/v1/audio/translations", bytes.NewReader(body))
+	req.Header.Set("Content-Type", ct)
+	resp, err := p.RoundTrip(req)
+	require.NoError(t, err)
+	out, _ := io.ReadAll(resp.Body)
+	require.Equal(t, 200, resp.StatusCode, string(out))
+	got := f.requests()[0]
+	assert.Equal(t, "whisper-1", got.model)
+	assert.Equal(t, speechFile, got.file)
+}
+
+// A path of the host's choosing serves the route type all targets share; preserve takes the
+// paths that no other route type served takes.
+func TestAudioHostPathAndPreserveBeside(t *testing.T) {
+	fs, s := newMediaFake(t, "speech", 0)
+	fp, ps := newMediaFake(t, "p", 0)
+	only, _ := surfaceProxy(t, aiproxy.Config{Targets: []aiproxy.Target{mediaTarget("audio/v1/audio/speech", "tts-1", s)}})
+	resp, err := only.RoundTrip(httptest.NewRequest(http.MethodPost, "/tts", strings.NewReader(`{"model":"x","input":"hi","voice":"alloy"}`)))
+	require.NoError(t, err)
+	got, _ := io.ReadAll(resp.Body)
+	assert.Equal(t, audioBytes, got)
+	assert.Equal(t, "/v1/audio/speech", fs.requests()[0].path)
+
+	mixed, _ := surfaceProxy(t, aiproxy.Config{Targets: []aiproxy.Target{mediaTarget("audio/v1/audio/speech", "tts-1", s), mediaTarget("preserve", "", ps)}})
+	resp, err = mixed.RoundTrip(httptest.NewRequest(http.MethodPost, "/v1/audio/speech", strings.NewReader(`{"model":"x","input":"hi","voice":"alloy"}`)))
+	require.NoError(t, err)
+	io.Copy(io.Discard, resp.Body)
+	assert.Len(t, fs.requests(), 2)
+	resp, err = mixed.RoundTrip(httptest.NewRequest(http.MethodGet, "/v1/threads/t1", nil))
+	require.NoError(t, err)
+	out, _ := io.ReadAll(resp.Body)
+	assert.Equal(t, 200, resp.StatusCode, string(out))
+	assert.Equal(t, "GET /v1/threads/t1", fp.requests()[0].method+" "+fp.requests()[0].path)
 }
