@@ -128,7 +128,9 @@ func (s *surface) describeMedia() []string {
 // false for a request of another route type (chat, …), which routeRequest then routes.
 func (p *Proxy) routeMedia(c *call) (bool, *RequestError) {
 	r := c.req
-	path := r.URL.Path
+	// The path as escaped: its sub-path is sent on as it came, so that an escaped "?", "#" or
+	// "/" in an id stays one.
+	path := r.URL.EscapedPath()
 	var m *mediaCall
 	for _, mr := range mediaRoutes {
 		if !p.surface.routes[mr.route] {
@@ -173,11 +175,25 @@ func (p *Proxy) routeMedia(c *call) (bool, *RequestError) {
 		return false, nil
 	}
 	c.media, c.stats.Route = m, c.route
+	if dotSegment(m.path) {
+		return true, badRequest("invalid_path", "the path %s has a . or .. segment, which would name another resource upstream", r.URL.Path)
+	}
 	if (m.kind == mediaJSON || m.kind == mediaMultipart) && r.Method != http.MethodPost {
 		return true, &RequestError{Status: http.StatusMethodNotAllowed, Type: "invalid_request_error", Code: "method_not_allowed",
 			Message: "use POST for " + path, Err: ErrBadRequest}
 	}
 	return true, nil
+}
+
+// dotSegment reports whether an escaped path has a "." or ".." segment (escaped or not), which
+// an upstream would resolve to a path other than the route type's.
+func dotSegment(path string) bool {
+	for seg := range strings.SplitSeq(path, "/") {
+		if u, err := url.PathUnescape(seg); err != nil || u == "." || u == ".." {
+			return true
+		}
+	}
+	return false
 }
 
 // servesPath reports whether a path is one of a route type served other than preserve.
@@ -544,14 +560,17 @@ func (c *call) mediaURL(t *target, model *provider.Model) (string, error) {
 	return "https://" + host + "/openai/deployments/" + url.PathEscape(dep) + m.path + "?api-version=" + ver, nil
 }
 
-// withClientPath is u, or, when u names only a host, u with the client's path.
+// withClientPath is u, or, when u names only a host, u with the client's path (escaped).
 func withClientPath(u, path string) string {
 	parsed, err := url.Parse(u)
 	if err != nil || parsed.Path != "" && parsed.Path != "/" {
 		return u
 	}
-	parsed.Path = path
-	return parsed.String()
+	out := parsed.Scheme + "://" + parsed.Host + path
+	if parsed.RawQuery != "" {
+		out += "?" + parsed.RawQuery
+	}
+	return out
 }
 
 // mediaRequest builds the upstream request of one attempt of a media request on t.

@@ -9,6 +9,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"testing"
@@ -631,4 +632,44 @@ func TestAudioHostPathAndPreserveBeside(t *testing.T) {
 	out, _ := io.ReadAll(resp.Body)
 	assert.Equal(t, 200, resp.StatusCode, string(out))
 	assert.Equal(t, "GET /v1/threads/t1", fp.requests()[0].method+" "+fp.requests()[0].path)
+}
+
+// A resource's sub-path is sent as it came, escapes kept; dot segments are refused.
+func TestFilesPathEscapes(t *testing.T) {
+	f, srv := newMediaFake(t, "a", 0)
+	p, _ := surfaceProxy(t, aiproxy.Config{Targets: []aiproxy.Target{mediaTarget("llm/v1/files", "", srv)}})
+	h := httptest.NewServer(p)
+	defer h.Close()
+	resp, err := http.Get(h.URL + "/v1/files/file%3Fx%2Fy/content?limit=1")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, 200, resp.StatusCode)
+	got := f.requests()[0]
+	assert.Equal(t, "/v1/files/file?x/y/content", got.path)
+	assert.Equal(t, "limit=1", got.query)
+	for _, path := range []string{"/v1/files/../chat/completions", "/v1/files/%2e%2e/chat/completions"} {
+		req := httptest.NewRequest(http.MethodGet, "/", nil)
+		req.URL, err = url.Parse("https://api.openai.com" + path)
+		require.NoError(t, err)
+		resp, err := p.RoundTrip(req)
+		require.NoError(t, err)
+		out, _ := io.ReadAll(resp.Body)
+		assert.Equal(t, 400, resp.StatusCode, path)
+		assert.Contains(t, string(out), "invalid_path", path)
+	}
+	assert.Len(t, f.requests(), 1)
+}
+
+// preserve sends the client's escaped path as it came.
+func TestPreserveEscapedPath(t *testing.T) {
+	f, srv := newMediaFake(t, "p", 0)
+	p, _ := surfaceProxy(t, aiproxy.Config{Targets: []aiproxy.Target{mediaTarget("preserve", "", srv)}})
+	h := httptest.NewServer(p)
+	defer h.Close()
+	resp, err := http.Get(h.URL + "/v1/videos/a%3Fb")
+	require.NoError(t, err)
+	resp.Body.Close()
+	assert.Equal(t, 200, resp.StatusCode)
+	assert.Equal(t, "/v1/videos/a?b", f.requests()[0].path)
+	assert.Empty(t, f.requests()[0].query)
 }
