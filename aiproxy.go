@@ -361,7 +361,8 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // RoundTrip answers a request as an http.RoundTripper, so a Proxy can sit under any HTTP
 // client. The request's URL host is ignored: requests go to the targets. The path's ending
 // picks the route type (/chat/completions, /completions, /embeddings, /responses, /messages
-// with llm_format anthropic, GET /models); a path of no route type served is answered 404,
+// with llm_format anthropic, GET /models, and the audio, image, files, batches, assistants,
+// videos paths of the targets' route types); a path of no route type served is answered 404,
 // as in ServeHTTP (see the README for paths of the host's own choosing). Errors are
 // responses in the client's format (OpenAI's, or Anthropic's for its clients), not Go
 // errors, so SDKs report them as API errors, except that a request whose context ends before
@@ -403,6 +404,9 @@ func (p *Proxy) handle(c *call) *http.Response {
 	}
 	if c.route == routeModels {
 		return p.listModels(c)
+	}
+	if c.media != nil {
+		return p.handleMedia(c)
 	}
 	rerr := checkHeaders(r.Header)
 	if rerr == nil {

@@ -18,7 +18,7 @@ func (p *Proxy) poolFor(c *call, stats *Stats) (*pool, *RequestError) {
 	if pl, ok := p.byAlias[c.model]; ok {
 		return pl, nil
 	}
-	if p.semantic != nil {
+	if p.semantic != nil && c.media == nil { // audio, images, files: no prompt to compare
 		return p.semantic.route(c, stats)
 	}
 	if c.model == "" {

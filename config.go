@@ -43,12 +43,12 @@ type Config struct {
 	// answers, streams and errors in Anthropic's format.
 	LLMFormat string `json:"llm_format,omitempty"`
 	// GenAICategory is Kong's genai_category: "text/generation" (the zero value),
-	// "text/embeddings", "audio/speech", "audio/transcription", "image/generation" or
-	// "realtime/generation". As in Kong, it names the kind of traffic the targets serve:
-	// with one of the last four, every target's route_type must be of that kind
-	// (audio/v1/audio/speech; audio/v1/audio/transcriptions or translations;
-	// image/v1/images/generations or edits; realtime/v1/realtime), which aiproxy does not
-	// serve yet: New then names the unsupported route_type.
+	// "text/embeddings", "audio/speech", "audio/transcription", "image/generation",
+	// "realtime/generation" or "video/generation". As in Kong, it names the kind of traffic
+	// the targets serve: with one of the last five, every target's route_type must be of that
+	// kind (audio/v1/audio/speech; audio/v1/audio/transcriptions or translations;
+	// image/v1/images/generations or edits; realtime/v1/realtime;
+	// video/v1/videos/generations), or New names both.
 	GenAICategory string `json:"genai_category,omitempty"`
 	// ACLs allow and deny requests by consumer, consumer group, header, client IP, model,
 	// path and provider (Kong 3.14's acls). Nil means every request is allowed.

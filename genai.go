@@ -16,6 +16,7 @@ var genaiRoutes = map[string][]provider.RouteType{
 	"audio/transcription": {"audio/v1/audio/transcriptions", "audio/v1/audio/translations"},
 	"image/generation":    {"image/v1/images/generations", "image/v1/images/edits"},
 	"realtime/generation": {"realtime/v1/realtime"},
+	"video/generation":    {routeVideos},
 }
 
 // checkCategory checks genai_category against the targets' route types.
@@ -26,7 +27,7 @@ func checkCategory(category string, targets []Target) []error {
 	}
 	routes, ok := genaiRoutes[category]
 	if !ok {
-		return []error{fmt.Errorf("genai_category %q is not one of text/generation, text/embeddings, audio/speech, audio/transcription, image/generation, realtime/generation", category)}
+		return []error{fmt.Errorf("genai_category %q is not one of text/generation, text/embeddings, audio/speech, audio/transcription, image/generation, realtime/generation, video/generation", category)}
 	}
 	names := make([]string, len(routes))
 	for i, r := range routes {

@@ -42,6 +42,8 @@ type call struct {
 	forceStream bool
 	// x is the request in a client API other than OpenAI's chat, completions, embeddings.
 	x clientRequest
+	// media is a request of a media route type (audio, images, files, …); nil otherwise.
+	media *mediaCall
 
 	// The attempt loop's state.
 	now      time.Time  // when the current pick happens, for the circuit breaker

@@ -62,6 +62,8 @@ type surface struct {
 	routes map[provider.RouteType]bool
 	// created is when New ran, the "created" time of the models listed.
 	created int64
+	// media: some target serves a media route type (media.go).
+	media bool
 }
 
 // newSurface records what targets serve, for clients of llm_format f.
@@ -70,6 +72,7 @@ func newSurface(f clientAPI, targets []*target, created int64) surface {
 	for _, t := range targets {
 		s.routes[t.cfg.RouteType] = true
 	}
+	s.media = s.servesMedia()
 	return s
 }
 
@@ -94,6 +97,7 @@ func (s *surface) describe() string {
 			out = append(out, "POST /v1"+p.suffix+" ("+string(p.route)+")")
 		}
 	}
+	out = append(out, s.describeMedia()...)
 	return strings.Join(append(out, "GET /v1/models"), ", ")
 }
 
@@ -103,6 +107,11 @@ func (s *surface) describe() string {
 // a route the host program chose (a Kong route path such as "/anything"), which serves the
 // route type that all targets share, in the llm_format's API, or 404 when they share none.
 func (p *Proxy) routeRequest(c *call) *RequestError {
+	if p.surface.media {
+		if ok, rerr := p.routeMedia(c); ok {
+			return rerr
+		}
+	}
 	r := c.req
 	path := r.URL.Path
 	found := false
@@ -170,7 +179,7 @@ func (c *call) serves(t *target) bool {
 			return false
 		}
 	default:
-		return t.cfg.RouteType == c.route
+		return t.cfg.RouteType == c.route && (c.media == nil || mediaServed(t))
 	}
 	return c.x.unsupported == nil || c.x.passthrough(t)
 }

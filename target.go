@@ -26,7 +26,11 @@ type Target struct {
 	// RouteType is the operation the target serves: "llm/v1/chat" (the zero value),
 	// "llm/v1/completions", "llm/v1/embeddings" or "llm/v1/responses". A chat target serves
 	// Responses API clients too, through a translation (see the README); a responses target
-	// of provider openai or azure gets their requests as they are.
+	// of provider openai or azure gets their requests as they are. On openai and azure
+	// targets, also Kong's audio/v1/audio/speech, audio/v1/audio/transcriptions,
+	// audio/v1/audio/translations, image/v1/images/generations, image/v1/images/edits,
+	// llm/v1/files, llm/v1/batches, llm/v1/assistants, video/v1/videos/generations and
+	// preserve (see media.go and the README).
 	RouteType provider.RouteType `json:"route_type,omitempty"`
 	// Model is the upstream model and its options. Model.Provider is required (unless
 	// Provider is set); an empty Model.Name passes the client's model through.
@@ -131,7 +135,11 @@ func (t *Target) validate() error {
 	switch t.RouteType {
 	case "", provider.Chat, provider.Completions, provider.Embeddings, provider.Responses:
 	default:
-		errs = append(errs, fmt.Errorf("route_type %q is not supported (llm/v1/chat, llm/v1/completions, llm/v1/embeddings, llm/v1/responses)", t.RouteType))
+		if !mediaRouteTypes[t.RouteType] {
+			errs = append(errs, fmt.Errorf("route_type %q is not supported (llm/v1/chat, llm/v1/completions, llm/v1/embeddings, llm/v1/responses, "+
+				"audio/v1/audio/speech, audio/v1/audio/transcriptions, audio/v1/audio/translations, image/v1/images/generations, image/v1/images/edits, "+
+				"llm/v1/files, llm/v1/batches, llm/v1/assistants, video/v1/videos/generations, preserve)", t.RouteType))
+		}
 	}
 	if t.Model.Provider == "" && t.Provider == nil {
 		errs = append(errs, errors.New("model.provider is required"))

@@ -24,6 +24,23 @@ var routePaths = map[provider.RouteType]string{
 	provider.Chat:        "/v1/chat/completions",
 	provider.Completions: "/v1/completions",
 	provider.Embeddings:  "/v1/embeddings",
+	// Audio, images, resources and video: POST to the first four kinds; any method on a
+	// resource's paths (anyMethod).
+	"audio/v1/audio/speech":         "/v1/audio/speech",
+	"audio/v1/audio/transcriptions": "/v1/audio/transcriptions",
+	"audio/v1/audio/translations":   "/v1/audio/translations",
+	"image/v1/images/generations":   "/v1/images/generations",
+	"image/v1/images/edits":         "/v1/images/edits",
+	"llm/v1/files":                  "/v1/files",
+	"llm/v1/batches":                "/v1/batches",
+	"llm/v1/assistants":             "/v1/assistants /v1/threads",
+	"video/v1/videos/generations":   "/v1/videos",
+}
+
+// anyMethod are the route types whose paths take any method (GET /v1/files, DELETE
+// /v1/assistants/{id}), and preserve, which forwards any request on its route's paths.
+var anyMethod = map[provider.RouteType]bool{
+	"llm/v1/files": true, "llm/v1/batches": true, "llm/v1/assistants": true, "video/v1/videos/generations": true, "preserve": true,
 }
 
 // loadOptions say how configuration files become a gateway.
@@ -142,7 +159,11 @@ func build(o loadOptions) (*gateway, error) {
 					errs = append(errs, fmt.Errorf("path %s is served by both %s and %s", pattern, other, where))
 				} else if !ok {
 					owner[pattern] = where
-					g.mux.Handle("POST "+pattern, h)
+					method := "POST "
+					if slices.ContainsFunc(cfg.Targets, func(t aiproxy.Target) bool { return anyMethod[t.RouteType] }) {
+						method = ""
+					}
+					g.mux.Handle(method+pattern, h)
 				}
 			}
 		}
@@ -192,11 +213,12 @@ func configErrors(path string, err error) []error {
 // defaultPaths are OpenAI's paths of the route types the targets serve.
 func defaultPaths(targets []aiproxy.Target) []string {
 	var paths []string
-	for _, rt := range []provider.RouteType{provider.Chat, provider.Completions, provider.Embeddings} {
+	for rt, path := range routePaths {
 		if slices.ContainsFunc(targets, func(t aiproxy.Target) bool { return cmp.Or(t.RouteType, provider.Chat) == rt }) {
-			paths = append(paths, routePaths[rt])
+			paths = append(paths, strings.Fields(path)...)
 		}
 	}
+	slices.Sort(paths)
 	return paths
 }
 
