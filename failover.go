@@ -292,7 +292,7 @@ func (p *Proxy) try(c *call, t *target) (*http.Response, *failed) {
 		return nil, streamFailure(err)
 	}
 	c.servedBy(t)
-	h["Content-Type"] = []string{"text/event-stream"}
+	h["Content-Type"] = []string{c.x.streamType(x.pass)}
 	h["Cache-Control"] = []string{"no-cache"}
 	sb := &streamBody{c: c, t: t, s: s, fr: c.x.framer(x.pass), upstream: resp.Body, now: p.now, end: func(usage provider.Usage, err error) {
 		t.inflight.Add(-1)
