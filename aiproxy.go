@@ -207,7 +207,7 @@ func (p *Proxy) configure(cfg *Config) []error {
 	}
 	p.modelHeader = cfg.ModelNameHeader == nil || *cfg.ModelNameHeader
 	if _, ok := llmFormats[cfg.LLMFormat]; !ok {
-		fail("llm_format %q is not supported (openai, anthropic)", cfg.LLMFormat)
+		fail("llm_format %q is not supported (openai, anthropic, gemini, bedrock, cohere, huggingface)", cfg.LLMFormat)
 	}
 	errs = append(errs, checkCategory(cfg.GenAICategory, cfg.Targets)...)
 	var aclErrs []error

@@ -48,6 +48,9 @@ func (c *call) parseRequest() *RequestError {
 		return rerr
 	}
 	c.x.native = c.body
+	if c.x.api.native() {
+		return c.parseNative()
+	}
 	var chat []byte
 	var err error
 	switch c.x.api {
@@ -86,6 +89,9 @@ func (x *clientRequest) natives() string {
 	if x.api == anthropicAPI {
 		return "provider anthropic"
 	}
+	if x.api.native() {
+		return "provider " + nativeAPIs[x.api].provider
+	}
 	return "provider openai or azure"
 }
 
@@ -100,6 +106,8 @@ func (x *clientRequest) passthrough(t *target) bool {
 	switch x.api {
 	case anthropicAPI:
 		return t.cfg.Model.Provider == "anthropic"
+	case geminiAPI, bedrockAPI, cohereAPI, huggingfaceAPI:
+		return x.nativeTarget(t)
 	case responsesAPI:
 		return (t.cfg.Model.Provider == "openai" || t.cfg.Model.Provider == "azure") &&
 			(t.cfg.RouteType == provider.Responses || x.unsupported != nil)
@@ -121,11 +129,7 @@ func (c *call) exchange(t *target) exchange {
 	case c.x.api == openaiAPI:
 		return exchange{route: c.route, body: c.bodyFor(t)}
 	case c.x.passthrough(t):
-		route := provider.Responses
-		if c.x.api == anthropicAPI {
-			route = routeMessages
-		}
-		return exchange{route: route, body: c.nativeBodyFor(t), pass: true}
+		return exchange{route: c.x.passRoute(), body: c.nativeBodyFor(t), pass: true}
 	}
 	body := c.bodyFor(t)
 	if c.x.topK != nil && takesTopK[t.cfg.Model.Provider] {
@@ -145,6 +149,9 @@ var takesTopK = map[string]bool{
 // (max_tokens is max_output_tokens in the Responses API), and stream: true when
 // response_streaming forced it.
 func (c *call) nativeBodyFor(t *target) []byte {
+	if c.x.api.native() {
+		return c.nativeBody(t)
+	}
 	edits := make([]jsonx.Edit, 0, len(t.edits)+2)
 	for _, e := range t.edits {
 		switch {
@@ -225,6 +232,9 @@ func (relayFramer) End(dst []byte) []byte { return dst }
 
 // Fail appends the API's error event: Anthropic's "error", or the Responses API's "error".
 func (f relayFramer) Fail(dst []byte, status int, body []byte) []byte {
+	if f.api.native() {
+		return nativeFail(f.api, dst, status, body)
+	}
 	if f.api == anthropicAPI {
 		dst = append(dst, "event: error\ndata: "...)
 		dst = append(dst, anthropic.Error(status, body)...)
@@ -263,7 +273,7 @@ func openaiErrorOf(body []byte) (code, msg string) {
 // clientError renders an error response in the client's API: Anthropic clients get
 // Anthropic's error body; the others OpenAI's, as built.
 func (c *call) clientError(resp *http.Response) *http.Response {
-	if c.x.api != anthropicAPI || resp.StatusCode < 400 {
+	if (c.x.api != anthropicAPI && !c.x.api.native()) || resp.StatusCode < 400 {
 		return resp
 	}
 	body, ok := resp.Body.(*bytesBody)
@@ -272,5 +282,8 @@ func (c *call) clientError(resp *http.Response) *http.Response {
 	}
 	raw := make([]byte, body.Len())
 	_, _ = body.Read(raw)
+	if c.x.api.native() {
+		return jsonResponse(c.req, resp.StatusCode, resp.Header, nativeError(c.x.api, resp.StatusCode, resp.Header, raw))
+	}
 	return jsonResponse(c.req, resp.StatusCode, resp.Header, anthropic.Error(resp.StatusCode, raw))
 }

@@ -40,7 +40,11 @@ type Config struct {
 	// "anthropic" (Anthropic's Messages API, POST /v1/messages; OpenAI chat stays served at
 	// /v1/chat/completions). Anthropic-format requests go to Anthropic targets as they are and
 	// to every other provider through the chat translation of package format/anthropic, with
-	// answers, streams and errors in Anthropic's format.
+	// answers, streams and errors in Anthropic's format. "gemini", "bedrock", "cohere" and
+	// "huggingface": the provider's own API (Gemini's :generateContent and
+	// :streamGenerateContent, Bedrock's /model/{id}/converse and /converse-stream, Cohere's
+	// /v2/chat, Hugging Face's /generate and /generate_stream), passed through to targets of
+	// that provider only, as Kong does; never translated.
 	LLMFormat string `json:"llm_format,omitempty"`
 	// GenAICategory is Kong's genai_category: "text/generation" (the zero value),
 	// "text/embeddings", "audio/speech", "audio/transcription", "image/generation",

@@ -53,7 +53,7 @@ func TestInvalidConfig(t *testing.T) {
 		{"bedrock video", func(c *Config) {
 			c.Targets[0].Model.Options.Bedrock = &provider.BedrockOptions{VideoOutputS3URI: "s3://b/v"}
 		}, "video_output_s3_uri is not supported"},
-		{"llm_format", func(c *Config) { c.LLMFormat = "gemini" }, `llm_format "gemini"`},
+		{"llm_format", func(c *Config) { c.LLMFormat = "mistral" }, `llm_format "mistral"`},
 		{"algorithm", func(c *Config) { c.Balancer.Algorithm = "random" }, "random"},
 		{"unknown provider", func(c *Config) { c.Targets[0].Model.Provider = "acme" }, `model.provider "acme" is not supported`},
 	}

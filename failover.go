@@ -295,7 +295,7 @@ func (p *Proxy) try(c *call, t *target) (*http.Response, *failed) {
 		return nil, streamFailure(err)
 	}
 	c.servedBy(t)
-	h["Content-Type"] = []string{"text/event-stream"}
+	h["Content-Type"] = []string{c.x.streamType(x.pass)}
 	h["Cache-Control"] = []string{"no-cache"}
 	ready, _ := s.(provider.Ready)
 	sb := &streamBody{c: c, t: t, s: s, ready: ready, fr: c.x.framer(x.pass), upstream: resp.Body, now: p.now, end: func(usage provider.Usage, err error) {

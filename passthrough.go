@@ -24,7 +24,7 @@ const routeMessages provider.RouteType = "llm/v1/messages"
 // provider returns what translates an attempt of route type route for t: its provider, or,
 // for a request passed through in the client's own API, a passthrough.
 func (t *target) provider(route provider.RouteType) provider.Provider {
-	if route == provider.Responses || route == routeMessages {
+	if route == provider.Responses || route == routeMessages || nativeRoutes[route] {
 		return passthrough{t: t, route: route}
 	}
 	return t.prov
@@ -42,6 +42,9 @@ var _ provider.Provider = passthrough{}
 
 // NewRequest posts r.Body to the target's endpoint of the API.
 func (p passthrough) NewRequest(ctx context.Context, r *provider.Request) (*http.Request, error) {
+	if nativeRoutes[p.route] {
+		return p.nativeRequest(ctx, r)
+	}
 	u, err := p.url(r)
 	if err != nil {
 		return nil, err
@@ -96,6 +99,9 @@ func (p passthrough) url(r *provider.Request) (string, error) {
 
 // ParseResponse returns body as it came, with its model and usage.
 func (p passthrough) ParseResponse(_ *provider.Request, _ http.Header, body []byte) (*provider.Response, error) {
+	if nativeRoutes[p.route] {
+		return p.nativeResponse(body)
+	}
 	resp := &provider.Response{Body: body}
 	err := jsonx.Object(body, func(m jsonx.Member) bool {
 		switch string(m.Key) {
@@ -120,6 +126,9 @@ func (p passthrough) ParseError(r *provider.Request, status int, h http.Header, 
 
 // NewStream relays the upstream's events.
 func (p passthrough) NewStream(_ *provider.Request, _ http.Header, body io.Reader) provider.Stream {
+	if nativeRoutes[p.route] {
+		return p.nativeStream(body)
+	}
 	return &relay{r: sse.NewReader(body)}
 }
 
@@ -182,6 +191,8 @@ type relay struct {
 	r     *sse.Reader
 	buf   []byte
 	usage provider.Usage
+	// native meters the events of a native API (nativeStream) in meter's place.
+	native func(data []byte) (provider.Usage, bool)
 }
 
 func (s *relay) Next() ([]byte, error) {
@@ -189,7 +200,11 @@ func (s *relay) Next() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.meter(ev.Data)
+	if s.native == nil {
+		s.meter(ev.Data)
+	} else if u, ok := s.native(ev.Data); ok {
+		s.usage = u
+	}
 	s.buf = s.buf[:0]
 	if ev.Name != "" {
 		s.buf = append(append(append(s.buf, "event: "...), ev.Name...), '\n')

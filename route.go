@@ -24,6 +24,12 @@ const (
 	// anthropicAPI: Anthropic's Messages API, Kong's llm_format "anthropic" (package
 	// format/anthropic).
 	anthropicAPI
+	// geminiAPI, bedrockAPI, cohereAPI, huggingfaceAPI: the providers' own APIs, Kong's
+	// llm_formats of those names, passed through to targets of that provider (native.go).
+	geminiAPI
+	bedrockAPI
+	cohereAPI
+	huggingfaceAPI
 )
 
 // apiPath is an API path ending and what a request to it is.
@@ -42,6 +48,13 @@ var apiPaths = []apiPath{
 	{"/responses", provider.Responses, responsesAPI},
 	{"/messages", provider.Chat, anthropicAPI},
 	{"/models", routeModels, openaiAPI},
+	{":generateContent", provider.Chat, geminiAPI},
+	{":streamGenerateContent", provider.Chat, geminiAPI},
+	{"/converse", provider.Chat, bedrockAPI},
+	{"/converse-stream", provider.Chat, bedrockAPI},
+	{"/v2/chat", provider.Chat, cohereAPI},
+	{"/generate", provider.Chat, huggingfaceAPI},
+	{"/generate_stream", provider.Chat, huggingfaceAPI},
 }
 
 // apiSegments are path segments that mark a path as a request to an API endpoint (its
@@ -81,8 +94,8 @@ func (s *surface) serves(route provider.RouteType, api clientAPI) bool {
 	switch {
 	case route == routeModels:
 		return true
-	case api == anthropicAPI:
-		return s.format == anthropicAPI && s.routes[provider.Chat]
+	case api == anthropicAPI || api.native():
+		return s.format == api && s.routes[provider.Chat]
 	case route == provider.Responses:
 		return s.routes[provider.Responses] || s.routes[provider.Chat]
 	}
@@ -94,7 +107,7 @@ func (s *surface) describe() string {
 	var out []string
 	for _, p := range apiPaths {
 		if p.route != routeModels && s.serves(p.route, p.api) {
-			out = append(out, "POST /v1"+p.suffix+" ("+string(p.route)+")")
+			out = append(out, p.shown()+" ("+string(p.route)+")")
 		}
 	}
 	out = append(out, s.describeMedia()...)
@@ -174,7 +187,7 @@ func (c *call) serves(t *target) bool {
 		if t.cfg.RouteType != provider.Chat && t.cfg.RouteType != provider.Responses {
 			return false
 		}
-	case anthropicAPI:
+	case anthropicAPI, geminiAPI, bedrockAPI, cohereAPI, huggingfaceAPI:
 		if t.cfg.RouteType != provider.Chat {
 			return false
 		}
@@ -201,4 +214,5 @@ func (p *Proxy) candidates(c *call, stats *Stats) (*pool, *RequestError) {
 }
 
 // llmFormats maps Kong's llm_format values to the API of chat clients.
-var llmFormats = map[string]clientAPI{"": openaiAPI, "openai": openaiAPI, "anthropic": anthropicAPI}
+var llmFormats = map[string]clientAPI{"": openaiAPI, "openai": openaiAPI, "anthropic": anthropicAPI,
+	"gemini": geminiAPI, "bedrock": bedrockAPI, "cohere": cohereAPI, "huggingface": huggingfaceAPI}

@@ -420,6 +420,9 @@ func (c *call) resolveTemplates(pl *pool) *RequestError {
 // request when it has template variables.
 func (c *call) request(t *target, x exchange) (upstream, *failed) {
 	c.stats.resolvedModel = ""
+	if m := c.nativeModel(t, x); m != nil {
+		return t.requestModel(c.ctx, x.route, x.body, c.stream, c.req, m)
+	}
 	if t.tmpl == nil || c.admit == nil || c.admit.models[t] == nil {
 		return t.request(c.ctx, x.route, x.body, c.stream, c.req)
 	}

@@ -42,6 +42,7 @@ type frameReader struct {
 	r     *bufio.Reader
 	buf   []byte
 	frame frame
+	raw   []byte // the last frame's bytes, as read
 }
 
 func newFrameReader(r io.Reader) *frameReader {
@@ -81,6 +82,7 @@ func (f *frameReader) next() (*frame, error) {
 		crc32.ChecksumIEEE(b[:total-4]) != binary.BigEndian.Uint32(b[total-4:]) {
 		return nil, errMalformed
 	}
+	f.raw = b
 	f.frame = frame{payload: b[12+headers : total-4]}
 	if !f.frame.headers(b[12 : 12+headers]) {
 		return nil, errMalformed

@@ -1,0 +1,419 @@
+package aiproxy
+
+import (
+	"cmp"
+	"context"
+	"encoding/binary"
+	"hash/crc32"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"github.com/aiproxy/aiproxy/format"
+	"github.com/aiproxy/aiproxy/internal/jsonx"
+	"github.com/aiproxy/aiproxy/provider"
+	"github.com/aiproxy/aiproxy/provider/bedrock"
+	"github.com/aiproxy/aiproxy/provider/cohere"
+	"github.com/aiproxy/aiproxy/provider/gemini"
+	"github.com/aiproxy/aiproxy/provider/huggingface"
+	"github.com/aiproxy/aiproxy/provider/openai"
+	"github.com/aiproxy/aiproxy/provider/sse"
+)
+
+// The native client APIs (Kong's llm_format gemini, bedrock, cohere, huggingface): the
+// client sends the provider's own request and gets the provider's own answer. As in Kong,
+// such a request goes only to targets of that provider, passed through (passthrough) with
+// the target's model, credentials and endpoint; it is never translated to another provider.
+
+// nativeAPI describes one native client API.
+type nativeAPI struct {
+	provider string             // the targets' model.provider
+	name     string             // for messages: "Gemini"
+	route    provider.RouteType // the passthrough's route type, which target.provider knows
+}
+
+// Route types of native requests passed through; no target is configured with them.
+const (
+	routeGemini      provider.RouteType = "llm/v1/gemini"
+	routeBedrock     provider.RouteType = "llm/v1/bedrock"
+	routeCohere      provider.RouteType = "llm/v1/cohere"
+	routeHuggingface provider.RouteType = "llm/v1/huggingface"
+)
+
+var nativeAPIs = map[clientAPI]nativeAPI{
+	geminiAPI:      {"gemini", "Gemini", routeGemini},
+	bedrockAPI:     {"bedrock", "Bedrock Converse", routeBedrock},
+	cohereAPI:      {"cohere", "Cohere v2 chat", routeCohere},
+	huggingfaceAPI: {"huggingface", "Hugging Face text generation", routeHuggingface},
+}
+
+// nativeRoutes are the route types of nativeAPIs.
+var nativeRoutes = map[provider.RouteType]bool{routeGemini: true, routeBedrock: true, routeCohere: true, routeHuggingface: true}
+
+// native reports whether a is a native client API.
+func (a clientAPI) native() bool { _, ok := nativeAPIs[a]; return ok }
+
+// shown is how a 404 names a path of the table.
+func (p apiPath) shown() string {
+	switch p.suffix {
+	case ":generateContent", ":streamGenerateContent":
+		return "POST /v1beta/models/{model}" + p.suffix
+	case "/converse", "/converse-stream":
+		return "POST /model/{model}" + p.suffix
+	case "/v2/chat", "/generate", "/generate_stream":
+		return "POST " + p.suffix
+	}
+	return "POST /v1" + p.suffix
+}
+
+// parseNative keeps a native request as sent: its model is the body's (Cohere) or the
+// path's (Gemini's /models/{model}:…, Bedrock's /model/{model}/…), its stream the path's
+// (Gemini, Bedrock, Hugging Face's /generate_stream) or the body's (Cohere). It can go only to
+// targets of its provider, as c.x.unsupported says.
+func (c *call) parseNative() *RequestError {
+	n := nativeAPIs[c.x.api]
+	path := c.req.URL.EscapedPath()
+	switch c.x.api {
+	case geminiAPI:
+		c.stream = strings.HasSuffix(path, ":streamGenerateContent")
+		if i := strings.LastIndex(path, "/models/"); i >= 0 {
+			m := path[i+len("/models/"):]
+			m = m[:strings.LastIndexByte(m, ':')]
+			c.model, _ = url.PathUnescape(m)
+		}
+	case bedrockAPI:
+		c.stream = strings.HasSuffix(path, "/converse-stream")
+		if i := strings.LastIndex(path, "/model/"); i >= 0 {
+			m := path[i+len("/model/"):]
+			m = m[:strings.LastIndexByte(m, '/')]
+			c.model, _ = url.PathUnescape(m)
+		}
+	case huggingfaceAPI:
+		c.stream = strings.HasSuffix(path, "/generate_stream")
+	}
+	c.x.unsupported = &format.UnsupportedError{API: n.provider, Field: "the " + n.name + " request format",
+		Reason: "llm_format " + n.provider + " is passed through to targets of its provider only, never translated"}
+	c.body = nil
+	return nil
+}
+
+// nativeTarget reports whether t is of the provider whose API the native request speaks.
+func (x *clientRequest) nativeTarget(t *target) bool {
+	return t.cfg.Model.Provider == nativeAPIs[x.api].provider
+}
+
+// passRoute is the route type of a passthrough attempt in x's API.
+func (x *clientRequest) passRoute() provider.RouteType {
+	switch {
+	case x.api == anthropicAPI:
+		return routeMessages
+	case x.api.native():
+		return nativeAPIs[x.api].route
+	}
+	return provider.Responses
+}
+
+// nativeBody is the native request as t receives it: Cohere's and Hugging Face's with
+// t's model.options defaults under their names (Cohere's model too; Gemini's and Bedrock's
+// model is in the URL), stream: true when response_streaming forced it on an API whose stream
+// the body asks for. Gemini's and Bedrock's bodies pass unchanged.
+func (c *call) nativeBody(t *target) []byte {
+	var edits []jsonx.Edit
+	o := t.cfg.Model.Options
+	num := func(f *float64) []byte { return strconv.AppendFloat(nil, *f, 'g', -1, 64) }
+	switch c.x.api {
+	case cohereAPI:
+		if name := c.modelName(t); name != "" {
+			edits = append(edits, jsonx.Edit{Key: "model", Value: jsonx.AppendString(nil, name)})
+		}
+		if o.MaxTokens != nil {
+			edits = append(edits, jsonx.Edit{Key: "max_tokens", Value: strconv.AppendInt(nil, int64(*o.MaxTokens), 10), OnlyIfAbsent: true})
+		}
+		if o.Temperature != nil {
+			edits = append(edits, jsonx.Edit{Key: "temperature", Value: num(o.Temperature), OnlyIfAbsent: true})
+		}
+		if o.TopP != nil {
+			edits = append(edits, jsonx.Edit{Key: "p", Value: num(o.TopP), OnlyIfAbsent: true})
+		}
+		if o.TopK != nil {
+			edits = append(edits, jsonx.Edit{Key: "k", Value: strconv.AppendInt(nil, int64(*o.TopK), 10), OnlyIfAbsent: true})
+		}
+		if c.forceStream {
+			edits = append(edits, jsonx.Edit{Key: "stream", Value: []byte("true")})
+		}
+	case huggingfaceAPI:
+		if c.stream {
+			edits = append(edits, jsonx.Edit{Key: "stream", Value: []byte("true")})
+		}
+	}
+	if len(edits) == 0 {
+		return c.x.native
+	}
+	return jsonx.Apply(make([]byte, 0, len(c.x.native)+64), c.x.native, edits)
+}
+
+// nativeRequest builds the upstream request of a native passthrough: the provider's own
+// endpoint for the target's model (else the client's), with the body as built.
+func (p passthrough) nativeRequest(ctx context.Context, r *provider.Request) (*http.Request, error) {
+	switch p.route {
+	case routeGemini:
+		gp, _ := p.t.prov.(gemini.Provider)
+		method := "generateContent"
+		if r.Stream {
+			method = "streamGenerateContent"
+		}
+		model := strings.TrimPrefix(r.Model.Name, "models/")
+		u := gp.URL(r, model, method)
+		if r.Stream && r.Model.Options.UpstreamURL != "" && strings.HasSuffix(u, ":generateContent") {
+			u = strings.TrimSuffix(u, ":generateContent") + ":streamGenerateContent?alt=sse"
+		}
+		return openai.NewJSONRequest(ctx, u, r.Body, r.Stream)
+	case routeBedrock:
+		bp, _ := p.t.prov.(bedrock.Provider)
+		op := "converse"
+		if r.Stream {
+			op = "converse-stream"
+		}
+		return bp.NativeRequest(ctx, r, r.Model.Name, op)
+	case routeCohere:
+		cp, _ := p.t.prov.(cohere.Provider)
+		return openai.NewJSONRequest(ctx, openai.URL(cmp.Or(cp.BaseURL, cohere.DefaultBaseURL), "/v2/chat", r), r.Body, r.Stream)
+	}
+	// Hugging Face: a text-generation endpoint (TGI, an Inference Endpoint) named by
+	// upstream_url, /generate or /generate_stream after a host-only one; else the serverless
+	// Inference API's model URL, which streams when the body says so.
+	path := "/generate"
+	if r.Stream {
+		path = "/generate_stream"
+	}
+	if r.Model.Options.UpstreamURL == "" {
+		if r.Model.Name == "" {
+			return nil, &provider.Error{Status: http.StatusBadRequest, Type: "invalid_request_error",
+				Message: "huggingface: target " + p.t.name + " names no model and no upstream_url"}
+		}
+		hp, _ := p.t.prov.(huggingface.Provider)
+		path = "/" + r.Model.Name
+		return openai.NewJSONRequest(ctx, cmp.Or(hp.EmbeddingsBaseURL, huggingface.DefaultEmbeddingsBaseURL)+path, r.Body, r.Stream)
+	}
+	return openai.NewJSONRequest(ctx, openai.URL("", path, r), r.Body, r.Stream)
+}
+
+// nativeResponse reads a native answer's model and usage: Gemini's modelVersion and
+// usageMetadata, Bedrock's usage, Cohere's usage.tokens (else billed_units), Hugging Face's
+// details.generated_tokens.
+func (p passthrough) nativeResponse(body []byte) (*provider.Response, error) {
+	resp := &provider.Response{Body: body}
+	if p.route == routeBedrock {
+		resp.Usage = bedrock.NativeUsage(body)
+		resp.Model = p.t.cfg.Model.Name
+	}
+	err := jsonx.Object(body, func(m jsonx.Member) bool {
+		switch string(m.Key) {
+		case "modelVersion", "model":
+			resp.Model, _ = jsonx.String(m.Value)
+		}
+		if p.route != routeBedrock {
+			if u, found := nativeEventUsage(p.route, m); found {
+				resp.Usage = u
+			}
+		}
+		return true
+	})
+	if err != nil {
+		return nil, &provider.Error{Status: http.StatusBadGateway, Type: "server_error",
+			Message: "the upstream returned a body that is not a JSON object: " + err.Error()}
+	}
+	return resp, nil
+}
+
+// nativeEventUsage reads the usage in member m of a native answer or streamed event.
+func nativeEventUsage(route provider.RouteType, m jsonx.Member) (provider.Usage, bool) {
+	var u provider.Usage
+	switch {
+	case route == routeGemini && string(m.Key) == "usageMetadata":
+		cached := 0
+		_ = jsonx.Object(m.Value, func(f jsonx.Member) bool {
+			switch string(f.Key) {
+			case "promptTokenCount":
+				u.PromptTokens = tokenCount(f.Value)
+			case "candidatesTokenCount", "thoughtsTokenCount":
+				u.CompletionTokens += tokenCount(f.Value)
+			case "cachedContentTokenCount":
+				cached = tokenCount(f.Value)
+			}
+			return true
+		})
+		u.CachedTokens = cached
+		u.TotalTokens = u.PromptTokens + u.CompletionTokens
+		return u, true
+	case route == routeCohere && (string(m.Key) == "usage" || string(m.Key) == "delta"):
+		if string(m.Key) == "delta" { // the stream's message-end: {"delta":{"usage":…}}
+			found := false
+			_ = jsonx.Object(m.Value, func(f jsonx.Member) bool {
+				if string(f.Key) == "usage" {
+					u, found = nativeEventUsage(route, f)
+				}
+				return true
+			})
+			return u, found
+		}
+		var billed, tokens provider.Usage
+		_ = jsonx.Object(m.Value, func(f jsonx.Member) bool {
+			switch string(f.Key) {
+			case "billed_units":
+				billed = nativeUsage(f.Value)
+			case "tokens":
+				tokens = nativeUsage(f.Value)
+			}
+			return true
+		})
+		if tokens == (provider.Usage{}) {
+			tokens = billed
+		}
+		return tokens, tokens != provider.Usage{}
+	case route == routeHuggingface && string(m.Key) == "details":
+		found := false
+		_ = jsonx.Object(m.Value, func(f jsonx.Member) bool {
+			if string(f.Key) == "generated_tokens" {
+				u.CompletionTokens, u.TotalTokens, found = tokenCount(f.Value), tokenCount(f.Value), true
+			}
+			return true
+		})
+		return u, found
+	}
+	return u, false
+}
+
+// nativeStream relays a native stream: Bedrock's binary event stream frame by frame, the
+// others' server-sent events event by event, metering the usage they report.
+func (p passthrough) nativeStream(body io.Reader) provider.Stream {
+	if p.route == routeBedrock {
+		return bedrock.NewRawStream(body)
+	}
+	route := p.route
+	return &relay{r: sse.NewReader(body), native: func(data []byte) (u provider.Usage, found bool) {
+		_ = jsonx.Object(data, func(m jsonx.Member) bool {
+			if v, ok := nativeEventUsage(route, m); ok {
+				u, found = v, true
+			}
+			return true
+		})
+		return u, found
+	}}
+}
+
+// streamType is the Content-Type of a stream to the client: Bedrock's event stream for its
+// clients, passed through; server-sent events otherwise.
+func (x *clientRequest) streamType(pass bool) string {
+	if pass && x.api == bedrockAPI {
+		return "application/vnd.amazon.eventstream"
+	}
+	return "text/event-stream"
+}
+
+// nativeFail appends the event that ends a native stream the upstream broke off: Gemini's
+// error object as an event, Cohere's and Hugging Face's error events, Bedrock's exception
+// frame.
+func nativeFail(api clientAPI, dst []byte, status int, body []byte) []byte {
+	_, msg := openaiErrorOf(body)
+	switch api {
+	case geminiAPI:
+		return append(append(append(dst, "data: "...), geminiError(status, msg)...), "\n\n"...)
+	case bedrockAPI:
+		return appendBedrockException(dst, bedrockException(status), msg)
+	case huggingfaceAPI:
+		dst = append(dst, `data: {"error":`...)
+		dst = jsonx.AppendString(dst, msg)
+		return append(dst, ",\"error_type\":\"generation\"}\n\n"...)
+	}
+	dst = append(dst, "event: error\ndata: "...)
+	return append(append(dst, cohereError(msg)...), "\n\n"...)
+}
+
+// nativeError renders an OpenAI-format error body in the client's native API: Gemini's
+// {"error":{"code","message","status"}}, Bedrock's {"message"} with its X-Amzn-Errortype,
+// Cohere's {"message"}, Hugging Face's {"error","error_type"}.
+func nativeError(api clientAPI, status int, h http.Header, body []byte) []byte {
+	_, msg := openaiErrorOf(body)
+	switch api {
+	case geminiAPI:
+		return geminiError(status, msg)
+	case bedrockAPI:
+		h["X-Amzn-Errortype"] = []string{bedrockException(status)}
+		return append(jsonx.AppendString([]byte(`{"message":`), msg), '}')
+	case huggingfaceAPI:
+		b := jsonx.AppendString([]byte(`{"error":`), msg)
+		return append(b, `,"error_type":"`+strings.ReplaceAll(strings.ToLower(http.StatusText(status)), " ", "_")+`"}`...)
+	}
+	return cohereError(msg)
+}
+
+// geminiError is Google's error object for status.
+func geminiError(status int, msg string) []byte {
+	code := map[int]string{400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
+		413: "INVALID_ARGUMENT", 429: "RESOURCE_EXHAUSTED", 499: "CANCELLED", 504: "DEADLINE_EXCEEDED", 503: "UNAVAILABLE"}[status]
+	if code == "" {
+		code = "INTERNAL"
+	}
+	b := strconv.AppendInt([]byte(`{"error":{"code":`), int64(status), 10)
+	b = jsonx.AppendString(append(b, `,"message":`...), msg)
+	return append(b, `,"status":"`+code+`"}}`...)
+}
+
+func cohereError(msg string) []byte {
+	return append(jsonx.AppendString([]byte(`{"message":`), msg), '}')
+}
+
+// bedrockException names Bedrock's exception for an HTTP status.
+func bedrockException(status int) string {
+	switch status {
+	case 400, 413:
+		return "ValidationException"
+	case 403, 401:
+		return "AccessDeniedException"
+	case 404:
+		return "ResourceNotFoundException"
+	case 429:
+		return "ThrottlingException"
+	case 503:
+		return "ServiceUnavailableException"
+	case 504:
+		return "ModelTimeoutException"
+	}
+	return "InternalServerException"
+}
+
+// appendBedrockException appends an event-stream exception frame: the prelude (total and
+// headers length, CRC32), string headers :message-type, :exception-type and :content-type,
+// the JSON payload {"message"}, and the message's CRC32.
+func appendBedrockException(dst []byte, exception, msg string) []byte {
+	var headers []byte
+	for _, h := range [][2]string{{":message-type", "exception"}, {":exception-type", exception}, {":content-type", "application/json"}} {
+		headers = append(headers, byte(len(h[0])))
+		headers = append(headers, h[0]...)
+		headers = append(headers, 7) // string
+		headers = binary.BigEndian.AppendUint16(headers, uint16(len(h[1])))
+		headers = append(headers, h[1]...)
+	}
+	payload := append(jsonx.AppendString([]byte(`{"message":`), msg), '}')
+	total := 12 + len(headers) + len(payload) + 4
+	start := len(dst)
+	dst = binary.BigEndian.AppendUint32(dst, uint32(total))
+	dst = binary.BigEndian.AppendUint32(dst, uint32(len(headers)))
+	dst = binary.BigEndian.AppendUint32(dst, crc32.ChecksumIEEE(dst[start:start+8]))
+	dst = append(append(dst, headers...), payload...)
+	return binary.BigEndian.AppendUint32(dst, crc32.ChecksumIEEE(dst[start:]))
+}
+
+// nativeModel is the model of a native passthrough to a target that names none (nor
+// resolves one from template variables): the client's, from its path or body; nil otherwise.
+func (c *call) nativeModel(t *target, x exchange) *provider.Model {
+	if !nativeRoutes[x.route] || c.modelName(t) != "" || c.model == "" {
+		return nil
+	}
+	m := t.cfg.Model
+	m.Name = c.model
+	return &m
+}
