@@ -130,8 +130,12 @@ func (t *Target) validate() error {
 	var errs []error
 	switch t.RouteType {
 	case "", provider.Chat, provider.Completions, provider.Embeddings, provider.Responses:
+	case routeRealtime:
+		if !realtimeProviders[t.Model.Provider] || t.Provider != nil {
+			errs = append(errs, fmt.Errorf("route_type %s is served for providers openai and azure, not %q", routeRealtime, t.Model.Provider))
+		}
 	default:
-		errs = append(errs, fmt.Errorf("route_type %q is not supported (llm/v1/chat, llm/v1/completions, llm/v1/embeddings, llm/v1/responses)", t.RouteType))
+		errs = append(errs, fmt.Errorf("route_type %q is not supported (llm/v1/chat, llm/v1/completions, llm/v1/embeddings, llm/v1/responses, realtime/v1/realtime)", t.RouteType))
 	}
 	if t.Model.Provider == "" && t.Provider == nil {
 		errs = append(errs, errors.New("model.provider is required"))
