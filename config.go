@@ -51,8 +51,9 @@ type Config struct {
 	// "realtime/generation". As in Kong, it names the kind of traffic the targets serve:
 	// with one of the last four, every target's route_type must be of that kind
 	// (audio/v1/audio/speech; audio/v1/audio/transcriptions or translations;
-	// image/v1/images/generations or edits; realtime/v1/realtime), which aiproxy does not
-	// serve yet: New then names the unsupported route_type.
+	// image/v1/images/generations or edits; realtime/v1/realtime). realtime/v1/realtime is
+	// served (OpenAI and Azure targets); the audio and image route types are not yet: New then
+	// names the unsupported route_type.
 	GenAICategory string `json:"genai_category,omitempty"`
 	// ACLs allow and deny requests by consumer, consumer group, header, client IP, model,
 	// path and provider (Kong 3.14's acls). Nil means every request is allowed.

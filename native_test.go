@@ -167,7 +167,7 @@ func TestNativeGemini(t *testing.T) {
 			require.Len(t, stats[0].Attempts, 1, "the overloaded target failed over")
 
 			stats = nil
-			resp = do("POST", "/v1beta/models/chat:streamGenerateContent?alt=sse", geminiRequest)
+			resp = do("POST", "/v1beta/models/chat:streamGenerateContent?alt=sse&key=client-key", geminiRequest)
 			assert.Equal(t, "text/event-stream", resp.Header.Get("Content-Type"))
 			body = readAllString(t, resp.Body)
 			require.Equal(t, 200, resp.StatusCode, body)

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/aiproxy/aiproxy/provider"
 	"github.com/aiproxy/aiproxy/provider/openai"
@@ -182,6 +183,7 @@ func splice(w http.ResponseWriter, resp *http.Response) {
 		return
 	}
 	defer conn.Close()
+	_ = conn.SetDeadline(time.Time{}) // the server's timeouts were for the HTTP request
 	_, _ = brw.WriteString("HTTP/1.1 101 Switching Protocols\r\n")
 	_ = resp.Header.Write(brw)
 	_, _ = brw.WriteString("\r\n")
