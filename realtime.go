@@ -144,11 +144,16 @@ func (p *Proxy) tryRealtime(c *call, t *target) (*http.Response, *failed) {
 	h["Upgrade"] = []string{"websocket"}
 	h["Connection"] = []string{"Upgrade"}
 	c.servedBy(t)
-	p.succeeded(t, stats, provider.Usage{}, "", p.now().Sub(sent))
-	body := &realtimeConn{rwc: conn, end: func() {
+	upgraded := p.now().Sub(sent)
+	body := &realtimeConn{rwc: conn}
+	body.end = func() { // the session's usage, summed from its response.done events
 		t.inflight.Add(-1)
+		body.mu.Lock()
+		usage := body.meter.usage
+		body.mu.Unlock()
+		p.succeeded(t, stats, usage, "", upgraded)
 		p.finish(c, http.StatusSwitchingProtocols)
-	}}
+	}
 	return &http.Response{
 		Status: "101 Switching Protocols", StatusCode: http.StatusSwitchingProtocols, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
 		Header: h, Body: body, ContentLength: -1, Request: c.req,
@@ -158,12 +163,21 @@ func (p *Proxy) tryRealtime(c *call, t *target) (*http.Response, *failed) {
 // realtimeConn is the upstream connection of a realtime session: closing it ends the
 // session and records the request.
 type realtimeConn struct {
-	rwc  io.ReadWriteCloser
-	end  func()
-	once sync.Once
+	rwc   io.ReadWriteCloser
+	end   func()
+	once  sync.Once
+	mu    sync.Mutex // guards meter: Close may come while a Read is under way
+	meter frameMeter // reads the server's frames for their usage
 }
 
-func (c *realtimeConn) Read(p []byte) (int, error)  { return c.rwc.Read(p) }
+// Read reads the server's frames, metered.
+func (c *realtimeConn) Read(p []byte) (int, error) {
+	n, err := c.rwc.Read(p)
+	c.mu.Lock()
+	c.meter.write(p[:n])
+	c.mu.Unlock()
+	return n, err
+}
 func (c *realtimeConn) Write(p []byte) (int, error) { return c.rwc.Write(p) }
 
 func (c *realtimeConn) Close() error {

@@ -158,6 +158,7 @@ func TestRealtimeOpenAIFailover(t *testing.T) {
 			case s := <-stats:
 				assert.Equal(t, provider.RouteType("realtime/v1/realtime"), s.Route)
 				assert.Equal(t, 101, s.Status)
+				assert.Equal(t, provider.Usage{PromptTokens: 8, CompletionTokens: 4, TotalTokens: 12}, s.Usage, "metered from response.done")
 				assert.Equal(t, "openai", s.Provider)
 				require.Len(t, s.Attempts, 1, "the overloaded target failed over before the upgrade")
 				assert.Equal(t, 503, s.Attempts[0].Status)
