@@ -332,6 +332,10 @@ func (p *Proxy) Close() error {
 // flushed event by event.
 func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	resp, _ := p.serve(r)
+	if resp.StatusCode == http.StatusSwitchingProtocols { // a realtime session
+		splice(w, resp)
+		return
+	}
 	defer resp.Body.Close()
 	h := w.Header()
 	for k, v := range resp.Header {
@@ -366,7 +370,10 @@ func (p *Proxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // as in ServeHTTP (see the README for paths of the host's own choosing). Errors are
 // responses in the client's format (OpenAI's, or Anthropic's for its clients), not Go
 // errors, so SDKs report them as API errors, except that a request whose context ends before
-// its response starts gets the context's error, as from net/http's own transport.
+// its response starts gets the context's error, as from net/http's own transport. A
+// WebSocket upgrade to a realtime target is answered with the upstream's 101 response, whose
+// Body is the connection (an io.ReadWriteCloser, as net/http's transport returns), so
+// WebSocket clients that dial through an http.Client work.
 func (p *Proxy) RoundTrip(r *http.Request) (*http.Response, error) {
 	resp, c := p.serve(r)
 	if c.ended != nil {
@@ -383,8 +390,8 @@ func (p *Proxy) serve(r *http.Request) (*http.Response, *call) {
 	p.start(c)
 	resp := c.clientError(p.handle(c))
 	resp.Header[HeaderRequestID] = []string{c.stats.RequestID}
-	if _, streaming := resp.Body.(*streamBody); !streaming {
-		p.finish(c, resp.StatusCode) // a stream finishes when its body ends
+	if _, streaming := resp.Body.(*streamBody); !streaming && resp.StatusCode != http.StatusSwitchingProtocols {
+		p.finish(c, resp.StatusCode) // a stream or a realtime session finishes when its body ends
 	}
 	return resp, c
 }
@@ -394,6 +401,9 @@ func (p *Proxy) handle(c *call) *http.Response {
 	r := c.req
 	if r.Body != nil {
 		defer r.Body.Close()
+	}
+	if p.realtimeRequest(r) {
+		return p.handleRealtime(c)
 	}
 	fail := func(e *RequestError) *http.Response {
 		c.stats.Err = e

@@ -227,6 +227,9 @@ func statusOf(f *failed) int {
 // try makes one attempt on t. On success it returns the response for the client; a
 // streaming response's body finishes the request's stats when it ends.
 func (p *Proxy) try(c *call, t *target) (*http.Response, *failed) {
+	if c.route == routeRealtime {
+		return p.tryRealtime(c, t)
+	}
 	if c.media != nil {
 		return p.tryMedia(c, t)
 	}

@@ -78,6 +78,13 @@ func (c *call) parseNative() *RequestError {
 	switch c.x.api {
 	case geminiAPI:
 		c.stream = strings.HasSuffix(path, ":streamGenerateContent")
+		if q := c.req.URL.Query(); q.Has("key") { // the client's API key for the proxy: never forwarded
+			q.Del("key")
+			r, u := *c.req, *c.req.URL
+			u.RawQuery = q.Encode()
+			r.URL = &u
+			c.req = &r
+		}
 		if i := strings.LastIndex(path, "/models/"); i >= 0 {
 			m := path[i+len("/models/"):]
 			m = m[:strings.LastIndexByte(m, ':')]

@@ -167,7 +167,7 @@ func TestNativeGemini(t *testing.T) {
 			require.Len(t, stats[0].Attempts, 1, "the overloaded target failed over")
 
 			stats = nil
-			resp = do("POST", "/v1beta/models/chat:streamGenerateContent?alt=sse", geminiRequest)
+			resp = do("POST", "/v1beta/models/chat:streamGenerateContent?alt=sse&key=client-key", geminiRequest)
 			assert.Equal(t, "text/event-stream", resp.Header.Get("Content-Type"))
 			body = readAllString(t, resp.Body)
 			require.Equal(t, 200, resp.StatusCode, body)
@@ -434,6 +434,44 @@ func TestNativeHuggingface(t *testing.T) {
 			assert.Contains(t, string(got), `"stream":true`)
 			require.Len(t, stats, 1)
 			assert.Equal(t, 2, stats[0].Usage.CompletionTokens)
+		})
+	}
+}
+
+// A Bedrock stream that the upstream breaks off after it started ends, for the client, with an
+// exception frame of Bedrock's event stream (its CRCs right), as Bedrock's own would.
+func TestNativeBedrockStreamBrokenOff(t *testing.T) {
+	var buf bytes.Buffer
+	buf.Write(bedrockEvents(t, [2]string{"messageStart", `{"role":"assistant"}`}))
+	var m eventstream.Message
+	m.Headers.Set(":message-type", eventstream.StringValue("exception"))
+	m.Headers.Set(":exception-type", eventstream.StringValue("modelStreamErrorException"))
+	m.Headers.Set(":content-type", eventstream.StringValue("application/json"))
+	m.Payload = []byte(`{"message":"the model stream failed"}`)
+	require.NoError(t, eventstream.NewEncoder().Encode(&buf, m))
+	f := newNativeFake(t, nil, func(w http.ResponseWriter, _ *http.Request, _ []byte) {
+		w.Header().Set("Content-Type", "application/vnd.amazon.eventstream")
+		w.Write(buf.Bytes())
+	})
+	var stats []aiproxy.Stats
+	p := nativeProxy(t, "bedrock", &stats, aiproxy.Target{Model: provider.Model{Provider: "bedrock", Name: "amazon.nova-lite-v1:0",
+		Options: provider.Options{UpstreamURL: f.srv.URL, Bedrock: &provider.BedrockOptions{AWSRegion: "us-west-2"}}},
+		Auth: aiproxy.Auth{AWSAccessKeyID: "AKIDEXAMPLE", AWSSecretAccessKey: "secretsecretsecret"}})
+	for name, do := range nativeClients(t, p) {
+		t.Run(name, func(t *testing.T) {
+			resp := do("POST", "/model/amazon.nova-lite-v1:0/converse-stream", bedrockRequest)
+			require.Equal(t, 200, resp.StatusCode)
+			dec := eventstream.NewDecoder()
+			first, err := dec.Decode(resp.Body, nil)
+			require.NoError(t, err)
+			assert.Equal(t, "messageStart", first.Headers.Get(":event-type").String())
+			last, err := dec.Decode(resp.Body, nil)
+			require.NoError(t, err, "the exception frame decodes, its CRCs right")
+			assert.Equal(t, "exception", last.Headers.Get(":message-type").String())
+			assert.NotEmpty(t, last.Headers.Get(":exception-type").String())
+			assert.Contains(t, string(last.Payload), "the model stream failed")
+			_, err = dec.Decode(resp.Body, nil)
+			assert.ErrorIs(t, err, io.EOF)
 		})
 	}
 }

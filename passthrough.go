@@ -24,7 +24,7 @@ const routeMessages provider.RouteType = "llm/v1/messages"
 // provider returns what translates an attempt of route type route for t: its provider, or,
 // for a request passed through in the client's own API, a passthrough.
 func (t *target) provider(route provider.RouteType) provider.Provider {
-	if route == provider.Responses || route == routeMessages || nativeRoutes[route] {
+	if route == provider.Responses || route == routeMessages || route == routeRealtime || nativeRoutes[route] {
 		return passthrough{t: t, route: route}
 	}
 	return t.prov
@@ -44,6 +44,9 @@ var _ provider.Provider = passthrough{}
 func (p passthrough) NewRequest(ctx context.Context, r *provider.Request) (*http.Request, error) {
 	if nativeRoutes[p.route] {
 		return p.nativeRequest(ctx, r)
+	}
+	if p.route == routeRealtime {
+		return p.realtimeRequest(ctx, r)
 	}
 	u, err := p.url(r)
 	if err != nil {

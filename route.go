@@ -111,6 +111,9 @@ func (s *surface) describe() string {
 		}
 	}
 	out = append(out, s.describeMedia()...)
+	if s.routes[routeRealtime] {
+		out = append(out, "GET /v1/realtime with a WebSocket upgrade ("+string(routeRealtime)+")")
+	}
 	return strings.Join(append(out, "GET /v1/models"), ", ")
 }
 

@@ -134,11 +134,15 @@ func (t *Target) validate() error {
 	var errs []error
 	switch t.RouteType {
 	case "", provider.Chat, provider.Completions, provider.Embeddings, provider.Responses:
+	case routeRealtime:
+		if !realtimeProviders[t.Model.Provider] || t.Provider != nil {
+			errs = append(errs, fmt.Errorf("route_type %s is served for providers openai and azure, not %q", routeRealtime, t.Model.Provider))
+		}
 	default:
 		if !mediaRouteTypes[t.RouteType] {
 			errs = append(errs, fmt.Errorf("route_type %q is not supported (llm/v1/chat, llm/v1/completions, llm/v1/embeddings, llm/v1/responses, "+
 				"audio/v1/audio/speech, audio/v1/audio/transcriptions, audio/v1/audio/translations, image/v1/images/generations, image/v1/images/edits, "+
-				"llm/v1/files, llm/v1/batches, llm/v1/assistants, video/v1/videos/generations, preserve)", t.RouteType))
+				"llm/v1/files, llm/v1/batches, llm/v1/assistants, video/v1/videos/generations, preserve, realtime/v1/realtime)", t.RouteType))
 		}
 	}
 	if t.Model.Provider == "" && t.Provider == nil {
