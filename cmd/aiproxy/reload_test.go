@@ -138,9 +138,6 @@ func TestReloadOnFileChange(t *testing.T) {
 // The built binary: SIGHUP reloads; SIGTERM with a request stalled upstream waits
 // -shutdown-timeout, then says that shutdown timed out and exits 1.
 func TestProcessSignals(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds the binary")
-	}
 	bin := filepath.Join(t.TempDir(), "aiproxy")
 	build := exec.Command("go", "build", "-o", bin, ".")
 	out, err := build.CombinedOutput()

@@ -135,9 +135,6 @@ var floors = map[[3]string]float64{
 
 // TestIntentReport prints the report's table and checks the held-out floors.
 func TestIntentReport(t *testing.T) {
-	if testing.Short() {
-		t.Skip("routes about 8,000 utterances")
-	}
 	var lines []string
 	for _, name := range intenteval.Sets {
 		set, err := intenteval.Load(dataDir, name)
