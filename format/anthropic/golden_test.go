@@ -40,23 +40,7 @@ func TestGolden(t *testing.T) {
 			out = append(out, golden.Section{Name: "response.json", Data: resp})
 		}
 		if b, ok := a.Get("chat-stream"); ok {
-			s := req.NewStream()
-			var got []byte
-			for _, line := range bytes.Split(b, []byte("\n")) {
-				data, ok := bytes.CutPrefix(line, []byte("data: "))
-				if !ok {
-					continue
-				}
-				if got, err = s.Chunk(got, data); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if e, ok := a.Get("chat-stream-error"); ok {
-				status, body := statusAndBody(e)
-				got = s.Fail(got, status, body)
-			} else {
-				got = s.End(got)
-			}
+			got := golden.ReplayStream(t, a, b, req.NewStream())
 			checkEvents(t, got)
 			out = append(out, golden.Section{Name: "stream", Data: bytes.TrimSuffix(got, []byte("\n"))})
 		}

@@ -8,6 +8,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -131,4 +132,35 @@ func Run(t *testing.T, dir string, translate func(t *testing.T, a *Archive) []Se
 			}
 		})
 	}
+}
+
+// Stream is a client-format stream translator: format/responses' and format/anthropic's.
+type Stream interface {
+	Chunk(dst, data []byte) ([]byte, error)
+	End(dst []byte) []byte
+	Fail(dst []byte, status int, body []byte) []byte
+}
+
+// ReplayStream feeds s the data of each "data: " line of the archive's chat-stream section and
+// ends it as chat-stream-error ("<status> <OpenAI error body>") says, or normally; it returns
+// the events s framed.
+func ReplayStream(t testing.TB, a *Archive, chat []byte, s Stream) []byte {
+	t.Helper()
+	var got []byte
+	for _, line := range bytes.Split(chat, []byte("\n")) {
+		data, ok := bytes.CutPrefix(line, []byte("data: "))
+		if !ok {
+			continue
+		}
+		var err error
+		if got, err = s.Chunk(got, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if e, ok := a.Get("chat-stream-error"); ok {
+		status, body, _ := bytes.Cut(e, []byte(" "))
+		n, _ := strconv.Atoi(string(status))
+		return s.Fail(got, n, body)
+	}
+	return s.End(got)
 }
