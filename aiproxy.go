@@ -444,7 +444,7 @@ func (p *Proxy) applyStreaming(c *call) *RequestError {
 	switch {
 	case p.streaming == "deny" && c.stream:
 		return badRequest("streaming_disabled", "streaming is disabled on this proxy (response_streaming: deny)")
-	case p.streaming == "always" && !c.stream && c.route != provider.Embeddings:
+	case p.streaming == "always" && !c.stream && c.route != provider.Embeddings && c.route != routeCountTokens:
 		c.stream, c.forceStream = true, true
 	}
 	return nil

@@ -59,6 +59,25 @@ func anthropicError(w http.ResponseWriter, status int, msg string) {
 	fmt.Fprintf(w, `{"type":"error","error":{"type":%q,"message":%q}}`, anthropicErrorTypes[status], msg)
 }
 
+// countTokens answers POST /v1/messages/count_tokens: {"input_tokens": N}, N being the
+// number of words in the request (a fake's count), refusing the fields the endpoint does not
+// take, as Anthropic does.
+func (f *anthropicFake) countTokens(w http.ResponseWriter, body []byte) {
+	var req map[string]json.RawMessage
+	if err := json.Unmarshal(body, &req); err != nil || req["model"] == nil || req["messages"] == nil {
+		anthropicError(w, 400, "model and messages are required")
+		return
+	}
+	for _, k := range []string{"max_tokens", "stream", "temperature"} {
+		if req[k] != nil {
+			anthropicError(w, 400, k+": Extra inputs are not permitted")
+			return
+		}
+	}
+	w.Header().Set("Content-Type", "application/json")
+	fmt.Fprintf(w, `{"input_tokens":%d}`, len(strings.Fields(string(req["messages"]))))
+}
+
 func (f *anthropicFake) serve(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(r.Body)
 	f.mu.Lock()
@@ -74,7 +93,7 @@ func (f *anthropicFake) serve(w http.ResponseWriter, r *http.Request) {
 	case fail != 0:
 		anthropicError(w, fail, "Overloaded")
 		return
-	case r.URL.Path != "/v1/messages" || r.Method != http.MethodPost:
+	case r.URL.Path != "/v1/messages" && r.URL.Path != "/v1/messages/count_tokens" || r.Method != http.MethodPost:
 		anthropicError(w, 404, "Not found")
 		return
 	case r.Header.Get("X-Api-Key") != f.apiKey:
@@ -82,6 +101,9 @@ func (f *anthropicFake) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	case r.Header.Get("Anthropic-Version") == "":
 		anthropicError(w, 400, "anthropic-version: header is required")
+		return
+	case r.URL.Path == "/v1/messages/count_tokens":
+		f.countTokens(w, body)
 		return
 	}
 	var req struct {

@@ -51,6 +51,12 @@ func (c *call) parseRequest() *RequestError {
 	if c.x.api.native() {
 		return c.parseNative()
 	}
+	if route == routeCountTokens { // Anthropic's own: only its targets count their tokens
+		c.x.unsupported = &format.UnsupportedError{API: "anthropic", Field: "POST /v1/messages/count_tokens",
+			Reason: "only Anthropic counts the tokens of its models"}
+		c.body = nil
+		return nil
+	}
 	var chat []byte
 	var err error
 	switch c.x.api {
@@ -129,7 +135,7 @@ func (c *call) exchange(t *target) exchange {
 	case c.x.api == openaiAPI:
 		return exchange{route: c.route, body: c.bodyFor(t)}
 	case c.x.passthrough(t):
-		return exchange{route: c.x.passRoute(), body: c.nativeBodyFor(t), pass: true}
+		return exchange{route: c.passRoute(), body: c.nativeBodyFor(t), pass: true}
 	}
 	body := c.bodyFor(t)
 	if c.x.topK != nil && takesTopK[t.cfg.Model.Provider] {
@@ -151,6 +157,12 @@ var takesTopK = map[string]bool{
 func (c *call) nativeBodyFor(t *target) []byte {
 	if c.x.api.native() {
 		return c.nativeBody(t)
+	}
+	if c.route == routeCountTokens { // it takes the model, no sampling options
+		if name := c.modelName(t); name != "" {
+			return jsonx.Apply(make([]byte, 0, len(c.x.native)+len(name)+16), c.x.native, []jsonx.Edit{{Key: "model", Value: jsonx.AppendString(nil, name)}})
+		}
+		return c.x.native
 	}
 	edits := make([]jsonx.Edit, 0, len(t.edits)+2)
 	for _, e := range t.edits {

@@ -398,7 +398,7 @@ func (p *Proxy) modelServes(c *call) bool {
 	if pl == nil {
 		pl = p.passthrough
 	}
-	return pl != nil && slices.ContainsFunc(pl.targets, func(t *target) bool { return t.cfg.RouteType == c.route })
+	return pl != nil && slices.ContainsFunc(pl.targets, func(t *target) bool { return t.servesRoute(c.route) })
 }
 
 // mediaServed reports whether t's provider serves media route types: OpenAI and Azure, with
@@ -419,7 +419,7 @@ func mediaServed(t *target) bool {
 func (p *Proxy) mediaProviders(c *call) *RequestError {
 	var provs []string
 	for _, t := range p.targets {
-		if t.cfg.RouteType != c.route {
+		if !t.servesRoute(c.route) {
 			continue
 		}
 		if mediaServed(t) {
@@ -499,6 +499,9 @@ func mediaAPIVersion(route provider.RouteType) string {
 // provider's) and the client's path.
 func (c *call) mediaURL(t *target, model *provider.Model) (string, error) {
 	m := c.media
+	if c.route == provider.Responses {
+		return c.storedResponseURL(t, model)
+	}
 	o := model.Options
 	azure := t.cfg.Model.Provider == "azure"
 	switch {
@@ -682,7 +685,9 @@ func (p *Proxy) tryMedia(c *call, t *target) (*http.Response, *failed) {
 		if err := jsonx.Object(raw, func(m jsonx.Member) bool {
 			switch string(m.Key) {
 			case "usage":
-				usage = mediaUsage(m.Value)
+				if c.req.Method != http.MethodGet { // a read returns state, not new work
+					usage = mediaUsage(m.Value)
+				}
 			case "model":
 				model, _ = jsonx.String(m.Value)
 			}

@@ -111,9 +111,12 @@ func (x *clientRequest) nativeTarget(t *target) bool {
 	return t.cfg.Model.Provider == nativeAPIs[x.api].provider
 }
 
-// passRoute is the route type of a passthrough attempt in x's API.
-func (x *clientRequest) passRoute() provider.RouteType {
+// passRoute is the route type of a passthrough attempt in c's API.
+func (c *call) passRoute() provider.RouteType {
+	x := &c.x
 	switch {
+	case c.route == routeCountTokens:
+		return routeCountTokens
 	case x.api == anthropicAPI:
 		return routeMessages
 	case x.api.native():

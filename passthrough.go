@@ -21,10 +21,14 @@ import (
 // with it; it tells target.provider to pass the request through.
 const routeMessages provider.RouteType = "llm/v1/messages"
 
+// routeCountTokens is the route type of Anthropic's POST /v1/messages/count_tokens, which
+// only Anthropic targets serve (passed through; the answer is not metered).
+const routeCountTokens provider.RouteType = "llm/v1/messages/count_tokens"
+
 // provider returns what translates an attempt of route type route for t: its provider, or,
 // for a request passed through in the client's own API, a passthrough.
 func (t *target) provider(route provider.RouteType) provider.Provider {
-	if route == provider.Responses || route == routeMessages || route == routeRealtime || nativeRoutes[route] {
+	if route == provider.Responses || route == routeMessages || route == routeCountTokens || route == routeRealtime || nativeRoutes[route] {
 		return passthrough{t: t, route: route}
 	}
 	return t.prov
@@ -56,7 +60,7 @@ func (p passthrough) NewRequest(ctx context.Context, r *provider.Request) (*http
 	if err != nil {
 		return nil, err
 	}
-	if p.route == routeMessages {
+	if p.route == routeMessages || p.route == routeCountTokens {
 		req.Header["Anthropic-Version"] = []string{cmp.Or(r.Model.Options.AnthropicVersion, anthropicp.DefaultVersion)}
 	}
 	return req, nil
@@ -67,6 +71,9 @@ func (p passthrough) NewRequest(ctx context.Context, r *provider.Request) (*http
 // /chat/completions has /responses put in its place; a responses target's is the whole URL.
 func (p passthrough) url(r *provider.Request) (string, error) {
 	if ap, ok := p.t.prov.(anthropicp.Provider); ok {
+		if p.route == routeCountTokens {
+			return appendPath(ap.URL(r), "/count_tokens"), nil
+		}
 		return ap.URL(r), nil
 	}
 	o := r.Model.Options

@@ -47,6 +47,7 @@ var apiPaths = []apiPath{
 	{"/embeddings", provider.Embeddings, openaiAPI},
 	{"/responses", provider.Responses, responsesAPI},
 	{"/messages", provider.Chat, anthropicAPI},
+	{"/messages/count_tokens", routeCountTokens, anthropicAPI},
 	{"/models", routeModels, openaiAPI},
 	{":generateContent", provider.Chat, geminiAPI},
 	{":streamGenerateContent", provider.Chat, geminiAPI},
@@ -137,6 +138,11 @@ func (p *Proxy) routeRequest(c *call) *RequestError {
 			break
 		}
 	}
+	if !found {
+		if ok, rerr := p.routeStoredResponse(c); ok {
+			return rerr
+		}
+	}
 	switch {
 	case found:
 	case p.route != "" && !apiLike(path):
@@ -195,9 +201,16 @@ func (c *call) serves(t *target) bool {
 			return false
 		}
 	default:
-		return t.cfg.RouteType == c.route && (c.media == nil || mediaServed(t))
+		return t.servesRoute(c.route) && (c.media == nil || mediaServed(t))
 	}
 	return c.x.unsupported == nil || c.x.passthrough(t)
+}
+
+// servesRoute reports whether t is configured for route: of that route type, or, for a
+// stored response of the Responses API, a chat target too (whose Responses endpoint
+// passthrough.url derives).
+func (t *target) servesRoute(route provider.RouteType) bool {
+	return t.cfg.RouteType == route || route == provider.Responses && t.cfg.RouteType == provider.Chat
 }
 
 // candidates returns the pool of targets that may serve c (poolFor), refusing a request that
