@@ -22,6 +22,7 @@ type relay struct {
 	delay   time.Duration
 	changed chan struct{} // closed, and replaced, when the mode changes: held chunks move on
 	conns   map[net.Conn]struct{}
+	dialed  int // connections accepted
 	wg      sync.WaitGroup
 }
 
@@ -41,6 +42,13 @@ func newRelay(t *testing.T, backend string) *relay {
 
 // Addr is where the relay listens, host:port.
 func (r *relay) Addr() string { return r.ln.Addr().String() }
+
+// Dialed is how many connections the relay has accepted.
+func (r *relay) Dialed() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.dialed
+}
 
 // Port is the port the relay listens on.
 func (r *relay) Port() int { return r.ln.Addr().(*net.TCPAddr).Port }
@@ -84,6 +92,7 @@ func (r *relay) accept() {
 			return // closed
 		}
 		r.mu.Lock()
+		r.dialed++
 		if r.down {
 			r.mu.Unlock()
 			reset(c)

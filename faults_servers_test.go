@@ -133,7 +133,7 @@ const (
 	faultRequests   = 6
 	beyondTimeouts  = 3 * time.Second
 	withinTimeouts  = 40 * time.Millisecond
-	semanticRestart = 6 * time.Second // more than the balancer's retry interval after a failed start (5 s)
+	semanticRestart = 6 * time.Second // more than the balancer's hold-off after a failure (5 s)
 )
 
 func dependencyFaults() []dependencyFault {
@@ -159,7 +159,8 @@ func dependencyFaults() []dependencyFault {
 // TestSemanticDependencyFaults: when the semantic balancer's embedder or vector store is down
 // or slow, no request is lost: each goes to the CATCHALL target (or, without one, gets a 502
 // that says semantic routing failed and shows no socket address), a prompt embedded before
-// the outage is still routed by meaning, and routing by meaning resumes once the dependency
+// the outage is still routed by meaning, a failure holds the dependency off (5 s) so that the
+// requests after it do not each wait for its timeouts, and routing by meaning resumes once the dependency
 // is back.
 func TestSemanticDependencyFaults(t *testing.T) {
 	defer goleak.VerifyNone(t, goleak.IgnoreCurrent())
@@ -244,17 +245,22 @@ func runDependencyFault(t *testing.T, sc dependencyFault) {
 		ask("planets stars", "astronomy", false)
 	}
 	sc.fault(dep)
-	for range faultRequests {
+	dialed := 0
+	for i := range faultRequests {
 		prompt, model := fresh()
 		ask(prompt, model, sc.degraded)
+		if i == 0 {
+			dialed = dep.Dialed()
+		}
+	}
+	if sc.running && sc.degraded {
+		assert.Equal(t, dialed, dep.Dialed(), "after a failure, the dependency is held off: no request waits for it")
 	}
 	if sc.running && sc.faulty == "embedder" {
 		ask("baking recipes", "cooking", false) // embedded before the outage: the cache still routes it
 	}
 	dep.Restore()
-	if !sc.running {
-		clock.Advance(semanticRestart)
-	}
+	clock.Advance(semanticRestart) // past the hold-off after a failure
 	for range 2 {
 		prompt, model := fresh()
 		ask(prompt, model, false)

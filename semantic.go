@@ -128,11 +128,45 @@ type semanticRouter struct {
 	failedAt time.Time
 	failure  error // the last initialisation's, returned until initRetry has passed
 	ready    atomic.Bool
+
+	// embedding and searching hold the last failure of the embedder and of the vector store
+	// once running.
+	embedding, searching holdOff
 }
 
-// initRetry is how long after a failed initialisation (embedder or store down) requests go
-// to CATCHALL without trying again, so that they do not queue behind one another's timeouts.
+// initRetry is how long after a failure of the embedder or the store (at the start, or
+// while running) requests go to CATCHALL without trying it again, so that they do not queue
+// behind one another's timeouts.
 const initRetry = 5 * time.Second
+
+// holdOff remembers a dependency's last failure for initRetry: until then, held returns it at
+// once, and the first request after that tries the dependency again. Reading it costs one
+// atomic load while the dependency is well.
+type holdOff struct{ last atomic.Pointer[heldFailure] }
+
+type heldFailure struct {
+	until time.Time
+	err   error
+}
+
+// held returns the failure that holds the dependency off at now, or nil.
+func (h *holdOff) held(now func() time.Time) error {
+	if f := h.last.Load(); f != nil && now().Before(f.until) {
+		return f.err
+	}
+	return nil
+}
+
+// record notes the outcome of a call of the dependency: a failure holds it off from now
+// (its error, not the client's: the caller checks); a success ends a hold.
+func (h *holdOff) record(now func() time.Time, err error) {
+	switch {
+	case err != nil:
+		h.last.Store(&heldFailure{until: now().Add(initRetry), err: err})
+	case h.last.Load() != nil:
+		h.last.Store(nil)
+	}
+}
 
 type semanticGroup struct {
 	description string
@@ -474,8 +508,15 @@ func (r *semanticRouter) embed(ctx context.Context, texts []string) ([][]float32
 }
 
 // embedPrompt embeds one prompt.
+//
+// It runs detached from the client's cancellation (see embedCache), so a failure is the
+// embedder's, which holds it off for initRetry.
 func (r *semanticRouter) embedPrompt(ctx context.Context, prompt string) ([]float32, error) {
+	if err := r.embedding.held(r.now); err != nil {
+		return nil, err
+	}
 	v, err := r.embed(ctx, []string{prompt})
+	r.embedding.record(r.now, err)
 	if err != nil {
 		return nil, err
 	}
@@ -525,10 +566,18 @@ func (r *semanticRouter) search(ctx context.Context, prompt string, all bool) (*
 		}
 		return r.score(vec, prompt, d, all), d, nil
 	}
+	if err := r.searching.held(r.now); err != nil {
+		return nil, nil, err
+	}
 	matches, err := r.store.Search(ctx, vec, -1) // all: a shared store may hold other configurations' vectors
 	if err != nil {
-		return nil, nil, fmt.Errorf("searching the vector store: %w", err)
+		err = fmt.Errorf("searching the vector store: %w", err)
+		if ctx.Err() == nil { // the store's failure, not the client leaving
+			r.searching.record(r.now, err)
+		}
+		return nil, nil, err
 	}
+	r.searching.record(r.now, nil)
 	var best *semanticGroup
 	var seen map[*semanticGroup]bool // with all: the groups scored so far
 	if all {
