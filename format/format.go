@@ -8,6 +8,8 @@
 //
 //   - format/responses: OpenAI's Responses API (POST /v1/responses).
 //   - format/anthropic: Anthropic's Messages API (POST /v1/messages).
+//   - format/gemini: Google's Gemini API (generateContent and streamGenerateContent).
+//   - format/cohere: Cohere's v2 Chat API (POST /v2/chat).
 //
 // Like the providers, every translation is pure: no I/O, no secrets, no shared state, and the
 // same output for the same input, so it may run again on every retry.
@@ -27,7 +29,7 @@ var ErrUnsupported = errors.New("not supported by the translation to OpenAI chat
 // proxy answers it with a 400 that names Field, or sends the request untranslated to a target
 // that speaks the client's API natively.
 type UnsupportedError struct {
-	// API is the client API: "responses" or "anthropic".
+	// API is the client API: "responses", "anthropic", "gemini" or "cohere".
 	API string
 	// Field is the path of the offending field in the request, such as
 	// "previous_response_id" or "input[2].content[0].file_id".
@@ -49,7 +51,7 @@ var ErrInvalidRequest = errors.New("invalid request")
 // InvalidRequestError reports a request that is not valid in the client's API: malformed
 // JSON, a missing required field, a value of the wrong type. A proxy answers it with a 400.
 type InvalidRequestError struct {
-	// API is the client API: "responses" or "anthropic".
+	// API is the client API: "responses", "anthropic", "gemini" or "cohere".
 	API string
 	// Field is the path of the offending field; empty for the body as a whole.
 	Field string

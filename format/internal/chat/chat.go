@@ -4,6 +4,7 @@
 package chat
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/json"
 	"strconv"
@@ -21,6 +22,10 @@ type Request struct {
 	Temperature         *float64        `json:"temperature,omitempty"`
 	TopP                *float64        `json:"top_p,omitempty"`
 	Stop                []string        `json:"stop,omitempty"`
+	N                   *int            `json:"n,omitempty"`
+	Seed                *int            `json:"seed,omitempty"`
+	PresencePenalty     *float64        `json:"presence_penalty,omitempty"`
+	FrequencyPenalty    *float64        `json:"frequency_penalty,omitempty"`
 	Stream              bool            `json:"stream,omitempty"`
 	StreamOptions       *StreamOptions  `json:"stream_options,omitempty"`
 	Tools               []provider.Tool `json:"tools,omitempty"`
@@ -180,6 +185,24 @@ func ID(prefix string, parts ...string) string {
 		out = append(out, hexdigits[c>>4], hexdigits[c&0xf])
 	}
 	return string(out)
+}
+
+// IsNull reports whether raw is absent or JSON null.
+func IsNull(raw []byte) bool {
+	raw = bytes.TrimSpace(raw)
+	return len(raw) == 0 || string(raw) == "null"
+}
+
+// Effort maps a thinking-token budget onto OpenAI's reasoning_effort: < 4096 low, < 16384
+// medium, else high.
+func Effort(budget int) string {
+	switch {
+	case budget < 4096:
+		return "low"
+	case budget < 16384:
+		return "medium"
+	}
+	return "high"
 }
 
 // FunctionChoice is a tool_choice that names a function.
