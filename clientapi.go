@@ -8,7 +8,6 @@ import (
 
 	"github.com/aiproxy/aiproxy/format"
 	"github.com/aiproxy/aiproxy/format/anthropic"
-	"github.com/aiproxy/aiproxy/format/responses"
 	"github.com/aiproxy/aiproxy/internal/jsonx"
 	"github.com/aiproxy/aiproxy/provider"
 	"github.com/aiproxy/aiproxy/provider/sse"
@@ -25,10 +24,9 @@ type clientRequest struct {
 	// unsupported names a field that only the client's own API can express: such a request
 	// goes to targets that speak that API, and to no other.
 	unsupported *format.UnsupportedError
-	// responses or anthropic is the parsed request, for translating the answers back.
-	responses *responses.Request
-	anthropic *anthropic.Request
-	// topK is the Anthropic request's top_k, for the targets whose API takes one.
+	// translated is the parsed request, which translates the chat answers back.
+	translated translation
+	// topK is the request's top_k, which chat has not, for the targets whose API takes one.
 	topK []byte
 }
 
@@ -49,7 +47,7 @@ func (c *call) parseRequest() *RequestError {
 	}
 	c.x.native = c.body
 	if c.x.api.native() {
-		return c.parseNative()
+		c.parseNative()
 	}
 	if route == routeCountTokens { // Anthropic's own: only its targets count their tokens
 		c.x.unsupported = &format.UnsupportedError{API: "anthropic", Field: "POST /v1/messages/count_tokens",
@@ -57,20 +55,10 @@ func (c *call) parseRequest() *RequestError {
 		c.body = nil
 		return nil
 	}
-	var chat []byte
-	var err error
-	switch c.x.api {
-	case responsesAPI:
-		if c.x.responses, err = responses.ParseRequest(c.body); err == nil {
-			chat = c.x.responses.Chat
-		}
-	case anthropicAPI:
-		if c.x.anthropic, err = anthropic.ParseRequest(c.body); err == nil {
-			chat = c.x.anthropic.Chat
-			if k := c.x.anthropic.TopK; k != nil {
-				c.x.topK = strconv.AppendInt(nil, int64(*k), 10)
-			}
-		}
+	tr, chat, topK, err := c.translate()
+	c.x.translated = tr
+	if topK != nil {
+		c.x.topK = strconv.AppendInt(nil, int64(*topK), 10)
 	}
 	var ue *format.UnsupportedError
 	var ie *format.InvalidRequestError
@@ -190,14 +178,10 @@ func (c *call) nativeBodyFor(t *target) []byte {
 // into the client's API, or, passed through (pass), as it came.
 func (x *clientRequest) response(body []byte, pass bool) ([]byte, error) {
 	switch {
-	case pass:
+	case pass || x.translated == nil:
 		return body, nil
-	case x.api == responsesAPI:
-		return x.responses.Response(body)
-	case x.api == anthropicAPI:
-		return x.anthropic.Response(body)
 	}
-	return body, nil
+	return x.translated.Response(body)
 }
 
 // framer turns a stream's events into the bytes the client reads, in its API.
@@ -217,10 +201,8 @@ func (x *clientRequest) framer(pass bool) framer {
 	switch {
 	case pass:
 		return relayFramer{api: x.api}
-	case x.api == responsesAPI:
-		return x.responses.NewStream()
-	case x.api == anthropicAPI:
-		return x.anthropic.NewStream()
+	case x.translated != nil:
+		return x.translated.stream()
 	}
 	return openaiFramer{}
 }

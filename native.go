@@ -3,15 +3,12 @@ package aiproxy
 import (
 	"cmp"
 	"context"
-	"encoding/binary"
-	"hash/crc32"
 	"io"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 
-	"github.com/aiproxy/aiproxy/format"
 	"github.com/aiproxy/aiproxy/internal/jsonx"
 	"github.com/aiproxy/aiproxy/provider"
 	"github.com/aiproxy/aiproxy/provider/bedrock"
@@ -68,12 +65,10 @@ func (p apiPath) shown() string {
 	return "POST /v1" + p.suffix
 }
 
-// parseNative keeps a native request as sent: its model is the body's (Cohere) or the
-// path's (Gemini's /models/{model}:…, Bedrock's /model/{model}/…), its stream the path's
-// (Gemini, Bedrock, Hugging Face's /generate_stream) or the body's (Cohere). It can go only to
-// targets of its provider, as c.x.unsupported says.
-func (c *call) parseNative() *RequestError {
-	n := nativeAPIs[c.x.api]
+// parseNative reads what a native request's path says: its model (Gemini's
+// /models/{model}:…, Bedrock's /model/{model}/…; Cohere's is in the body) and its stream
+// (Gemini, Bedrock, Hugging Face's /generate_stream; Cohere's is in the body).
+func (c *call) parseNative() {
 	path := c.req.URL.EscapedPath()
 	switch c.x.api {
 	case geminiAPI:
@@ -100,10 +95,6 @@ func (c *call) parseNative() *RequestError {
 	case huggingfaceAPI:
 		c.stream = strings.HasSuffix(path, "/generate_stream")
 	}
-	c.x.unsupported = &format.UnsupportedError{API: n.provider, Field: "the " + n.name + " request format",
-		Reason: "llm_format " + n.provider + " is passed through to targets of its provider only, never translated"}
-	c.body = nil
-	return nil
 }
 
 // nativeTarget reports whether t is of the provider whose API the native request speaks.
@@ -321,100 +312,6 @@ func (x *clientRequest) streamType(pass bool) string {
 		return "application/vnd.amazon.eventstream"
 	}
 	return "text/event-stream"
-}
-
-// nativeFail appends the event that ends a native stream the upstream broke off: Gemini's
-// error object as an event, Cohere's and Hugging Face's error events, Bedrock's exception
-// frame.
-func nativeFail(api clientAPI, dst []byte, status int, body []byte) []byte {
-	_, msg := openaiErrorOf(body)
-	switch api {
-	case geminiAPI:
-		return append(append(append(dst, "data: "...), geminiError(status, msg)...), "\n\n"...)
-	case bedrockAPI:
-		return appendBedrockException(dst, bedrockException(status), msg)
-	case huggingfaceAPI:
-		dst = append(dst, `data: {"error":`...)
-		dst = jsonx.AppendString(dst, msg)
-		return append(dst, ",\"error_type\":\"generation\"}\n\n"...)
-	}
-	dst = append(dst, "event: error\ndata: "...)
-	return append(append(dst, cohereError(msg)...), "\n\n"...)
-}
-
-// nativeError renders an OpenAI-format error body in the client's native API: Gemini's
-// {"error":{"code","message","status"}}, Bedrock's {"message"} with its X-Amzn-Errortype,
-// Cohere's {"message"}, Hugging Face's {"error","error_type"}.
-func nativeError(api clientAPI, status int, h http.Header, body []byte) []byte {
-	_, msg := openaiErrorOf(body)
-	switch api {
-	case geminiAPI:
-		return geminiError(status, msg)
-	case bedrockAPI:
-		h["X-Amzn-Errortype"] = []string{bedrockException(status)}
-		return append(jsonx.AppendString([]byte(`{"message":`), msg), '}')
-	case huggingfaceAPI:
-		b := jsonx.AppendString([]byte(`{"error":`), msg)
-		return append(b, `,"error_type":"`+strings.ReplaceAll(strings.ToLower(http.StatusText(status)), " ", "_")+`"}`...)
-	}
-	return cohereError(msg)
-}
-
-// geminiError is Google's error object for status.
-func geminiError(status int, msg string) []byte {
-	code := map[int]string{400: "INVALID_ARGUMENT", 401: "UNAUTHENTICATED", 403: "PERMISSION_DENIED", 404: "NOT_FOUND",
-		413: "INVALID_ARGUMENT", 429: "RESOURCE_EXHAUSTED", 499: "CANCELLED", 504: "DEADLINE_EXCEEDED", 503: "UNAVAILABLE"}[status]
-	if code == "" {
-		code = "INTERNAL"
-	}
-	b := strconv.AppendInt([]byte(`{"error":{"code":`), int64(status), 10)
-	b = jsonx.AppendString(append(b, `,"message":`...), msg)
-	return append(b, `,"status":"`+code+`"}}`...)
-}
-
-func cohereError(msg string) []byte {
-	return append(jsonx.AppendString([]byte(`{"message":`), msg), '}')
-}
-
-// bedrockException names Bedrock's exception for an HTTP status.
-func bedrockException(status int) string {
-	switch status {
-	case 400, 413:
-		return "ValidationException"
-	case 403, 401:
-		return "AccessDeniedException"
-	case 404:
-		return "ResourceNotFoundException"
-	case 429:
-		return "ThrottlingException"
-	case 503:
-		return "ServiceUnavailableException"
-	case 504:
-		return "ModelTimeoutException"
-	}
-	return "InternalServerException"
-}
-
-// appendBedrockException appends an event-stream exception frame: the prelude (total and
-// headers length, CRC32), string headers :message-type, :exception-type and :content-type,
-// the JSON payload {"message"}, and the message's CRC32.
-func appendBedrockException(dst []byte, exception, msg string) []byte {
-	var headers []byte
-	for _, h := range [][2]string{{":message-type", "exception"}, {":exception-type", exception}, {":content-type", "application/json"}} {
-		headers = append(headers, byte(len(h[0])))
-		headers = append(headers, h[0]...)
-		headers = append(headers, 7) // string
-		headers = binary.BigEndian.AppendUint16(headers, uint16(len(h[1])))
-		headers = append(headers, h[1]...)
-	}
-	payload := append(jsonx.AppendString([]byte(`{"message":`), msg), '}')
-	total := 12 + len(headers) + len(payload) + 4
-	start := len(dst)
-	dst = binary.BigEndian.AppendUint32(dst, uint32(total))
-	dst = binary.BigEndian.AppendUint32(dst, uint32(len(headers)))
-	dst = binary.BigEndian.AppendUint32(dst, crc32.ChecksumIEEE(dst[start:start+8]))
-	dst = append(append(dst, headers...), payload...)
-	return binary.BigEndian.AppendUint32(dst, crc32.ChecksumIEEE(dst[start:]))
 }
 
 // nativeModel is the model of a native passthrough to a target that names none (nor
