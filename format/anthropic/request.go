@@ -115,11 +115,6 @@ func invalid(field, msg string) error {
 	return &format.InvalidRequestError{API: "anthropic", Field: field, Message: msg}
 }
 
-func isNull(raw json.RawMessage) bool {
-	raw = bytes.TrimSpace(raw)
-	return len(raw) == 0 || string(raw) == "null"
-}
-
 // ParseRequest translates a Messages API request body. It returns a
 // *format.InvalidRequestError for a body that is not a valid request, and a
 // *format.UnsupportedError for a field the translation cannot express.
@@ -135,11 +130,11 @@ func ParseRequest(body []byte) (*Request, error) {
 		return nil, invalid("max_tokens", "max_tokens is required")
 	case len(in.Messages) == 0:
 		return nil, invalid("messages", "messages is required")
-	case !isNull(in.Container):
+	case !chat.IsNull(in.Container):
 		return nil, unsupported("container", "containers run only on Anthropic")
-	case !isNull(in.MCPServers) && string(bytes.TrimSpace(in.MCPServers)) != "[]":
+	case !chat.IsNull(in.MCPServers) && string(bytes.TrimSpace(in.MCPServers)) != "[]":
 		return nil, unsupported("mcp_servers", "Anthropic's MCP connector runs only on Anthropic")
-	case !isNull(in.ContextManagement):
+	case !chat.IsNull(in.ContextManagement):
 		return nil, unsupported("context_management", "context management runs only on Anthropic")
 	}
 	out := chat.Request{
@@ -180,7 +175,7 @@ func ParseRequest(body []byte) (*Request, error) {
 			return nil, invalid(field+".name", "a tool needs a name")
 		}
 		schema := t.InputSchema
-		if isNull(schema) {
+		if chat.IsNull(schema) {
 			schema = json.RawMessage(`{"type":"object","properties":{}}`)
 		}
 		out.Tools = append(out.Tools, provider.Tool{Type: "function",
@@ -226,7 +221,7 @@ func effort(budget int) string {
 // system returns the system prompt: a string, or the text of its blocks joined by newlines.
 func system(raw json.RawMessage) (string, error) {
 	raw = bytes.TrimSpace(raw)
-	if isNull(raw) {
+	if chat.IsNull(raw) {
 		return "", nil
 	}
 	if raw[0] == '"' {
@@ -253,7 +248,7 @@ func system(raw json.RawMessage) (string, error) {
 // blocks decodes a message's content: a string is one text block.
 func blocks(field string, raw json.RawMessage) ([]wireBlock, error) {
 	raw = bytes.TrimSpace(raw)
-	if isNull(raw) {
+	if chat.IsNull(raw) {
 		return nil, invalid(field, "content is required")
 	}
 	if raw[0] == '"' {
@@ -321,7 +316,7 @@ func messages(msgs []chat.Message, field string, m wireMessage) ([]chat.Message,
 					return nil, invalid(bf, "a tool_use block needs id and name")
 				}
 				args := "{}"
-				if !isNull(b.Input) {
+				if !chat.IsNull(b.Input) {
 					var buf bytes.Buffer
 					if json.Compact(&buf, b.Input) == nil {
 						args = buf.String()
@@ -404,7 +399,7 @@ func toolResult(field string, b wireBlock) (*chat.Content, []chat.Part, error) {
 	if b.ToolUseID == "" {
 		return nil, nil, invalid(field+".tool_use_id", "a tool_result block needs tool_use_id")
 	}
-	if isNull(b.Content) {
+	if chat.IsNull(b.Content) {
 		return chat.Text(""), nil, nil
 	}
 	bs, err := blocks(field+".content", b.Content)

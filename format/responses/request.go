@@ -123,11 +123,6 @@ func invalid(field, msg string) error {
 
 const onlyOpenAI = "the state it refers to is kept only by OpenAI"
 
-func isNull(raw json.RawMessage) bool {
-	raw = bytes.TrimSpace(raw)
-	return len(raw) == 0 || string(raw) == "null"
-}
-
 // ParseRequest translates a Responses API request body. It returns a
 // *format.InvalidRequestError for a body that is not a valid request, and a
 // *format.UnsupportedError for a field the translation cannot express.
@@ -141,13 +136,13 @@ func ParseRequest(body []byte) (*Request, error) {
 		return nil, unsupported("previous_response_id", onlyOpenAI+" (send the whole conversation in input instead)")
 	case in.Store != nil && *in.Store:
 		return nil, unsupported("store", "responses are stored only by OpenAI (send store: false)")
-	case !isNull(in.Conversation):
+	case !chat.IsNull(in.Conversation):
 		return nil, unsupported("conversation", onlyOpenAI)
 	case in.Background != nil && *in.Background:
 		return nil, unsupported("background", "background responses run only on OpenAI")
-	case !isNull(in.Prompt):
+	case !chat.IsNull(in.Prompt):
 		return nil, unsupported("prompt", "prompt templates are stored only by OpenAI")
-	case !isNull(in.ContextManagement) && string(bytes.TrimSpace(in.ContextManagement)) != "[]":
+	case !chat.IsNull(in.ContextManagement) && string(bytes.TrimSpace(in.ContextManagement)) != "[]":
 		return nil, unsupported("context_management", "context compaction runs only on OpenAI")
 	}
 	if in.Model == "" {
@@ -168,7 +163,7 @@ func ParseRequest(body []byte) (*Request, error) {
 	if in.Stream {
 		out.StreamOptions = &chat.StreamOptions{IncludeUsage: true}
 	}
-	if !isNull(in.Metadata) {
+	if !chat.IsNull(in.Metadata) {
 		out.Metadata = in.Metadata
 	}
 	if in.Reasoning != nil && in.Reasoning.Effort != nil {
@@ -207,7 +202,7 @@ func ParseRequest(body []byte) (*Request, error) {
 // inputMessages appends the chat messages of input (a string or an array of items) to msgs.
 func inputMessages(msgs []chat.Message, raw json.RawMessage) ([]chat.Message, error) {
 	raw = bytes.TrimSpace(raw)
-	if isNull(raw) {
+	if chat.IsNull(raw) {
 		return nil, invalid("input", "input is required")
 	}
 	if raw[0] == '"' {
@@ -284,7 +279,7 @@ func message(field string, it *wireItem) (chat.Message, error) {
 		return chat.Message{}, invalid(field+".role", "role must be user, assistant, system or developer")
 	}
 	raw := bytes.TrimSpace(it.Content)
-	if isNull(raw) {
+	if chat.IsNull(raw) {
 		return chat.Message{}, invalid(field+".content", "content is required")
 	}
 	if raw[0] == '"' {
@@ -352,7 +347,7 @@ func message(field string, it *wireItem) (chat.Message, error) {
 // toolOutput translates a function_call_output's output: a string, or text parts.
 func toolOutput(field string, raw json.RawMessage) (*chat.Content, error) {
 	raw = bytes.TrimSpace(raw)
-	if isNull(raw) {
+	if chat.IsNull(raw) {
 		return nil, invalid(field, "output is required")
 	}
 	if raw[0] == '"' {
@@ -398,7 +393,7 @@ func tools(out *chat.Request, raws []json.RawMessage) ([]json.RawMessage, error)
 }
 
 func nullToNil(raw json.RawMessage) json.RawMessage {
-	if isNull(raw) {
+	if chat.IsNull(raw) {
 		return nil
 	}
 	return raw
@@ -408,7 +403,7 @@ func nullToNil(raw json.RawMessage) json.RawMessage {
 // the allowed functions, in the given mode).
 func toolChoice(out *chat.Request, raw json.RawMessage) error {
 	raw = bytes.TrimSpace(raw)
-	if isNull(raw) {
+	if chat.IsNull(raw) {
 		return nil
 	}
 	if raw[0] == '"' {
@@ -466,7 +461,7 @@ func toolChoice(out *chat.Request, raw json.RawMessage) error {
 
 // responseFormat translates text.format into response_format; nil for plain text.
 func responseFormat(raw json.RawMessage) (json.RawMessage, error) {
-	if isNull(raw) {
+	if chat.IsNull(raw) {
 		return nil, nil
 	}
 	var f textFormat
@@ -479,7 +474,7 @@ func responseFormat(raw json.RawMessage) (json.RawMessage, error) {
 	case "json_object":
 		return json.RawMessage(`{"type":"json_object"}`), nil
 	case "json_schema":
-		if f.Name == "" || isNull(f.Schema) {
+		if f.Name == "" || chat.IsNull(f.Schema) {
 			return nil, invalid("text.format", "a json_schema format needs name and schema")
 		}
 		type jsonSchema struct {

@@ -42,7 +42,7 @@ func echoOf(in *wireRequest, tools []json.RawMessage) ([]byte, error) {
 		Temperature:       1, TopP: 1, Text: text{Format: json.RawMessage(`{"type":"text"}`)},
 		ToolChoice: in.ToolChoice, Tools: tools, Truncation: "disabled",
 	}
-	if isNull(e.Metadata) {
+	if chat.IsNull(e.Metadata) {
 		e.Metadata = json.RawMessage(`{}`)
 	}
 	if in.Reasoning != nil {
@@ -54,10 +54,10 @@ func echoOf(in *wireRequest, tools []json.RawMessage) ([]byte, error) {
 	if in.TopP != nil {
 		e.TopP = *in.TopP
 	}
-	if in.Text != nil && !isNull(in.Text.Format) {
+	if in.Text != nil && !chat.IsNull(in.Text.Format) {
 		e.Text.Format = in.Text.Format
 	}
-	if isNull(e.ToolChoice) {
+	if chat.IsNull(e.ToolChoice) {
 		e.ToolChoice = json.RawMessage(`"auto"`)
 	}
 	if e.Tools == nil {

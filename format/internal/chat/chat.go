@@ -4,6 +4,7 @@
 package chat
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/json"
 	"strconv"
@@ -206,6 +207,12 @@ func Event(dst []byte, name string) []byte {
 
 // EndEvent ends an event begun by Event.
 func EndEvent(dst []byte) []byte { return append(dst, '\n', '\n') }
+
+// IsNull reports whether a raw request member is absent or null.
+func IsNull(raw []byte) bool {
+	raw = bytes.TrimSpace(raw)
+	return len(raw) == 0 || string(raw) == "null"
+}
 
 // AppendInt appends n in decimal.
 func AppendInt(dst []byte, n int) []byte { return strconv.AppendInt(dst, int64(n), 10) }
