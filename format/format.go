@@ -8,6 +8,10 @@
 //
 //   - format/responses: OpenAI's Responses API (POST /v1/responses).
 //   - format/anthropic: Anthropic's Messages API (POST /v1/messages).
+//   - format/bedrock: Amazon Bedrock's Converse API (POST /model/{modelId}/converse and
+//     /converse-stream, whose stream is AWS's binary event stream).
+//   - format/huggingface: Hugging Face's text-generation API (TGI's POST /generate and
+//     /generate_stream, the serverless Inference API's model URL).
 //
 // Like the providers, every translation is pure: no I/O, no secrets, no shared state, and the
 // same output for the same input, so it may run again on every retry.

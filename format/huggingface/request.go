@@ -90,7 +90,7 @@ func ParseRequest(body []byte, stream bool) (*Request, error) {
 	if err := json.Unmarshal(body, &in); err != nil {
 		return nil, invalid("", "the body is not a valid text-generation request: "+err.Error())
 	}
-	if in.Inputs == nil {
+	if in.Inputs == nil || *in.Inputs == "" {
 		return nil, invalid("inputs", "inputs is required")
 	}
 	stream = stream || in.Stream
