@@ -3,8 +3,6 @@ package bedrock
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
-	"io"
 	"strconv"
 	"strings"
 	"testing"
@@ -12,8 +10,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws/protocol/eventstream"
 
 	"github.com/aiproxy/aiproxy/format/internal/golden"
-	"github.com/aiproxy/aiproxy/provider"
-	"github.com/aiproxy/aiproxy/provider/bedrock"
 )
 
 // TestGolden runs the archives in testdata. Input sections: path (/model/{modelId}/converse
@@ -90,99 +86,4 @@ func decodeFrames(t testing.TB, frames []byte) []byte {
 		out = append(out, header(":message-type")+" "+typ+" "+string(m.Payload))
 	}
 	return []byte(strings.Join(out, "\n"))
-}
-
-// streamText is what a stream says: its text, each tool call's id, name and arguments, its
-// finish reason and usage.
-type streamText struct {
-	Text, Finish string
-	Tools        []string
-	Usage        string
-}
-
-// chatStreamText reads a chat completion stream, "data:" lines or chunks one a line.
-func chatStreamText(t testing.TB, stream []byte) streamText {
-	t.Helper()
-	var st streamText
-	for _, line := range bytes.Split(stream, []byte("\n")) {
-		line = bytes.TrimPrefix(line, []byte("data: "))
-		if len(bytes.TrimSpace(line)) == 0 || string(line) == "[DONE]" {
-			continue
-		}
-		var c struct {
-			Choices []struct {
-				Delta struct {
-					Content   string `json:"content"`
-					Refusal   string `json:"refusal"`
-					ToolCalls []struct {
-						Index    int    `json:"index"`
-						ID       string `json:"id"`
-						Function struct {
-							Name      string `json:"name"`
-							Arguments string `json:"arguments"`
-						} `json:"function"`
-					} `json:"tool_calls"`
-				} `json:"delta"`
-				Finish *string `json:"finish_reason"`
-			} `json:"choices"`
-			Usage *struct {
-				Prompt     int `json:"prompt_tokens"`
-				Completion int `json:"completion_tokens"`
-			} `json:"usage"`
-		}
-		if err := json.Unmarshal(line, &c); err != nil {
-			t.Fatalf("%v: %s", err, line)
-		}
-		if c.Usage != nil {
-			st.Usage = strconv.Itoa(c.Usage.Prompt) + "+" + strconv.Itoa(c.Usage.Completion)
-		}
-		for _, ch := range c.Choices {
-			st.Text += ch.Delta.Content + ch.Delta.Refusal
-			for _, tc := range ch.Delta.ToolCalls {
-				for len(st.Tools) <= tc.Index {
-					st.Tools = append(st.Tools, "")
-				}
-				if tc.ID != "" {
-					st.Tools[tc.Index] += tc.ID + " " + tc.Function.Name + " "
-				}
-				st.Tools[tc.Index] += tc.Function.Arguments
-			}
-			if ch.Finish != nil && *ch.Finish != "" {
-				st.Finish = *ch.Finish
-			}
-		}
-	}
-	return st
-}
-
-// checkRoundTrip decodes the translated stream with provider/bedrock, which serves chat
-// clients from ConverseStream, and checks that it says what the chat stream said (up to the
-// failure, for a stream broken off).
-func checkRoundTrip(t *testing.T, req *Request, chatStream, frames []byte) {
-	t.Helper()
-	s := bedrock.Provider{}.NewStream(&provider.Request{Body: req.Chat}, nil, bytes.NewReader(frames))
-	var chunks []byte
-	failed := false
-	for {
-		c, err := s.Next()
-		if err == io.EOF {
-			break
-		}
-		if pe := (*provider.Error)(nil); errors.As(err, &pe) {
-			failed = true
-			break
-		}
-		if err != nil {
-			t.Fatalf("provider/bedrock cannot decode the stream: %v", err)
-		}
-		chunks = append(append(chunks, c...), '\n')
-	}
-	want, got := chatStreamText(t, chatStream), chatStreamText(t, chunks)
-	if failed {
-		want.Finish, want.Usage = "", ""
-		got.Finish, got.Usage = "", ""
-	}
-	if got.Text != want.Text || got.Finish != want.Finish || got.Usage != want.Usage || strings.Join(got.Tools, "|") != strings.Join(want.Tools, "|") {
-		t.Errorf("provider/bedrock reads the stream as\n%+v\nnot\n%+v", got, want)
-	}
 }
