@@ -10,6 +10,10 @@
 //   - format/anthropic: Anthropic's Messages API (POST /v1/messages).
 //   - format/gemini: Google's Gemini API (generateContent and streamGenerateContent).
 //   - format/cohere: Cohere's v2 Chat API (POST /v2/chat).
+//   - format/bedrock: Amazon Bedrock's Converse API (POST /model/{modelId}/converse and
+//     /converse-stream, whose stream is AWS's binary event stream).
+//   - format/huggingface: Hugging Face's text-generation API (TGI's POST /generate and
+//     /generate_stream, the serverless Inference API's model URL).
 //
 // Like the providers, every translation is pure: no I/O, no secrets, no shared state, and the
 // same output for the same input, so it may run again on every retry.

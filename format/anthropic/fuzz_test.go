@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
-	"os"
 	"testing"
 
 	"github.com/aiproxy/aiproxy/format"
@@ -12,27 +11,9 @@ import (
 	"github.com/aiproxy/aiproxy/provider"
 )
 
-// seeds returns a section of every golden that has it.
-func seeds(f *testing.F, name string) [][]byte {
-	var out [][]byte
-	for _, path := range golden.Files(f, "testdata") {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			f.Fatal(err)
-		}
-		if b, ok := golden.Parse(data).Get(name); ok {
-			out = append(out, b)
-		}
-	}
-	if len(out) == 0 {
-		f.Fatalf("no %s sections in testdata", name)
-	}
-	return out
-}
-
 // FuzzRequest: ParseRequest never panics, gives valid JSON or a typed error.
 func FuzzRequest(f *testing.F) {
-	for _, b := range seeds(f, "request.json") {
+	for _, b := range golden.Seeds(f, "testdata", "request.json") {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {
@@ -54,11 +35,11 @@ var fuzzRequest = &Request{Model: "claude-sonnet-4-5", Stream: true}
 // FuzzResponse: Response never panics and gives valid JSON or a 502; Error always gives a
 // valid Anthropic error body.
 func FuzzResponse(f *testing.F) {
-	for _, b := range seeds(f, "chat-response.json") {
+	for _, b := range golden.Seeds(f, "testdata", "chat-response.json") {
 		f.Add(b, 200)
 	}
-	for _, b := range seeds(f, "openai-error") {
-		status, body := statusAndBody(b)
+	for _, b := range golden.Seeds(f, "testdata", "openai-error") {
+		status, body := golden.StatusAndBody(b)
 		f.Add(body, status)
 	}
 	f.Fuzz(func(t *testing.T, body []byte, status int) {
@@ -89,7 +70,7 @@ func FuzzResponse(f *testing.F) {
 // FuzzStream: the stream translator, fed each line of the input as a chunk, never panics
 // and gives well-framed events of valid JSON.
 func FuzzStream(f *testing.F) {
-	for _, b := range seeds(f, "chat-stream") {
+	for _, b := range golden.Seeds(f, "testdata", "chat-stream") {
 		f.Add(b)
 	}
 	f.Fuzz(func(t *testing.T, body []byte) {

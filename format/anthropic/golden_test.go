@@ -3,11 +3,8 @@ package anthropic
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
-	"strconv"
 	"testing"
 
-	"github.com/aiproxy/aiproxy/format"
 	"github.com/aiproxy/aiproxy/format/internal/golden"
 )
 
@@ -20,7 +17,7 @@ func TestGolden(t *testing.T) {
 	golden.Run(t, "testdata", func(t *testing.T, a *golden.Archive) []golden.Section {
 		var out []golden.Section
 		if b, ok := a.Get("openai-error"); ok {
-			status, body := statusAndBody(b)
+			status, body := golden.StatusAndBody(b)
 			out = append(out, golden.Section{Name: "anthropic-error.json", Data: Error(status, body)})
 		}
 		body, ok := a.Get("request.json")
@@ -29,7 +26,7 @@ func TestGolden(t *testing.T) {
 		}
 		req, err := ParseRequest(body)
 		if err != nil {
-			return append(out, golden.Section{Name: "error", Data: []byte(errorKind(err) + ": " + err.Error())})
+			return append(out, golden.Section{Name: "error", Data: []byte(golden.ErrorKind(err) + ": " + err.Error())})
 		}
 		out = append(out, golden.Section{Name: "chat-request.json", Data: req.Chat})
 		if b, ok := a.Get("chat-response.json"); ok {
@@ -46,22 +43,6 @@ func TestGolden(t *testing.T) {
 		}
 		return out
 	})
-}
-
-func statusAndBody(b []byte) (int, []byte) {
-	status, body, _ := bytes.Cut(b, []byte(" "))
-	n, _ := strconv.Atoi(string(status))
-	return n, body
-}
-
-func errorKind(err error) string {
-	switch {
-	case errors.Is(err, format.ErrUnsupported):
-		return "unsupported"
-	case errors.Is(err, format.ErrInvalidRequest):
-		return "invalid"
-	}
-	return "other"
 }
 
 // checkEvents checks the framing of a translated stream: every event has an event: line

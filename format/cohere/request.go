@@ -53,7 +53,7 @@ type wireRequest struct {
 	Temperature      *float64            `json:"temperature"`
 	P                *float64            `json:"p"`
 	K                *int                `json:"k"`
-	Seed             *int                `json:"seed"`
+	Seed             *int64              `json:"seed"`
 	FrequencyPenalty *float64            `json:"frequency_penalty"`
 	PresencePenalty  *float64            `json:"presence_penalty"`
 	ResponseFormat   *wireResponseFormat `json:"response_format"`

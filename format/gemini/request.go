@@ -120,7 +120,7 @@ type wireConfig struct {
 	CandidateCount     *int            `json:"candidateCount"`
 	PresencePenalty    *float64        `json:"presencePenalty"`
 	FrequencyPenalty   *float64        `json:"frequencyPenalty"`
-	Seed               *int            `json:"seed"`
+	Seed               *int64          `json:"seed"`
 	ResponseMimeType   string          `json:"responseMimeType"`
 	ResponseSchema     json.RawMessage `json:"responseSchema"`
 	ResponseJSONSchema json.RawMessage `json:"responseJsonSchema"`

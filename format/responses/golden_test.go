@@ -3,10 +3,8 @@ package responses
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"testing"
 
-	"github.com/aiproxy/aiproxy/format"
 	"github.com/aiproxy/aiproxy/format/internal/golden"
 )
 
@@ -22,7 +20,7 @@ func TestGolden(t *testing.T) {
 		}
 		req, err := ParseRequest(body)
 		if err != nil {
-			return []golden.Section{{Name: "error", Data: []byte(errorKind(err) + ": " + err.Error())}}
+			return []golden.Section{{Name: "error", Data: []byte(golden.ErrorKind(err) + ": " + err.Error())}}
 		}
 		out := []golden.Section{{Name: "chat-request.json", Data: req.Chat}}
 		if b, ok := a.Get("chat-response.json"); ok {
@@ -39,16 +37,6 @@ func TestGolden(t *testing.T) {
 		}
 		return out
 	})
-}
-
-func errorKind(err error) string {
-	switch {
-	case errors.Is(err, format.ErrUnsupported):
-		return "unsupported"
-	case errors.Is(err, format.ErrInvalidRequest):
-		return "invalid"
-	}
-	return "other"
 }
 
 // checkEvents checks the framing of a translated stream: every event has an event: line

@@ -16,16 +16,16 @@ import (
 // the fields of provider.ChatRequest that translations set, and a few that it lacks
 // (reasoning_effort, verbosity, metadata, file and audio parts).
 type Request struct {
-	Model               string          `json:"model"`
+	Model               string          `json:"model,omitempty"`
 	Messages            []Message       `json:"messages"`
 	MaxCompletionTokens *int            `json:"max_completion_tokens,omitempty"`
 	Temperature         *float64        `json:"temperature,omitempty"`
 	TopP                *float64        `json:"top_p,omitempty"`
+	FrequencyPenalty    *float64        `json:"frequency_penalty,omitempty"`
+	Seed                *int64          `json:"seed,omitempty"`
 	Stop                []string        `json:"stop,omitempty"`
 	N                   *int            `json:"n,omitempty"`
-	Seed                *int            `json:"seed,omitempty"`
 	PresencePenalty     *float64        `json:"presence_penalty,omitempty"`
-	FrequencyPenalty    *float64        `json:"frequency_penalty,omitempty"`
 	Stream              bool            `json:"stream,omitempty"`
 	StreamOptions       *StreamOptions  `json:"stream_options,omitempty"`
 	Tools               []provider.Tool `json:"tools,omitempty"`

@@ -5,12 +5,15 @@ package golden
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/aiproxy/aiproxy/format"
 )
 
 var update = flag.Bool("update", false, "rewrite the output sections of the golden files")
@@ -134,6 +137,44 @@ func Run(t *testing.T, dir string, translate func(t *testing.T, a *Archive) []Se
 	}
 }
 
+// Seeds returns the section name of every archive in dir that has it, for a fuzz target's
+// seed corpus; none is a failure.
+func Seeds(f *testing.F, dir, name string) [][]byte {
+	var out [][]byte
+	for _, path := range Files(f, dir) {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			f.Fatal(err)
+		}
+		if b, ok := Parse(data).Get(name); ok {
+			out = append(out, b)
+		}
+	}
+	if len(out) == 0 {
+		f.Fatalf("no %s sections in %s", name, dir)
+	}
+	return out
+}
+
+// StatusAndBody splits a section "<status> <body>" (openai-error, chat-stream-error).
+func StatusAndBody(b []byte) (int, []byte) {
+	status, body, _ := bytes.Cut(b, []byte(" "))
+	n, _ := strconv.Atoi(string(status))
+	return n, body
+}
+
+// ErrorKind names the kind of a ParseRequest error for an error section: "unsupported"
+// (format.ErrUnsupported), "invalid" (format.ErrInvalidRequest) or "other".
+func ErrorKind(err error) string {
+	switch {
+	case errors.Is(err, format.ErrUnsupported):
+		return "unsupported"
+	case errors.Is(err, format.ErrInvalidRequest):
+		return "invalid"
+	}
+	return "other"
+}
+
 // Stream is a client-format stream translator: format/responses' and format/anthropic's.
 type Stream interface {
 	Chunk(dst, data []byte) ([]byte, error)
@@ -158,9 +199,8 @@ func ReplayStream(t testing.TB, a *Archive, chat []byte, s Stream) []byte {
 		}
 	}
 	if e, ok := a.Get("chat-stream-error"); ok {
-		status, body, _ := bytes.Cut(e, []byte(" "))
-		n, _ := strconv.Atoi(string(status))
-		return s.Fail(got, n, body)
+		status, body := StatusAndBody(e)
+		return s.Fail(got, status, body)
 	}
 	return s.End(got)
 }
