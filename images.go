@@ -106,8 +106,8 @@ func (c *call) imageBody(t *target) ([]byte, *failed) {
 // OpenAI's API also takes: image (or image[]) files become "images": [{"image_url":
 // "data:<type>;base64,…"}] and mask "mask": {"image_url": …}, each file's type its part's
 // Content-Type (sniffed when that is absent or application/octet-stream); every other field
-// is a JSON string ("n": "2"), the last of a repeated one. A file in any other field is
-// refused.
+// is a JSON string ("n": "2"), the last of a repeated one. A file in any other field, and a
+// field named images, are refused.
 func imageEditJSON(body []byte, boundary string) ([]byte, error) {
 	fields := map[string]any{}
 	var images []map[string]string
@@ -137,6 +137,8 @@ func imageEditJSON(body []byte, boundary string) ([]byte, error) {
 			} else {
 				images = append(images, img)
 			}
+		case name == "images":
+			return nil, errors.New("the form field images is not an image edit's: send the files as image (or image[])")
 		case part.FileName() != "":
 			return nil, fmt.Errorf("the form field %s is a file, which image edits on this target do not take", name)
 		case name != "":
