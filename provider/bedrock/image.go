@@ -202,7 +202,7 @@ func titanMask(b64 string) (string, error) {
 	if err != nil {
 		return b64, nil
 	}
-	if cfg.Width*cfg.Height > 64<<20 {
+	if cfg.Width > 4096 || cfg.Height > 4096 { // Titan's and Nova Canvas's largest
 		return "", xlate.BadRequest("mask", "bedrock: the mask is too large")
 	}
 	src, err := png.Decode(bytes.NewReader(raw))

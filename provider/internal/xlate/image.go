@@ -3,6 +3,7 @@ package xlate
 import (
 	"encoding/json"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -66,7 +67,13 @@ func DecodeImage(r *provider.Request) (*ImageRequest, error) {
 		return s, nil
 	}
 	var err error
-	for key, v := range m {
+	keys := make([]string, 0, len(m))
+	for key := range m {
+		keys = append(keys, key)
+	}
+	slices.Sort(keys) // the same error, whichever fields are wrong, on every translation
+	for _, key := range keys {
+		v := m[key]
 		switch key {
 		case "model":
 			out.Model, err = str(key)
