@@ -20,13 +20,14 @@ import (
 
 // Kong 3.14's route types beyond text (chat, completions, embeddings, responses): audio,
 // images, OpenAI's stateful resources (files, batches, assistants), video, and preserve. They
-// are served on OpenAI and Azure targets, as Kong serves them.
+// are served on OpenAI and Azure targets, as Kong serves them, and images on Gemini and
+// Bedrock targets too, translated (images.go).
 const (
 	routeSpeech           provider.RouteType = "audio/v1/audio/speech"
 	routeTranscriptions   provider.RouteType = "audio/v1/audio/transcriptions"
 	routeTranslations     provider.RouteType = "audio/v1/audio/translations"
-	routeImageGenerations provider.RouteType = "image/v1/images/generations"
-	routeImageEdits       provider.RouteType = "image/v1/images/edits"
+	routeImageGenerations                    = provider.ImageGenerations
+	routeImageEdits                          = provider.ImageEdits
 	routeFiles            provider.RouteType = "llm/v1/files"
 	routeBatches          provider.RouteType = "llm/v1/batches"
 	routeAssistants       provider.RouteType = "llm/v1/assistants"
@@ -93,6 +94,9 @@ type mediaCall struct {
 	// call.body ([-1, -1]: no such field).
 	boundary string
 	model    [2]int
+	// editJSON is an image edit's upload in OpenAI's JSON form, for the targets that
+	// translate it (images.go); nil until one does.
+	editJSON []byte
 }
 
 // servesMedia reports whether any target serves a media route type.
@@ -401,8 +405,9 @@ func (p *Proxy) modelServes(c *call) bool {
 	return pl != nil && slices.ContainsFunc(pl.targets, func(t *target) bool { return t.servesRoute(c.route) })
 }
 
-// mediaServed reports whether t's provider serves media route types: OpenAI and Azure, with
-// the built-in providers (a custom Provider's API is unknown).
+// mediaServed reports whether t's provider serves its media route type: OpenAI and Azure,
+// with the built-in providers (a custom Provider's API is unknown), and Gemini and Bedrock
+// the image route types.
 func mediaServed(t *target) bool {
 	if t.cfg.Provider != nil {
 		return false
@@ -411,7 +416,7 @@ func mediaServed(t *target) bool {
 	case "openai", "azure":
 		return true
 	}
-	return false
+	return imageTranslated(t)
 }
 
 // mediaProviders refuses a media request whose targets are all of providers that do not
@@ -433,8 +438,12 @@ func (p *Proxy) mediaProviders(c *call) *RequestError {
 			provs = append(provs, name)
 		}
 	}
-	return badRequest("unsupported_route_type", "route type %s is served on providers openai and azure only; the targets of this route type are of provider %s",
-		c.route, strings.Join(provs, ", "))
+	served := "openai and azure"
+	if c.route == routeImageGenerations || c.route == routeImageEdits {
+		served = "openai, azure, gemini and bedrock"
+	}
+	return badRequest("unsupported_route_type", "route type %s is served on providers %s only; the targets of this route type are of provider %s",
+		c.route, served, strings.Join(provs, ", "))
 }
 
 // idempotent reports whether a request of method may be sent twice (nginx's rule: POST,
@@ -576,8 +585,8 @@ func withClientPath(u, path string) string {
 	return out
 }
 
-// mediaRequest builds the upstream request of one attempt of a media request on t.
-func (c *call) mediaRequest(t *target) (upstream, *failed) {
+// mediaModel is t's model for this request (its template variables resolved).
+func (c *call) mediaModel(t *target) *provider.Model {
 	model := &t.cfg.Model
 	c.stats.resolvedModel = ""
 	if t.tmpl != nil && c.admit != nil && c.admit.models[t] != nil {
@@ -586,6 +595,12 @@ func (c *call) mediaRequest(t *target) (upstream, *failed) {
 			c.stats.resolvedModel = model.Name
 		}
 	}
+	return model
+}
+
+// mediaRequest builds the upstream request of one attempt of a media request on t.
+func (c *call) mediaRequest(t *target) (upstream, *failed) {
+	model := c.mediaModel(t)
 	header, param, err := t.auth.resolve(c.ctx, t.secrets)
 	if err != nil {
 		return upstream{}, credentialFailure("secret_unavailable", err)
@@ -636,6 +651,9 @@ func (c *call) mediaRequest(t *target) (upstream, *failed) {
 // metered); any other (audio bytes, text, a file's content, an event stream) is streamed to
 // the client as it comes, with its Content-Type.
 func (p *Proxy) tryMedia(c *call, t *target) (*http.Response, *failed) {
+	if imageTranslated(t) {
+		return p.tryImage(c, t)
+	}
 	stats := &c.stats
 	t.inflight.Add(1)
 	sent := p.now()

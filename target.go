@@ -30,7 +30,8 @@ type Target struct {
 	// targets, also Kong's audio/v1/audio/speech, audio/v1/audio/transcriptions,
 	// audio/v1/audio/translations, image/v1/images/generations, image/v1/images/edits,
 	// llm/v1/files, llm/v1/batches, llm/v1/assistants, video/v1/videos/generations and
-	// preserve (see media.go and the README).
+	// preserve (see media.go and the README); the two image route types on gemini and
+	// bedrock targets too, translated by their provider (images.go).
 	RouteType provider.RouteType `json:"route_type,omitempty"`
 	// Model is the upstream model and its options. Model.Provider is required (unless
 	// Provider is set); an empty Model.Name passes the client's model through.

@@ -29,6 +29,16 @@ const (
 	// translated to Chat for a provider, or passed through to OpenAI and Azure, so a
 	// Provider's NewRequest never receives it.
 	Responses RouteType = "llm/v1/responses"
+	// ImageGenerations is OpenAI's Images API generation (POST /v1/images/generations):
+	// Body is its JSON request ({"model","prompt","n","size","quality","response_format",…}),
+	// and ParseResponse answers its {"created","data":[{"b64_json"}],"usage"?} body.
+	ImageGenerations RouteType = "image/v1/images/generations"
+	// ImageEdits is OpenAI's Images API edit (POST /v1/images/edits), which clients send as
+	// multipart/form-data: the proxy gives a Provider its JSON form, as OpenAI's API also
+	// takes it, each uploaded file a data: URL: {"model","prompt","images":[{"image_url":
+	// "data:image/png;base64,…"}],"mask":{"image_url":…},"n","size",…}, other form fields as
+	// JSON strings.
+	ImageEdits RouteType = "image/v1/images/edits"
 )
 
 // Request is the input of one attempt: the client's request, already in OpenAI's format, and

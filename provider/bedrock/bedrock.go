@@ -1,6 +1,7 @@
 // Package bedrock is the provider for Amazon Bedrock's Converse and ConverseStream APIs
 // (chat, for every model that Converse serves) and InvokeModel for the Titan and Cohere
-// embeddings models.
+// embeddings models and for OpenAI's Images API on Titan Image Generator, Nova Canvas and
+// Stability models (image.go).
 //
 // Requests are signed with AWS Signature Version 4 by the aws-sdk-go-v2 signer: the provider
 // implements provider.Signer, and the proxy calls Sign with the target's credentials after
@@ -105,7 +106,7 @@ func modelName(r *provider.Request, fromBody string) string {
 	return fromBody
 }
 
-// NewRequest builds a Converse, ConverseStream or InvokeModel (embeddings) request.
+// NewRequest builds a Converse, ConverseStream or InvokeModel (embeddings, images) request.
 func (p Provider) NewRequest(ctx context.Context, r *provider.Request) (*http.Request, error) {
 	var (
 		body  []byte
@@ -134,6 +135,11 @@ func (p Provider) NewRequest(ctx context.Context, r *provider.Request) (*http.Re
 		}
 		model = req.Model
 		if body, err = embedBody(req, r); err != nil {
+			return nil, err
+		}
+		op = "invoke"
+	case provider.ImageGenerations, provider.ImageEdits:
+		if body, model, err = imageBody(r); err != nil {
 			return nil, err
 		}
 		op = "invoke"

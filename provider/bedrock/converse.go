@@ -278,6 +278,9 @@ func responseID(h http.Header, body []byte) string {
 // ParseResponse translates a Converse response into a chat.completion, or an InvokeModel
 // embeddings response into an embeddings list.
 func (p Provider) ParseResponse(r *provider.Request, header http.Header, body []byte) (*provider.Response, error) {
+	if r != nil && (r.RouteType == provider.ImageGenerations || r.RouteType == provider.ImageEdits) {
+		return p.parseImages(r, header, body)
+	}
 	if r != nil && r.RouteType == provider.Embeddings {
 		return parseEmbeddings(r, header, body)
 	}

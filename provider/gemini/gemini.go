@@ -25,6 +25,9 @@
 // Embeddings requests become embedContent (one input), batchEmbedContents (several), or, on
 // Vertex AI, predict; dimensions (or model.options.embeddings_dimensions) is
 // outputDimensionality.
+//
+// Images API requests (generations and edits) become generateContent of an image model, or
+// predict of an Imagen model: see image.go.
 package gemini
 
 import (
@@ -117,7 +120,7 @@ func withScheme(host string) string {
 	return "https://" + host
 }
 
-// NewRequest translates an OpenAI chat or embeddings request.
+// NewRequest translates an OpenAI chat, embeddings or Images request.
 func (p Provider) NewRequest(ctx context.Context, r *provider.Request) (*http.Request, error) {
 	var (
 		body          []byte
@@ -133,6 +136,8 @@ func (p Provider) NewRequest(ctx context.Context, r *provider.Request) (*http.Re
 		}
 	case provider.Embeddings:
 		body, model, method, err = translateEmbeddings(r)
+	case provider.ImageGenerations, provider.ImageEdits:
+		body, model, method, err = translateImage(r)
 	default:
 		return nil, badRequest("route type " + string(r.RouteType) + " is not supported")
 	}

@@ -115,6 +115,9 @@ func (p Provider) ParseResponse(r *provider.Request, h http.Header, body []byte)
 	if r != nil && r.RouteType == provider.Embeddings {
 		return parseEmbeddings(r, body)
 	}
+	if r != nil && (r.RouteType == provider.ImageGenerations || r.RouteType == provider.ImageEdits) {
+		return p.parseImages(r, h, body)
+	}
 	var g generateResponse
 	if err := json.Unmarshal(body, &g); err != nil {
 		return nil, invalid(err)
