@@ -21,8 +21,10 @@ import (
 
 // The native client APIs (Kong's llm_format gemini, bedrock, cohere, huggingface): the
 // client sends the provider's own request and gets the provider's own answer. As in Kong,
-// such a request goes only to targets of that provider, passed through (passthrough) with
-// the target's model, credentials and endpoint; it is never translated to another provider.
+// a target of that provider gets it passed through (passthrough) with the target's model,
+// credentials and endpoint; beyond Kong, a target of any other provider gets it translated
+// through chat (translate.go, the packages of format/), unless it has a field that only the
+// provider's own API can express.
 
 // nativeAPI describes one native client API.
 type nativeAPI struct {
@@ -93,7 +95,7 @@ func (c *call) parseNative() {
 			c.model, _ = url.PathUnescape(m)
 		}
 	case huggingfaceAPI:
-		c.stream = strings.HasSuffix(path, "/generate_stream")
+		c.stream = c.stream || strings.HasSuffix(path, "/generate_stream")
 	}
 }
 
@@ -306,10 +308,17 @@ func (p passthrough) nativeStream(body io.Reader) provider.Stream {
 }
 
 // streamType is the Content-Type of a stream to the client: Bedrock's event stream for its
-// clients, passed through; server-sent events otherwise.
+// clients; Gemini's JSON array for a Gemini client that did not ask for server-sent events
+// (alt=sse), translated (passed through, Gemini is always asked for events); server-sent
+// events otherwise.
 func (x *clientRequest) streamType(pass bool) string {
-	if pass && x.api == bedrockAPI {
+	switch {
+	case x.api == bedrockAPI:
 		return "application/vnd.amazon.eventstream"
+	case x.api == geminiAPI && !pass:
+		if g, ok := x.translated.(geminiRequest); ok && !g.sse {
+			return "application/json"
+		}
 	}
 	return "text/event-stream"
 }

@@ -23,6 +23,8 @@ import (
 // The native client formats (llm_format gemini, bedrock, cohere, huggingface): requests in
 // the provider's own API, passed through to targets of that provider, with failover between
 // them. Each fake speaks the provider's wire format; the first of each pair is overloaded.
+// The pool also has an OpenAI target of the lowest priority, which these requests do not
+// reach (translated requests: native_translate_test.go).
 
 // nativeFake is an upstream that fails with status and body while fail is set, and
 // otherwise answers with ok; it records what it got.
@@ -57,14 +59,15 @@ func (f *nativeFake) last() (*http.Request, []byte) {
 	return f.got[len(f.got)-1], f.body[len(f.body)-1]
 }
 
-// neverOpenAI is an OpenAI target that a native request must never reach.
+// neverOpenAI is an OpenAI target, last by priority, that the native requests here do not
+// reach: their own provider's targets serve them first.
 func neverOpenAI(t *testing.T) aiproxy.Target {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		t.Errorf("a native request reached the OpenAI target: %s", r.URL)
 		w.WriteHeader(500)
 	}))
 	t.Cleanup(srv.Close)
-	return aiproxy.Target{Weight: 100, Model: provider.Model{Provider: "openai", Name: "gpt-4o", Alias: "chat",
+	return aiproxy.Target{Weight: 1, Model: provider.Model{Provider: "openai", Name: "gpt-4o", Alias: "chat",
 		Options: provider.Options{UpstreamURL: srv.URL + "/v1/chat/completions"}}}
 }
 
@@ -209,18 +212,22 @@ func TestNativeGeminiErrorsInGeminiFormat(t *testing.T) {
 	assert.Contains(t, doc.Error.Message, "overloaded")
 }
 
+// TestNativeOnlyToItsProvider: a native request with a field that only its provider's API
+// can express goes to targets of that provider only; with none, it is a 400 naming the field
+// and the provider. Another llm_format's path is not served.
 func TestNativeOnlyToItsProvider(t *testing.T) {
 	var stats []aiproxy.Stats
-	p := nativeProxy(t, "cohere", &stats) // only the OpenAI target
+	p := nativeProxy(t, "gemini", &stats) // only the OpenAI target
 	for name, do := range nativeClients(t, p) {
 		t.Run(name, func(t *testing.T) {
-			resp := do("POST", "/v2/chat", `{"model":"chat","messages":[{"role":"user","content":"Hi"}]}`)
+			resp := do("POST", "/v1beta/models/chat:generateContent", `{"contents":[{"role":"user","parts":[{"text":"Hi"}]}],"tools":[{"googleSearch":{}}]}`)
 			body := readAllString(t, resp.Body)
 			assert.Equal(t, 400, resp.StatusCode, body)
-			assert.Contains(t, body, "provider cohere")
+			assert.Contains(t, body, "googleSearch")
+			assert.Contains(t, body, "provider gemini")
 		})
 	}
-	// Another llm_format's native path is not served.
+	p = nativeProxy(t, "cohere", &stats)
 	resp := nativeClients(t, p)["Handler"]("POST", "/v1beta/models/chat:generateContent", geminiRequest)
 	body := readAllString(t, resp.Body)
 	assert.Equal(t, 404, resp.StatusCode, body)

@@ -1,10 +1,13 @@
 package aiproxy
 
 import (
-	"github.com/aiproxy/aiproxy/format"
+	"strings"
+
 	"github.com/aiproxy/aiproxy/format/anthropic"
+	"github.com/aiproxy/aiproxy/format/bedrock"
 	"github.com/aiproxy/aiproxy/format/cohere"
 	"github.com/aiproxy/aiproxy/format/gemini"
+	"github.com/aiproxy/aiproxy/format/huggingface"
 	"github.com/aiproxy/aiproxy/format/responses"
 )
 
@@ -40,10 +43,20 @@ func (c *call) translate() (translation, []byte, *int, error) {
 			return nil, nil, nil, err
 		}
 		return geminiRequest{r, c.req.URL.Query().Get("alt") == "sse"}, r.Chat, r.TopK, nil
-	case bedrockAPI, huggingfaceAPI:
-		n := nativeAPIs[c.x.api]
-		return nil, nil, nil, &format.UnsupportedError{API: n.provider, Field: "the " + n.name + " request format",
-			Reason: "llm_format " + n.provider + " is passed through to targets of its provider only"}
+	case bedrockAPI:
+		r, err := bedrock.ParseRequest(c.body, c.model, c.stream)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		return bedrockRequest{r}, r.Chat, r.TopK, nil
+	case huggingfaceAPI:
+		r, err := huggingface.ParseRequest(c.body, c.stream)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		path := c.req.URL.Path // TGI's /generate(_stream), else the serverless API's model URL
+		r.Serverless = !strings.HasSuffix(path, "/generate") && !strings.HasSuffix(path, "/generate_stream")
+		return huggingfaceRequest{r}, r.Chat, r.TopK, nil
 	default: // cohereAPI
 		r, err := cohere.ParseRequest(c.body)
 		if err != nil {
@@ -73,3 +86,11 @@ func (r geminiRequest) stream() framer { return r.NewStream(r.sse) }
 type cohereRequest struct{ *cohere.Request }
 
 func (r cohereRequest) stream() framer { return r.NewStream() }
+
+type bedrockRequest struct{ *bedrock.Request }
+
+func (r bedrockRequest) stream() framer { return r.NewStream() }
+
+type huggingfaceRequest struct{ *huggingface.Request }
+
+func (r huggingfaceRequest) stream() framer { return r.NewStream() }
