@@ -33,7 +33,8 @@ var ErrUnsupported = errors.New("not supported by the translation to OpenAI chat
 // proxy answers it with a 400 that names Field, or sends the request untranslated to a target
 // that speaks the client's API natively.
 type UnsupportedError struct {
-	// API is the client API: "responses", "anthropic", "gemini" or "cohere".
+	// API is the client API: "responses", "anthropic", "gemini", "bedrock", "cohere" or
+	// "huggingface".
 	API string
 	// Field is the path of the offending field in the request, such as
 	// "previous_response_id" or "input[2].content[0].file_id".
@@ -55,7 +56,8 @@ var ErrInvalidRequest = errors.New("invalid request")
 // InvalidRequestError reports a request that is not valid in the client's API: malformed
 // JSON, a missing required field, a value of the wrong type. A proxy answers it with a 400.
 type InvalidRequestError struct {
-	// API is the client API: "responses", "anthropic", "gemini" or "cohere".
+	// API is the client API: "responses", "anthropic", "gemini", "bedrock", "cohere" or
+	// "huggingface".
 	API string
 	// Field is the path of the offending field; empty for the body as a whole.
 	Field string
