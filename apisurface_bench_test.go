@@ -19,24 +19,35 @@ var (
 	benchChat     = `{"model":"gpt-4o","temperature":0.2,"messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"` + benchPrompt + `"}]}`
 	benchRespReq  = `{"model":"gpt-4o","temperature":0.2,"instructions":"You are a helpful assistant.","input":"` + benchPrompt + `"}`
 	benchMessages = `{"model":"gpt-4o","max_tokens":1024,"temperature":0.2,"system":"You are a helpful assistant.","messages":[{"role":"user","content":"` + benchPrompt + `"}]}`
+	benchGemini   = `{"systemInstruction":{"parts":[{"text":"You are a helpful assistant."}]},"contents":[{"role":"user","parts":[{"text":"` + benchPrompt + `"}]}],"generationConfig":{"temperature":0.2}}`
+	benchConverse = `{"system":[{"text":"You are a helpful assistant."}],"messages":[{"role":"user","content":[{"text":"` + benchPrompt + `"}]}],"inferenceConfig":{"temperature":0.2}}`
+	benchCohere   = `{"model":"gpt-4o","temperature":0.2,"messages":[{"role":"system","content":"You are a helpful assistant."},{"role":"user","content":"` + benchPrompt + `"}]}`
 )
 
-// benchAPIs are the client APIs compared: path and body, streamed or not.
-func benchAPIs(stream bool) []struct{ name, path, body string } {
-	s := ""
+// benchAPI is a client API compared: its llm_format, path and body.
+type benchAPI struct{ name, format, path, body string }
+
+// benchAPIs are the client APIs compared, streamed or not (in the body, or in the path for
+// Gemini and Bedrock).
+func benchAPIs(stream bool) []benchAPI {
+	s, gemini, converse := "", ":generateContent", "/converse"
 	if stream {
-		s = `,"stream":true`
+		s, gemini, converse = `,"stream":true`, ":streamGenerateContent?alt=sse", "/converse-stream"
 	}
 	with := func(body string) string { return strings.TrimSuffix(body, "}") + s + "}" }
-	return []struct{ name, path, body string }{
-		{"api=chat", "/v1/chat/completions", with(benchChat)},
-		{"api=responses", "/v1/responses", with(benchRespReq)},
-		{"api=anthropic", "/v1/messages", with(benchMessages)},
+	return []benchAPI{
+		{"api=chat", "anthropic", "/v1/chat/completions", with(benchChat)},
+		{"api=responses", "anthropic", "/v1/responses", with(benchRespReq)},
+		{"api=anthropic", "anthropic", "/v1/messages", with(benchMessages)},
+		{"api=gemini", "gemini", "/v1beta/models/gpt-4o" + gemini, benchGemini},
+		{"api=bedrock", "bedrock", "/model/gpt-4o" + converse, benchConverse},
+		{"api=cohere", "cohere", "/v2/chat", with(benchCohere)},
 	}
 }
 
-func benchAPIProxy(b *testing.B, rt http.RoundTripper) *aiproxy.Proxy {
-	p, err := aiproxy.New(aiproxy.Config{LLMFormat: "anthropic", Transport: rt, Targets: []aiproxy.Target{{
+// benchAPIProxy is a Proxy for clients of llm_format over one OpenAI target at rt.
+func benchAPIProxy(b *testing.B, rt http.RoundTripper, format string) *aiproxy.Proxy {
+	p, err := aiproxy.New(aiproxy.Config{LLMFormat: format, Transport: rt, Targets: []aiproxy.Target{{
 		Model: provider.Model{Provider: "openai", Name: "gpt-4o", Options: provider.Options{UpstreamURL: "http://upstream/v1/chat/completions"}},
 		Auth:  aiproxy.Auth{HeaderName: "Authorization", HeaderValue: "Bearer sk-bench"},
 	}}})
@@ -58,14 +69,14 @@ func roundTrip(b *testing.B, rt http.RoundTripper, path, body string) {
 	resp.Body.Close()
 }
 
-// BenchmarkClientAPIInMemory: the cost of a Responses and an Anthropic-format request
-// (translated to chat and back) next to the same chat request, through the RoundTripper to
+// BenchmarkClientAPIInMemory: the cost of a request in each client API (translated to chat
+// and back) next to the same chat request, through the RoundTripper to
 // an in-memory upstream (BenchmarkOverheadInMemory's), with no network.
 //
 //	go test -run '^$' -bench 'ClientAPI' -benchmem -count 6 . | benchstat -col /api -
 func BenchmarkClientAPIInMemory(b *testing.B) {
-	p := benchAPIProxy(b, memoryUpstream{})
 	for _, bc := range benchAPIs(false) {
+		p := benchAPIProxy(b, memoryUpstream{}, bc.format)
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
@@ -106,8 +117,8 @@ func (m memoryStream) RoundTrip(r *http.Request) (*http.Response, error) {
 //
 //	go test -run '^$' -bench 'ClientAPIStream' -benchmem -count 6 . | benchstat -col /api -
 func BenchmarkClientAPIStream(b *testing.B) {
-	p := benchAPIProxy(b, newMemoryStream())
 	for _, bc := range benchAPIs(true) {
+		p := benchAPIProxy(b, newMemoryStream(), bc.format)
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
 			var before, after runtime.MemStats
