@@ -2,9 +2,11 @@ package main
 
 import (
 	"cmp"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -171,6 +173,9 @@ func build(o loadOptions) (*gateway, error) {
 	if len(errs) == 0 && len(g.plugins) == 0 {
 		errs = append(errs, errors.New("no enabled ai-proxy-advanced plugin to serve"))
 	}
+	if _, ok := owner["/"]; !ok {
+		g.mux.Handle("/", notMounted(slices.Sorted(maps.Keys(owner))))
+	}
 	if len(errs) > 0 {
 		g.close()
 		return nil, errors.Join(errs...)
@@ -255,4 +260,18 @@ func (g *gateway) close() {
 		p.proxy.Close()
 	}
 	g.file.Close()
+}
+
+// notMounted answers a request for a path that no plugin is mounted on (or with a method
+// its plugin does not take) as the proxies answer theirs: an OpenAI-format 404 that names
+// the method and path, and the paths served.
+func notMounted(paths []string) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		msg := r.Method + " " + r.URL.Path + " is not served here; the mounted paths are " + strings.Join(paths, ", ")
+		body, _ := json.Marshal(map[string]any{"error": map[string]any{
+			"message": msg, "type": "invalid_request_error", "param": nil, "code": "unknown_url"}})
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusNotFound)
+		_, _ = w.Write(body)
+	})
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -165,6 +166,15 @@ func TestServesMergedFilesUntilCancelled(t *testing.T) {
 		status, _ = s.ask(t, path)
 		assert.Equal(t, http.StatusNotFound, status, "%s: the plugins' targets serve chat only", path)
 	}
+	status, body := s.get(t, "/elsewhere")
+	assert.Equal(t, http.StatusNotFound, status)
+	var notFound struct {
+		Error struct{ Message, Type, Code string }
+	}
+	require.NoError(t, json.Unmarshal([]byte(body), &notFound), "an OpenAI-format error: %s", body)
+	assert.Equal(t, "unknown_url", notFound.Error.Code)
+	assert.Contains(t, notFound.Error.Message, "GET /elsewhere")
+	assert.Contains(t, notFound.Error.Message, "/fast", "it names the mounted paths")
 	assert.Contains(t, s.out.String(), `paths=/v1/chat/completions targets=1`)
 	assert.NotContains(t, s.out.String(), "/v1/embeddings", "no path of a route type the targets do not serve is mounted")
 
