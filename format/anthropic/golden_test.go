@@ -2,9 +2,9 @@ package anthropic
 
 import (
 	"bytes"
-	"encoding/json"
 	"testing"
 
+	"github.com/aiproxy/aiproxy/format/internal/formattest"
 	"github.com/aiproxy/aiproxy/format/internal/golden"
 )
 
@@ -38,32 +38,9 @@ func TestGolden(t *testing.T) {
 		}
 		if b, ok := a.Get("chat-stream"); ok {
 			got := golden.ReplayStream(t, a, b, req.NewStream())
-			checkEvents(t, got)
+			formattest.CheckNamedEvents(t, got)
 			out = append(out, golden.Section{Name: "stream", Data: bytes.TrimSuffix(got, []byte("\n"))})
 		}
 		return out
 	})
-}
-
-// checkEvents checks the framing of a translated stream: every event has an event: line
-// naming its data's type and one line of JSON data.
-func checkEvents(t *testing.T, stream []byte) {
-	t.Helper()
-	for i, ev := range bytes.Split(bytes.TrimSuffix(stream, []byte("\n\n")), []byte("\n\n")) {
-		lines := bytes.Split(ev, []byte("\n"))
-		if len(lines) != 2 {
-			t.Fatalf("event %d has %d lines: %q", i, len(lines), ev)
-		}
-		name, ok1 := bytes.CutPrefix(lines[0], []byte("event: "))
-		data, ok2 := bytes.CutPrefix(lines[1], []byte("data: "))
-		if !ok1 || !ok2 {
-			t.Fatalf("event %d is not framed as event: + data: %q", i, ev)
-		}
-		var d struct {
-			Type string `json:"type"`
-		}
-		if err := json.Unmarshal(data, &d); err != nil || d.Type != string(name) {
-			t.Fatalf("event %d (event: %s): type %q, %v: %s", i, name, d.Type, err, data)
-		}
-	}
 }

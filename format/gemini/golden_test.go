@@ -3,12 +3,9 @@ package gemini
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
-	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/aiproxy/aiproxy/format"
 	"github.com/aiproxy/aiproxy/format/internal/golden"
 )
 
@@ -23,7 +20,7 @@ func TestGolden(t *testing.T) {
 	golden.Run(t, "testdata", func(t *testing.T, a *golden.Archive) []golden.Section {
 		var out []golden.Section
 		if b, ok := a.Get("openai-error"); ok {
-			status, body := statusAndBody(b)
+			status, body := golden.StatusAndBody(b)
 			out = append(out, golden.Section{Name: "gemini-error.json", Data: Error(status, body)})
 		}
 		body, ok := a.Get("request.json")
@@ -34,7 +31,7 @@ func TestGolden(t *testing.T) {
 		model, stream, sse := parseURL(string(url))
 		req, err := ParseRequest(body, model, stream)
 		if err != nil {
-			return append(out, golden.Section{Name: "error", Data: []byte(errorKind(err) + ": " + err.Error())})
+			return append(out, golden.Section{Name: "error", Data: []byte(golden.ErrorKind(err) + ": " + err.Error())})
 		}
 		out = append(out, golden.Section{Name: "chat-request.json", Data: req.Chat})
 		if b, ok := a.Get("chat-response.json"); ok {
@@ -59,22 +56,6 @@ func parseURL(url string) (model string, stream, sse bool) {
 	model, method, _ := strings.Cut(url, ":")
 	method, query, _ := strings.Cut(method, "?")
 	return model, method == "streamGenerateContent", query == "alt=sse"
-}
-
-func statusAndBody(b []byte) (int, []byte) {
-	status, body, _ := bytes.Cut(b, []byte(" "))
-	n, _ := strconv.Atoi(string(status))
-	return n, body
-}
-
-func errorKind(err error) string {
-	switch {
-	case errors.Is(err, format.ErrUnsupported):
-		return "unsupported"
-	case errors.Is(err, format.ErrInvalidRequest):
-		return "invalid"
-	}
-	return "other"
 }
 
 // checkStream checks the framing of a translated stream: server-sent events of one data line
