@@ -26,6 +26,9 @@ import (
 	"github.com/aiproxy/aiproxy/provider"
 )
 
+// api names the translator in its errors.
+const api = "bedrock"
+
 // Request is a parsed Converse request and the chat request that serves it. It is immutable
 // and may serve any number of attempts.
 type Request struct {

@@ -26,6 +26,9 @@ import (
 	"github.com/aiproxy/aiproxy/provider"
 )
 
+// api names the translator in its errors.
+const api = "cohere"
+
 // Request is a parsed Cohere chat request and the chat request that serves it. It is
 // immutable and may serve any number of attempts.
 type Request struct {

@@ -29,6 +29,9 @@ import (
 	"github.com/aiproxy/aiproxy/provider"
 )
 
+// api names the translator in its errors.
+const api = "gemini"
+
 // Request is a parsed Gemini request and the chat request that serves it. It is immutable
 // and may serve any number of attempts.
 type Request struct {

@@ -1,12 +1,10 @@
 package gemini
 
 import (
-	"net/http"
 	"strconv"
 
 	"github.com/aiproxy/aiproxy/format/internal/chat"
 	"github.com/aiproxy/aiproxy/internal/jsonx"
-	"github.com/aiproxy/aiproxy/provider"
 )
 
 // finishReason maps a chat finish_reason onto Gemini's: length → MAX_TOKENS, content_filter
@@ -74,10 +72,9 @@ func appendCall(dst []byte, id, name, args string) []byte {
 // thought part when the request asked for thoughts (thinkingConfig.includeThoughts). A body
 // that is not a chat completion is a 502 *provider.Error.
 func (r *Request) Response(chatBody []byte) ([]byte, error) {
-	c, _, err := chat.DecodeCompletion(chatBody)
+	c, _, err := chat.DecodeCompletion(api, chatBody)
 	if err != nil {
-		return nil, &provider.Error{Status: http.StatusBadGateway, Type: "server_error",
-			Message: "gemini: the upstream answer is not a chat completion: " + err.Error()}
+		return nil, err
 	}
 	model := c.Model
 	if model == "" {

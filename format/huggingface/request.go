@@ -22,6 +22,9 @@ import (
 	"github.com/aiproxy/aiproxy/format/internal/chat"
 )
 
+// api names the translator in its errors.
+const api = "huggingface"
+
 // Request is a parsed text-generation request and the chat request that serves it. Chat has
 // no model (TGI's request names none: an endpoint serves one), which the proxy sets to the
 // target's. The request is immutable once Serverless is set, and may serve any number of

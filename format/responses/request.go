@@ -26,6 +26,9 @@ import (
 	"github.com/aiproxy/aiproxy/provider"
 )
 
+// api names the translator in its errors.
+const api = "responses"
+
 // Request is a parsed Responses API request: the chat request that serves it, and what its
 // responses repeat of it. It is immutable and may serve any number of attempts.
 type Request struct {
