@@ -1,7 +1,6 @@
 package anthropic
 
 import (
-	"bytes"
 	"testing"
 
 	"github.com/aiproxy/aiproxy/format/internal/formattest"
@@ -15,32 +14,16 @@ import (
 // chat-request.json or error, response.json, stream, anthropic-error.json.
 func TestGolden(t *testing.T) {
 	golden.Run(t, "testdata", func(t *testing.T, a *golden.Archive) []golden.Section {
-		var out []golden.Section
-		if b, ok := a.Get("openai-error"); ok {
-			status, body := golden.StatusAndBody(b)
-			out = append(out, golden.Section{Name: "anthropic-error.json", Data: Error(status, body)})
-		}
+		out := golden.ErrorSection(a, "anthropic-error.json", Error)
 		body, ok := a.Get("request.json")
 		if !ok {
 			return out
 		}
 		req, err := ParseRequest(body)
 		if err != nil {
-			return append(out, golden.Section{Name: "error", Data: []byte(golden.ErrorKind(err) + ": " + err.Error())})
+			return append(out, golden.RequestError(err))
 		}
 		out = append(out, golden.Section{Name: "chat-request.json", Data: req.Chat})
-		if b, ok := a.Get("chat-response.json"); ok {
-			resp, err := req.Response(b)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, golden.Section{Name: "response.json", Data: resp})
-		}
-		if b, ok := a.Get("chat-stream"); ok {
-			got := golden.ReplayStream(t, a, b, req.NewStream())
-			formattest.CheckNamedEvents(t, got)
-			out = append(out, golden.Section{Name: "stream", Data: bytes.TrimSuffix(got, []byte("\n"))})
-		}
-		return out
+		return append(out, golden.Answers(t, a, req.Response, req.NewStream(), formattest.NamedEvents)...)
 	})
 }

@@ -20,28 +20,17 @@ func TestGolden(t *testing.T) {
 		}
 		req, err := ParseRequest(body)
 		if err != nil {
-			return []golden.Section{{Name: "error", Data: []byte(golden.ErrorKind(err) + ": " + err.Error())}}
+			return []golden.Section{golden.RequestError(err)}
 		}
 		out := []golden.Section{{Name: "chat-request.json", Data: req.Chat}}
-		if b, ok := a.Get("chat-response.json"); ok {
-			resp, err := req.Response(b)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, golden.Section{Name: "response.json", Data: resp})
-		}
-		if b, ok := a.Get("chat-stream"); ok {
-			got := golden.ReplayStream(t, a, b, req.NewStream())
-			checkEvents(t, got)
-			out = append(out, golden.Section{Name: "stream", Data: bytes.TrimSuffix(got, []byte("\n"))})
-		}
-		return out
+		return append(out, golden.Answers(t, a, req.Response, req.NewStream(), checkEvents)...)
 	})
 }
 
-// checkEvents checks the framing of a translated stream: every event has an event: line
-// naming its data's type, one line of JSON data, and sequence numbers counting from 0.
-func checkEvents(t *testing.T, stream []byte) {
+// checkEvents checks the framing of a translated stream, and returns it: every event has an
+// event: line naming its data's type, one line of JSON data, and sequence numbers counting
+// from 0.
+func checkEvents(t *testing.T, stream []byte) []byte {
 	t.Helper()
 	events := bytes.Split(bytes.TrimSuffix(stream, []byte("\n\n")), []byte("\n\n"))
 	for i, ev := range events {
@@ -65,4 +54,5 @@ func checkEvents(t *testing.T, stream []byte) {
 			t.Fatalf("event %d: type %q (event: %s), sequence_number %v", i, d.Type, name, d.Seq)
 		}
 	}
+	return stream
 }

@@ -6,10 +6,10 @@ import (
 	"testing"
 )
 
-// CheckNamedEvents checks the framing of a stream of named server-sent events (Anthropic's,
-// Cohere's): every event has an event: line naming its data's type and one line of JSON
-// data.
-func CheckNamedEvents(t *testing.T, stream []byte) {
+// NamedEvents checks the framing of a stream of named server-sent events (Anthropic's,
+// Cohere's), and returns the stream: every event has an event: line naming its data's type
+// and one line of JSON data.
+func NamedEvents(t *testing.T, stream []byte) []byte {
 	t.Helper()
 	for i, ev := range bytes.Split(bytes.TrimSuffix(stream, []byte("\n\n")), []byte("\n\n")) {
 		lines := bytes.Split(ev, []byte("\n"))
@@ -28,4 +28,5 @@ func CheckNamedEvents(t *testing.T, stream []byte) {
 			t.Fatalf("event %d (event: %s): type %q, %v: %s", i, name, d.Type, err, data)
 		}
 	}
+	return stream
 }

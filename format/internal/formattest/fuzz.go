@@ -89,7 +89,9 @@ func CheckResponse(t testing.TB, resp []byte, err error) {
 
 // FuzzStream fuzzes a stream translator, seeded with the goldens' chat-stream sections: a
 // stream from newStream, fed the input by Feed, never panics, and check accepts its output.
-func FuzzStream(f *testing.F, newStream func() golden.Stream, check func(t *testing.T, out []byte)) {
+// check is the package's framing check, which the golden test also renders the stream with
+// (golden.Answers); what it returns is not used here.
+func FuzzStream(f *testing.F, newStream func() golden.Stream, check func(t *testing.T, stream []byte) []byte) {
 	for _, b := range golden.Seeds(f, "testdata", "chat-stream") {
 		f.Add(b)
 	}
