@@ -78,11 +78,11 @@ type wireGrammar struct {
 }
 
 func unsupported(field, reason string) error {
-	return &format.UnsupportedError{API: "huggingface", Field: field, Reason: reason}
+	return &format.UnsupportedError{API: api, Field: field, Reason: reason}
 }
 
 func invalid(field, msg string) error {
-	return &format.InvalidRequestError{API: "huggingface", Field: field, Message: msg}
+	return &format.InvalidRequestError{API: api, Field: field, Message: msg}
 }
 
 // ParseRequest translates a text-generation request body; stream reports whether its path

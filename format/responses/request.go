@@ -117,11 +117,11 @@ type wirePart struct {
 }
 
 func unsupported(field, reason string) error {
-	return &format.UnsupportedError{API: "responses", Field: field, Reason: reason}
+	return &format.UnsupportedError{API: api, Field: field, Reason: reason}
 }
 
 func invalid(field, msg string) error {
-	return &format.InvalidRequestError{API: "responses", Field: field, Message: msg}
+	return &format.InvalidRequestError{API: api, Field: field, Message: msg}
 }
 
 const onlyOpenAI = "the state it refers to is kept only by OpenAI"
