@@ -20,15 +20,6 @@ func finishReason(finish string) string {
 	return "COMPLETE"
 }
 
-// messageID returns the id of a chat completion's translation: its id, else a digest of
-// its model and creation time.
-func messageID(chatID, model string, created int64) string {
-	if chatID != "" {
-		return chatID
-	}
-	return chat.ID("", model, strconv.FormatInt(created, 10))
-}
-
 // appendUsage appends Cohere's usage: billed_units and tokens (the same counts: chat has
 // no other), and cached_tokens.
 func appendUsage(dst []byte, u *chat.Usage) []byte {
@@ -67,7 +58,7 @@ func (r *Request) Response(chatBody []byte) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	id := messageID(c.ID, c.Model, c.Created)
+	id := chat.CompletionID(c.ID, c.Model, c.Created)
 	m := ch.Message
 	text := ""
 	if m.Content != nil {

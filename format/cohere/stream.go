@@ -104,7 +104,7 @@ func (s *Stream) start(dst []byte, id, model string, created int64) []byte {
 	if model == "" {
 		model = s.r.Model
 	}
-	s.id = messageID(id, model, created)
+	s.id = chat.CompletionID(id, model, created)
 	dst = append(event(dst, "message-start"), `,"id":`...)
 	dst = jsonx.AppendString(dst, s.id)
 	dst = append(dst, `,"delta":{"message":{"role":"assistant","content":[],"tool_plan":"","tool_calls":[],"citations":[]}}}`...)

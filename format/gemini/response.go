@@ -19,15 +19,6 @@ func finishReason(finish string) string {
 	return "STOP"
 }
 
-// responseID returns the responseId of a chat completion's translation: its id, else a
-// digest of its model and creation time.
-func responseID(chatID, model string, created int64) string {
-	if chatID != "" {
-		return chatID
-	}
-	return chat.ID("", model, strconv.FormatInt(created, 10))
-}
-
 // appendUsage appends Gemini's usageMetadata: promptTokenCount (cached tokens included, as
 // cachedContentTokenCount says), candidatesTokenCount (without reasoning, which
 // thoughtsTokenCount counts) and totalTokenCount.
@@ -80,7 +71,7 @@ func (r *Request) Response(chatBody []byte) ([]byte, error) {
 	if model == "" {
 		model = r.Model
 	}
-	id := responseID(c.ID, model, c.Created)
+	id := chat.CompletionID(c.ID, model, c.Created)
 	dst := make([]byte, 0, 256+len(chatBody))
 	dst = append(dst, `{"candidates":[`...)
 	for i := range c.Choices {

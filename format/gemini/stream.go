@@ -96,7 +96,7 @@ func (s *Stream) begin(id, model []byte, created int64) {
 	if chat.IsString(id) {
 		s.id = append([]byte(nil), id...)
 	} else {
-		s.id = jsonx.AppendString(nil, responseID("", chat.String(s.model), created))
+		s.id = jsonx.AppendString(nil, chat.CompletionID("", chat.String(s.model), created))
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"testing"
 
+	"github.com/aiproxy/aiproxy/format/internal/formattest"
 	"github.com/aiproxy/aiproxy/format/internal/golden"
 )
 
@@ -28,30 +29,18 @@ func TestGolden(t *testing.T) {
 }
 
 // checkEvents checks the framing of a translated stream, and returns it: every event has an
-// event: line naming its data's type, one line of JSON data, and sequence numbers counting
-// from 0.
+// event: line naming its data's type and one line of JSON data (formattest.NamedEvents),
+// and sequence numbers counting from 0.
 func checkEvents(t *testing.T, stream []byte) []byte {
 	t.Helper()
-	events := bytes.Split(bytes.TrimSuffix(stream, []byte("\n\n")), []byte("\n\n"))
-	for i, ev := range events {
-		lines := bytes.Split(ev, []byte("\n"))
-		if len(lines) != 2 {
-			t.Fatalf("event %d has %d lines: %q", i, len(lines), ev)
-		}
-		name, ok1 := bytes.CutPrefix(lines[0], []byte("event: "))
-		data, ok2 := bytes.CutPrefix(lines[1], []byte("data: "))
-		if !ok1 || !ok2 {
-			t.Fatalf("event %d is not framed as event: + data: %q", i, ev)
-		}
+	formattest.NamedEvents(t, stream)
+	for i, ev := range bytes.Split(bytes.TrimSuffix(stream, []byte("\n\n")), []byte("\n\n")) {
+		_, data, _ := bytes.Cut(ev, []byte("\ndata: "))
 		var d struct {
-			Type string `json:"type"`
-			Seq  *int   `json:"sequence_number"`
+			Seq *int `json:"sequence_number"`
 		}
-		if err := json.Unmarshal(data, &d); err != nil {
-			t.Fatalf("event %d: %v: %s", i, err, data)
-		}
-		if d.Type != string(name) || d.Seq == nil || *d.Seq != i {
-			t.Fatalf("event %d: type %q (event: %s), sequence_number %v", i, d.Type, name, d.Seq)
+		if err := json.Unmarshal(data, &d); err != nil || d.Seq == nil || *d.Seq != i {
+			t.Fatalf("event %d: sequence_number is not %d (%v): %s", i, i, err, data)
 		}
 	}
 	return stream

@@ -189,6 +189,16 @@ func ID(prefix string, parts ...string) string {
 	return string(out)
 }
 
+// CompletionID returns the id of a chat completion's translation for the APIs whose ids
+// have no prefix of their own (Cohere's, Gemini's): the completion's id, else a digest of its
+// model and creation time.
+func CompletionID(chatID, model string, created int64) string {
+	if chatID != "" {
+		return chatID
+	}
+	return ID("", model, strconv.FormatInt(created, 10))
+}
+
 // IsNull reports whether raw is absent or JSON null.
 func IsNull(raw []byte) bool {
 	raw = bytes.TrimSpace(raw)
