@@ -1,32 +1,21 @@
 package anthropic
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"testing"
 
-	"github.com/aiproxy/aiproxy/format"
+	"github.com/aiproxy/aiproxy/format/internal/formattest"
 	"github.com/aiproxy/aiproxy/format/internal/golden"
-	"github.com/aiproxy/aiproxy/provider"
 )
 
 // FuzzRequest: ParseRequest never panics, gives valid JSON or a typed error.
 func FuzzRequest(f *testing.F) {
-	for _, b := range golden.Seeds(f, "testdata", "request.json") {
-		f.Add(b)
-	}
-	f.Fuzz(func(t *testing.T, body []byte) {
+	formattest.FuzzRequest(f, func(body []byte) ([]byte, error) {
 		r, err := ParseRequest(body)
 		if err != nil {
-			if !errors.Is(err, format.ErrUnsupported) && !errors.Is(err, format.ErrInvalidRequest) {
-				t.Fatalf("untyped error: %v", err)
-			}
-			return
+			return nil, err
 		}
-		if !json.Valid(r.Chat) {
-			t.Fatalf("chat request is not JSON: %s", r.Chat)
-		}
+		return r.Chat, nil
 	})
 }
 
@@ -35,14 +24,7 @@ var fuzzRequest = &Request{Model: "claude-sonnet-4-5", Stream: true}
 // FuzzResponse: Response never panics and gives valid JSON or a 502; Error always gives a
 // valid Anthropic error body.
 func FuzzResponse(f *testing.F) {
-	for _, b := range golden.Seeds(f, "testdata", "chat-response.json") {
-		f.Add(b, 200)
-	}
-	for _, b := range golden.Seeds(f, "testdata", "openai-error") {
-		status, body := golden.StatusAndBody(b)
-		f.Add(body, status)
-	}
-	f.Fuzz(func(t *testing.T, body []byte, status int) {
+	formattest.FuzzResponse(f, fuzzRequest.Response, func(t *testing.T, status int, body []byte) {
 		var e struct {
 			Type  string `json:"type"`
 			Error struct {
@@ -53,44 +35,11 @@ func FuzzResponse(f *testing.F) {
 		if err := json.Unmarshal(Error(status, body), &e); err != nil || e.Type != "error" || e.Error.Type == "" || e.Error.Message == "" {
 			t.Fatalf("error body %+v: %v", e, err)
 		}
-		resp, err := fuzzRequest.Response(body)
-		if err != nil {
-			var pe *provider.Error
-			if !errors.As(err, &pe) || pe.Status != 502 {
-				t.Fatalf("error is not a 502: %v", err)
-			}
-			return
-		}
-		if !json.Valid(resp) {
-			t.Fatalf("response is not JSON: %s", resp)
-		}
 	})
 }
 
 // FuzzStream: the stream translator, fed each line of the input as a chunk, never panics
 // and gives well-framed events of valid JSON.
 func FuzzStream(f *testing.F) {
-	for _, b := range golden.Seeds(f, "testdata", "chat-stream") {
-		f.Add(b)
-	}
-	f.Fuzz(func(t *testing.T, body []byte) {
-		s := fuzzRequest.NewStream()
-		var out []byte
-		var err error
-		for _, line := range bytes.Split(body, []byte("\n")) {
-			line = bytes.TrimPrefix(line, []byte("data: "))
-			if len(bytes.TrimSpace(line)) == 0 {
-				continue
-			}
-			if out, err = s.Chunk(out, line); err != nil {
-				break
-			}
-		}
-		if err != nil {
-			out = s.Fail(out, 502, []byte(`{"error":{"message":"broken","type":"server_error"}}`))
-		} else {
-			out = s.End(out)
-		}
-		checkEvents(t, out)
-	})
+	formattest.FuzzStream(f, func() golden.Stream { return fuzzRequest.NewStream() }, formattest.NamedEvents)
 }

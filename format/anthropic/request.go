@@ -26,6 +26,9 @@ import (
 	"github.com/aiproxy/aiproxy/provider"
 )
 
+// api names the translator in its errors.
+const api = "anthropic"
+
 // Request is a parsed Messages API request and the chat request that serves it. It is
 // immutable and may serve any number of attempts.
 type Request struct {
@@ -108,11 +111,11 @@ type wireThinking struct {
 }
 
 func unsupported(field, reason string) error {
-	return &format.UnsupportedError{API: "anthropic", Field: field, Reason: reason}
+	return &format.UnsupportedError{API: api, Field: field, Reason: reason}
 }
 
 func invalid(field, msg string) error {
-	return &format.InvalidRequestError{API: "anthropic", Field: field, Message: msg}
+	return &format.InvalidRequestError{API: api, Field: field, Message: msg}
 }
 
 // ParseRequest translates a Messages API request body. It returns a
@@ -291,39 +294,24 @@ func messages(msgs []chat.Message, field string, m wireMessage) ([]chat.Message,
 		}
 		return msgs, nil
 	case "assistant":
-		var text strings.Builder
-		var calls []provider.ToolCall
-		hasText := false
+		var a chat.Assistant
 		for j, b := range bs {
 			bf := format.Index(field+".content", j)
 			switch b.Type {
 			case "text":
-				text.WriteString(b.Text)
-				hasText = true
+				a.AddText(b.Text)
 			case "tool_use":
 				if b.ID == "" || b.Name == "" {
 					return nil, invalid(bf, "a tool_use block needs id and name")
 				}
-				args := "{}"
-				if !chat.IsNull(b.Input) {
-					var buf bytes.Buffer
-					if json.Compact(&buf, b.Input) == nil {
-						args = buf.String()
-					}
-				}
-				calls = append(calls, provider.ToolCall{ID: b.ID, Type: "function",
-					Function: provider.FunctionCall{Name: b.Name, Arguments: args}})
+				a.AddCall(b.ID, b.Name, chat.InputArguments(b.Input))
 			case "thinking", "redacted_thinking":
 				// Signed by Anthropic for Anthropic's models: no other model reads them.
 			default:
 				return nil, unsupported(bf+".type", "assistant blocks of type "+b.Type+" come from tools that run only on Anthropic")
 			}
 		}
-		msg := chat.Message{Role: "assistant", ToolCalls: calls}
-		if hasText || len(calls) == 0 {
-			msg.Content = chat.Text(text.String())
-		}
-		return append(msgs, msg), nil
+		return append(msgs, a.Message()), nil
 	}
 	return nil, invalid(field+".role", "role must be user or assistant")
 }

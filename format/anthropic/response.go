@@ -7,7 +7,6 @@ import (
 
 	"github.com/aiproxy/aiproxy/format/internal/chat"
 	"github.com/aiproxy/aiproxy/internal/jsonx"
-	"github.com/aiproxy/aiproxy/provider"
 )
 
 // StopReason maps a chat finish_reason onto Anthropic's stop_reason: length → max_tokens,
@@ -53,10 +52,9 @@ func appendUsage(dst []byte, u *chat.Usage) []byte {
 // thinking blocks carry a signature that only Anthropic can make). A body that is not a chat
 // completion is a 502 *provider.Error.
 func (r *Request) Response(chatBody []byte) ([]byte, error) {
-	c, ch, err := chat.DecodeCompletion(chatBody)
+	c, ch, err := chat.DecodeCompletion(api, chatBody)
 	if err != nil {
-		return nil, &provider.Error{Status: http.StatusBadGateway, Type: "server_error",
-			Message: "anthropic: the upstream answer is not a chat completion: " + err.Error()}
+		return nil, err
 	}
 	id := messageID(c.ID, c.Model, c.Created)
 	dst := make([]byte, 0, 256+len(chatBody))
@@ -138,13 +136,7 @@ func Error(status int, body []byte) []byte {
 }
 
 func appendError(dst []byte, status int, body []byte) []byte {
-	_, _, msg := chat.ParseError(body)
-	if msg == "" {
-		msg = http.StatusText(status)
-	}
-	if msg == "" {
-		msg = "upstream status " + strconv.Itoa(status)
-	}
+	msg := chat.ErrorMessage(status, body)
 	dst = append(dst, `{"type":"error","error":{"type":"`...)
 	dst = append(dst, ErrorType(status)...)
 	dst = append(dst, `","message":`...)

@@ -2,7 +2,6 @@ package bedrock
 
 import (
 	"net/http"
-	"strconv"
 
 	"github.com/aiproxy/aiproxy/format/internal/chat"
 	"github.com/aiproxy/aiproxy/internal/jsonx"
@@ -58,13 +57,7 @@ func Error(status int, body []byte) ([]byte, string) {
 
 // appendMessage appends {"message":...}, the payload of Bedrock's errors.
 func appendMessage(dst []byte, status int, body []byte) []byte {
-	_, _, msg := chat.ParseError(body)
-	if msg == "" {
-		msg = http.StatusText(status)
-	}
-	if msg == "" {
-		msg = "upstream status " + strconv.Itoa(status)
-	}
+	msg := chat.ErrorMessage(status, body)
 	dst = append(dst, `{"message":`...)
 	dst = jsonx.AppendString(dst, msg)
 	return append(dst, '}')

@@ -3,7 +3,6 @@ package bedrock
 import (
 	"bytes"
 	"encoding/json"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -22,11 +21,10 @@ import (
 // X-Amzn-Errortype value and the body).
 func TestGolden(t *testing.T) {
 	golden.Run(t, "testdata", func(t *testing.T, a *golden.Archive) []golden.Section {
-		var out []golden.Section
-		if b, ok := a.Get("openai-error"); ok {
-			body, exc := Error(golden.StatusAndBody(b))
-			out = append(out, golden.Section{Name: "bedrock-error", Data: append([]byte(exc+" "), body...)})
-		}
+		out := golden.ErrorSection(a, "bedrock-error", func(status int, openaiErr []byte) []byte {
+			body, exc := Error(status, openaiErr)
+			return append([]byte(exc+" "), body...)
+		})
 		body, ok := a.Get("request.json")
 		if !ok {
 			return out
@@ -35,32 +33,20 @@ func TestGolden(t *testing.T) {
 		model, op, _ := strings.Cut(strings.TrimPrefix(string(path), "/model/"), "/")
 		req, err := ParseRequest(body, model, op == "converse-stream")
 		if err != nil {
-			return append(out, golden.Section{Name: "error", Data: []byte(golden.ErrorKind(err) + ": " + err.Error())})
+			return append(out, golden.RequestError(err))
 		}
-		chatReq := req.Chat
-		if req.TopK != nil {
-			chatReq = append(append(append([]byte(nil), chatReq...), "\ntop_k: "...), strconv.Itoa(*req.TopK)...)
-		}
-		out = append(out, golden.Section{Name: "chat-request.json", Data: chatReq})
-		if b, ok := a.Get("chat-response.json"); ok {
-			resp, err := req.Response(b)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, golden.Section{Name: "response.json", Data: resp})
-		}
-		if b, ok := a.Get("chat-stream"); ok {
-			frames := golden.ReplayStream(t, a, b, req.NewStream())
-			checkRoundTrip(t, req, b, frames)
-			out = append(out, golden.Section{Name: "stream", Data: decodeFrames(t, frames)})
-		}
-		return out
+		out = append(out, golden.Section{Name: "chat-request.json", Data: golden.WithTopK(req.Chat, req.TopK)})
+		return append(out, golden.Answers(t, a, req.Response, req.NewStream(), func(t *testing.T, frames []byte) []byte {
+			chatStream, _ := a.Get("chat-stream")
+			checkRoundTrip(t, req, chatStream, frames)
+			return decodeFrames(t, frames)
+		})...)
 	})
 }
 
 // decodeFrames decodes an event stream with the AWS SDK's decoder and renders its messages
 // one a line; every message must have the JSON content type and a JSON payload.
-func decodeFrames(t testing.TB, frames []byte) []byte {
+func decodeFrames(t *testing.T, frames []byte) []byte {
 	t.Helper()
 	dec := eventstream.NewDecoder()
 	r := bytes.NewReader(frames)

@@ -17,7 +17,6 @@
 package bedrock
 
 import (
-	"bytes"
 	"encoding/json"
 	"strings"
 
@@ -25,6 +24,9 @@ import (
 	"github.com/aiproxy/aiproxy/format/internal/chat"
 	"github.com/aiproxy/aiproxy/provider"
 )
+
+// api names the translator in its errors.
+const api = "bedrock"
 
 // Request is a parsed Converse request and the chat request that serves it. It is immutable
 // and may serve any number of attempts.
@@ -143,11 +145,11 @@ type wireAdditional struct {
 }
 
 func unsupported(field, reason string) error {
-	return &format.UnsupportedError{API: "bedrock", Field: field, Reason: reason}
+	return &format.UnsupportedError{API: api, Field: field, Reason: reason}
 }
 
 func invalid(field, msg string) error {
-	return &format.InvalidRequestError{API: "bedrock", Field: field, Message: msg}
+	return &format.InvalidRequestError{API: api, Field: field, Message: msg}
 }
 
 // ParseRequest translates a Converse request body for model, the modelId of its path;
@@ -250,52 +252,31 @@ func messages(msgs []chat.Message, field string, m wireMessage) ([]chat.Message,
 			}
 			parts = append(parts, p...)
 		}
-		switch {
-		case len(parts) == 1 && parts[0].Type == "text":
-			msgs = append(msgs, chat.Message{Role: "user", Content: chat.Text(*parts[0].Text)})
-		case len(parts) > 0:
-			msgs = append(msgs, chat.Message{Role: "user", Content: &chat.Content{Parts: parts}})
-		}
-		return msgs, nil
+		return chat.AppendUser(msgs, parts), nil
 	case "assistant":
-		var text strings.Builder
-		var calls []provider.ToolCall
-		hasText := false
+		var a chat.Assistant
 		for j, b := range m.Content {
 			bf := format.Index(field+".content", j)
 			switch {
 			case b.Text != nil:
-				text.WriteString(*b.Text)
-				hasText = true
+				a.AddText(*b.Text)
 			case b.CitationsContent != nil:
+				a.AddText("")
 				for _, c := range b.CitationsContent.Content {
-					text.WriteString(c.Text)
+					a.AddText(c.Text)
 				}
-				hasText = true
 			case b.ToolUse != nil:
 				if b.ToolUse.ToolUseID == "" || b.ToolUse.Name == "" {
 					return nil, invalid(bf+".toolUse", "a toolUse block needs toolUseId and name")
 				}
-				args := "{}"
-				if !chat.IsNull(b.ToolUse.Input) {
-					var buf bytes.Buffer
-					if json.Compact(&buf, b.ToolUse.Input) == nil {
-						args = buf.String()
-					}
-				}
-				calls = append(calls, provider.ToolCall{ID: b.ToolUse.ToolUseID, Type: "function",
-					Function: provider.FunctionCall{Name: b.ToolUse.Name, Arguments: args}})
+				a.AddCall(b.ToolUse.ToolUseID, b.ToolUse.Name, chat.InputArguments(b.ToolUse.Input))
 			case !chat.IsNull(b.ReasoningContent), !chat.IsNull(b.CachePoint):
 				// Reasoning is signed for the model that made it; cache points are Bedrock's.
 			default:
 				return nil, unsupported(bf, "assistant blocks other than text, toolUse and reasoningContent have no chat equivalent")
 			}
 		}
-		msg := chat.Message{Role: "assistant", ToolCalls: calls}
-		if hasText || len(calls) == 0 {
-			msg.Content = chat.Text(text.String())
-		}
-		return append(msgs, msg), nil
+		return append(msgs, a.Message()), nil
 	}
 	return nil, invalid(field+".role", "role must be user or assistant")
 }

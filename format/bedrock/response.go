@@ -1,12 +1,10 @@
 package bedrock
 
 import (
-	"net/http"
 	"strconv"
 
 	"github.com/aiproxy/aiproxy/format/internal/chat"
 	"github.com/aiproxy/aiproxy/internal/jsonx"
-	"github.com/aiproxy/aiproxy/provider"
 )
 
 // StopReason maps a chat finish_reason onto Converse's stopReason: length → max_tokens,
@@ -54,10 +52,9 @@ func toolUseID(chatID string, i int) string {
 // usage. metrics.latencyMs is 0: a pure translation has no clock. A body that is not a chat
 // completion is a 502 *provider.Error.
 func (r *Request) Response(chatBody []byte) ([]byte, error) {
-	c, ch, err := chat.DecodeCompletion(chatBody)
+	c, ch, err := chat.DecodeCompletion(api, chatBody)
 	if err != nil {
-		return nil, &provider.Error{Status: http.StatusBadGateway, Type: "server_error",
-			Message: "bedrock: the upstream answer is not a chat completion: " + err.Error()}
+		return nil, err
 	}
 	m := ch.Message
 	dst := make([]byte, 0, 256+len(chatBody))

@@ -143,7 +143,7 @@ func TestResponseRoundTrip(t *testing.T) {
 // completionText is what a chat completion says: its text (or refusal), tool calls (name
 // and arguments as a JSON object), finish reason and usage.
 func completionText(t *testing.T, body []byte) string {
-	c, ch, err := chat.DecodeCompletion(body)
+	c, ch, err := chat.DecodeCompletion(api, body)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,10 +1,7 @@
 package bedrock
 
 import (
-	"net/http"
-
 	"github.com/aiproxy/aiproxy/format/internal/chat"
-	"github.com/aiproxy/aiproxy/provider"
 )
 
 // Stream translates one chat-completion stream into ConverseStream's events, framed in AWS's
@@ -54,20 +51,15 @@ func (r *Request) NewStream() *Stream {
 // "data:" event) gives, and returns the extended slice. "[DONE]" gives none. A chunk that is
 // not a JSON object is an error; the stream should then be ended with Fail.
 func (s *Stream) Chunk(dst, data []byte) ([]byte, error) {
-	if s.ended || string(data) == "[DONE]" {
-		return dst, nil
-	}
-	if err := s.c.Parse(data); err != nil {
-		return dst, badStream("invalid chat completion chunk: " + err.Error())
+	if ok, err := s.c.Next(api, data, s.ended); !ok {
+		return dst, err
 	}
 	c := &s.c
 	if !s.started {
 		s.id = chat.String(c.ID)
 		dst = s.start(dst)
 	}
-	if c.Usage != nil && string(c.Usage) != "null" {
-		s.usage = chat.DecodeUsage(c.Usage)
-	}
+	c.ReadUsage(&s.usage)
 	if !c.HasChoice {
 		return dst, nil
 	}
@@ -83,7 +75,7 @@ func (s *Stream) Chunk(dst, data []byte) ([]byte, error) {
 	if c.ToolCalls != nil {
 		var err error
 		if dst, err = s.toolDeltas(dst, c.ToolCalls); err != nil {
-			return dst, badStream("invalid tool call delta: " + err.Error())
+			return dst, chat.BadGateway(api, "invalid tool call delta: "+err.Error())
 		}
 	}
 	if chat.IsString(c.Finish) {
@@ -91,10 +83,6 @@ func (s *Stream) Chunk(dst, data []byte) ([]byte, error) {
 		dst = s.stopAll(dst)
 	}
 	return dst, nil
-}
-
-func badStream(msg string) *provider.Error {
-	return &provider.Error{Status: http.StatusBadGateway, Type: "server_error", Message: "bedrock: " + msg}
 }
 
 // start appends messageStart.

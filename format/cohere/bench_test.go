@@ -1,10 +1,10 @@
 package cohere
 
 import (
-	"fmt"
-	"runtime"
-	"strings"
 	"testing"
+
+	"github.com/aiproxy/aiproxy/format/internal/formattest"
+	"github.com/aiproxy/aiproxy/format/internal/golden"
 )
 
 // benchRequest is a v2 chat request of a coding agent's shape: a system message, a short
@@ -21,13 +21,10 @@ var benchRequest = []byte(`{"model":"command-a-03-2025","max_tokens":2048,"strea
 "temperature":0.2}`)
 
 func BenchmarkParseRequest(b *testing.B) {
-	b.ReportAllocs()
-	b.SetBytes(int64(len(benchRequest)))
-	for range b.N {
-		if _, err := ParseRequest(benchRequest); err != nil {
-			b.Fatal(err)
-		}
-	}
+	formattest.BenchParse(b, benchRequest, func(body []byte) error {
+		_, err := ParseRequest(body)
+		return err
+	})
 }
 
 // BenchmarkResponse4KB translates a chat completion with 4 KB of text.
@@ -36,55 +33,16 @@ func BenchmarkResponse4KB(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	text := strings.Repeat("The quick brown fox jumps over the lazy dog. ", 91)
-	body := []byte(`{"id":"chatcmpl-1","object":"chat.completion","created":1700000000,"model":"gpt-4.1","choices":[{"index":0,"message":{"role":"assistant","content":"` +
-		text + `"},"finish_reason":"stop"}],"usage":{"prompt_tokens":100,"completion_tokens":900,"total_tokens":1000}}`)
-	b.ReportAllocs()
-	b.SetBytes(int64(len(body)))
-	for range b.N {
-		if _, err := r.Response(body); err != nil {
-			b.Fatal(err)
-		}
-	}
+	formattest.BenchResponse(b, r.Response)
 }
 
 // BenchmarkStream200 translates a 200-chunk stream (role, 197 text deltas, finish, usage)
-// and reports allocs/chunk and ns/chunk; the output buffer is reused, as a proxy writing
-// each chunk's events out would.
+// and reports allocs/chunk and ns/chunk.
 func BenchmarkStream200(b *testing.B) {
 	r, err := ParseRequest(benchRequest)
 	if err != nil {
 		b.Fatal(err)
 	}
-	head := `{"id":"chatcmpl-1","object":"chat.completion.chunk","created":1700000000,"model":"gpt-4.1","choices":[`
-	chunks := [][]byte{[]byte(head + `{"index":0,"delta":{"role":"assistant","content":""},"finish_reason":null}]}`)}
-	for i := range 197 {
-		chunks = append(chunks, fmt.Appendf(nil, `%s{"index":0,"delta":{"content":"word %d "},"finish_reason":null}]}`, head, i))
-	}
-	chunks = append(chunks, []byte(head+`{"index":0,"delta":{},"finish_reason":"stop"}]}`),
-		[]byte(head+`],"usage":{"prompt_tokens":25,"completion_tokens":400,"total_tokens":425}}`))
-	var buf []byte
-	run := func() {
-		s := r.NewStream()
-		for _, c := range chunks {
-			var err error
-			if buf, err = s.Chunk(buf[:0], c); err != nil {
-				b.Fatal(err)
-			}
-		}
-		buf = s.End(buf[:0])
-	}
-	run()
-	b.ReportAllocs()
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	b.ResetTimer()
-	for range b.N {
-		run()
-	}
-	b.StopTimer()
-	runtime.ReadMemStats(&after)
-	n := float64(b.N * len(chunks))
-	b.ReportMetric(float64(after.Mallocs-before.Mallocs)/n, "allocs/chunk")
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/n, "ns/chunk")
+	var s Stream // reset each time: not an allocation (see BenchStream)
+	formattest.BenchStream(b, func() golden.Stream { s = *r.NewStream(); return &s })
 }

@@ -1,9 +1,6 @@
 package cohere
 
 import (
-	"net/http"
-	"strconv"
-
 	"github.com/aiproxy/aiproxy/format/internal/chat"
 	"github.com/aiproxy/aiproxy/internal/jsonx"
 )
@@ -13,18 +10,6 @@ import (
 // status. A body without a message gets the status text.
 func Error(status int, openaiErr []byte) []byte {
 	dst := append([]byte(nil), `{"message":`...)
-	dst = jsonx.AppendString(dst, errorMessage(status, openaiErr))
+	dst = jsonx.AppendString(dst, chat.ErrorMessage(status, openaiErr))
 	return append(dst, '}')
-}
-
-// errorMessage returns the message of an OpenAI-format error, else the status text.
-func errorMessage(status int, body []byte) string {
-	_, _, msg := chat.ParseError(body)
-	if msg == "" {
-		msg = http.StatusText(status)
-	}
-	if msg == "" {
-		msg = "upstream status " + strconv.Itoa(status)
-	}
-	return msg
 }

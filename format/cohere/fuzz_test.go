@@ -1,51 +1,21 @@
 package cohere
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
-	"os"
 	"testing"
 
-	"github.com/aiproxy/aiproxy/format"
+	"github.com/aiproxy/aiproxy/format/internal/formattest"
 	"github.com/aiproxy/aiproxy/format/internal/golden"
-	"github.com/aiproxy/aiproxy/provider"
 )
-
-// seeds returns a section of every golden that has it.
-func seeds(f *testing.F, name string) [][]byte {
-	var out [][]byte
-	for _, path := range golden.Files(f, "testdata") {
-		data, err := os.ReadFile(path)
-		if err != nil {
-			f.Fatal(err)
-		}
-		if b, ok := golden.Parse(data).Get(name); ok {
-			out = append(out, b)
-		}
-	}
-	if len(out) == 0 {
-		f.Fatalf("no %s sections in testdata", name)
-	}
-	return out
-}
 
 // FuzzParseRequest: ParseRequest never panics, gives valid JSON or a typed error.
 func FuzzParseRequest(f *testing.F) {
-	for _, b := range seeds(f, "request.json") {
-		f.Add(b)
-	}
-	f.Fuzz(func(t *testing.T, body []byte) {
+	formattest.FuzzRequest(f, func(body []byte) ([]byte, error) {
 		r, err := ParseRequest(body)
 		if err != nil {
-			if !errors.Is(err, format.ErrUnsupported) && !errors.Is(err, format.ErrInvalidRequest) {
-				t.Fatalf("untyped error: %v", err)
-			}
-			return
+			return nil, err
 		}
-		if !json.Valid(r.Chat) {
-			t.Fatalf("chat request is not JSON: %s", r.Chat)
-		}
+		return r.Chat, nil
 	})
 }
 
@@ -54,30 +24,12 @@ var fuzzRequest = &Request{Model: "command-a-03-2025", Stream: true}
 // FuzzResponse: Response never panics and gives valid JSON or a 502; Error always gives a
 // valid Cohere error body.
 func FuzzResponse(f *testing.F) {
-	for _, b := range seeds(f, "chat-response.json") {
-		f.Add(b, 200)
-	}
-	for _, b := range seeds(f, "openai-error") {
-		status, body := statusAndBody(b)
-		f.Add(body, status)
-	}
-	f.Fuzz(func(t *testing.T, body []byte, status int) {
+	formattest.FuzzResponse(f, fuzzRequest.Response, func(t *testing.T, status int, body []byte) {
 		var e struct {
 			Message string `json:"message"`
 		}
 		if err := json.Unmarshal(Error(status, body), &e); err != nil || e.Message == "" {
 			t.Fatalf("error body %+v: %v", e, err)
-		}
-		resp, err := fuzzRequest.Response(body)
-		if err != nil {
-			var pe *provider.Error
-			if !errors.As(err, &pe) || pe.Status != 502 {
-				t.Fatalf("error is not a 502: %v", err)
-			}
-			return
-		}
-		if !json.Valid(resp) {
-			t.Fatalf("response is not JSON: %s", resp)
 		}
 	})
 }
@@ -85,27 +37,5 @@ func FuzzResponse(f *testing.F) {
 // FuzzStream: the stream translator, fed each line of the input as a chunk, never panics
 // and gives well-framed events of valid JSON.
 func FuzzStream(f *testing.F) {
-	for _, b := range seeds(f, "chat-stream") {
-		f.Add(b)
-	}
-	f.Fuzz(func(t *testing.T, body []byte) {
-		s := fuzzRequest.NewStream()
-		var out []byte
-		var err error
-		for _, line := range bytes.Split(body, []byte("\n")) {
-			line = bytes.TrimPrefix(line, []byte("data: "))
-			if len(bytes.TrimSpace(line)) == 0 {
-				continue
-			}
-			if out, err = s.Chunk(out, line); err != nil {
-				break
-			}
-		}
-		if err != nil {
-			out = s.Fail(out, 502, []byte(`{"error":{"message":"broken","type":"server_error"}}`))
-		} else {
-			out = s.End(out)
-		}
-		checkEvents(t, out)
-	})
+	formattest.FuzzStream(f, func() golden.Stream { return fuzzRequest.NewStream() }, formattest.NamedEvents)
 }

@@ -26,6 +26,9 @@ import (
 	"github.com/aiproxy/aiproxy/provider"
 )
 
+// api names the translator in its errors.
+const api = "cohere"
+
 // Request is a parsed Cohere chat request and the chat request that serves it. It is
 // immutable and may serve any number of attempts.
 type Request struct {
@@ -98,11 +101,11 @@ type wireResponseFormat struct {
 }
 
 func unsupported(field, reason string) error {
-	return &format.UnsupportedError{API: "cohere", Field: field, Reason: reason}
+	return &format.UnsupportedError{API: api, Field: field, Reason: reason}
 }
 
 func invalid(field, msg string) error {
-	return &format.InvalidRequestError{API: "cohere", Field: field, Message: msg}
+	return &format.InvalidRequestError{API: api, Field: field, Message: msg}
 }
 
 // ParseRequest translates a v2 chat request body. It returns a *format.InvalidRequestError
@@ -260,22 +263,19 @@ func message(field string, m wireMessage) (chat.Message, error) {
 		}
 		return chat.Message{Role: m.Role, Content: &chat.Content{Parts: cps}}, nil
 	case "assistant":
-		var text strings.Builder
-		hasText := false
+		var a chat.Assistant
 		for j, p := range ps {
 			switch p.Type {
 			case "text":
-				text.WriteString(p.Text)
-				hasText = true
+				a.AddText(p.Text)
 			case "thinking":
 				// The model's own reasoning: no other model reads it.
 			default:
 				return chat.Message{}, invalid(format.Index(field+".content", j)+".type", "assistant content parts must be text or thinking")
 			}
 		}
-		if !hasText && m.ToolPlan != "" {
-			text.WriteString(m.ToolPlan)
-			hasText = true
+		if !a.HasText() && m.ToolPlan != "" {
+			a.AddText(m.ToolPlan)
 		}
 		for j, tc := range m.ToolCalls {
 			if tc.ID == "" || tc.Function.Name == "" {
@@ -283,11 +283,8 @@ func message(field string, m wireMessage) (chat.Message, error) {
 			}
 			m.ToolCalls[j].Type = "function"
 		}
-		msg := chat.Message{Role: "assistant", ToolCalls: m.ToolCalls}
-		if hasText || len(m.ToolCalls) == 0 {
-			msg.Content = chat.Text(text.String())
-		}
-		return msg, nil
+		a.Calls = m.ToolCalls
+		return a.Message(), nil
 	case "tool":
 		if m.ToolCallID == "" {
 			return chat.Message{}, invalid(field+".tool_call_id", "a tool message needs tool_call_id")

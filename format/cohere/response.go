@@ -1,12 +1,10 @@
 package cohere
 
 import (
-	"net/http"
 	"strconv"
 
 	"github.com/aiproxy/aiproxy/format/internal/chat"
 	"github.com/aiproxy/aiproxy/internal/jsonx"
-	"github.com/aiproxy/aiproxy/provider"
 )
 
 // finishReason maps a chat finish_reason onto Cohere's: length → MAX_TOKENS, tool_calls →
@@ -20,15 +18,6 @@ func finishReason(finish string) string {
 		return "TOOL_CALL"
 	}
 	return "COMPLETE"
-}
-
-// messageID returns the id of a chat completion's translation: its id, else a digest of
-// its model and creation time.
-func messageID(chatID, model string, created int64) string {
-	if chatID != "" {
-		return chatID
-	}
-	return chat.ID("", model, strconv.FormatInt(created, 10))
 }
 
 // appendUsage appends Cohere's usage: billed_units and tokens (the same counts: chat has
@@ -65,12 +54,11 @@ func appendCall(dst []byte, id, name, args string) []byte {
 // the text is the tool_plan, as Cohere gives it, and the calls are tool_calls; the finish
 // reason and usage. A body that is not a chat completion is a 502 *provider.Error.
 func (r *Request) Response(chatBody []byte) ([]byte, error) {
-	c, ch, err := chat.DecodeCompletion(chatBody)
+	c, ch, err := chat.DecodeCompletion(api, chatBody)
 	if err != nil {
-		return nil, &provider.Error{Status: http.StatusBadGateway, Type: "server_error",
-			Message: "cohere: the upstream answer is not a chat completion: " + err.Error()}
+		return nil, err
 	}
-	id := messageID(c.ID, c.Model, c.Created)
+	id := chat.CompletionID(c.ID, c.Model, c.Created)
 	m := ch.Message
 	text := ""
 	if m.Content != nil {

@@ -1,12 +1,10 @@
 package cohere
 
 import (
-	"net/http"
 	"strconv"
 
 	"github.com/aiproxy/aiproxy/format/internal/chat"
 	"github.com/aiproxy/aiproxy/internal/jsonx"
-	"github.com/aiproxy/aiproxy/provider"
 )
 
 // Stream translates one chat-completion stream into the server-sent events of Cohere's
@@ -53,19 +51,14 @@ func (r *Request) NewStream() *Stream {
 // "data:" event) gives, and returns the extended slice. "[DONE]" gives none. A chunk that is
 // not a JSON object is an error; the stream should then be ended with Fail.
 func (s *Stream) Chunk(dst, data []byte) ([]byte, error) {
-	if s.ended || string(data) == "[DONE]" {
-		return dst, nil
-	}
-	if err := s.c.Parse(data); err != nil {
-		return dst, badStream("invalid chat completion chunk: " + err.Error())
+	if ok, err := s.c.Next(api, data, s.ended); !ok {
+		return dst, err
 	}
 	c := &s.c
 	if !s.started {
 		dst = s.start(dst, chat.String(c.ID), chat.String(c.Model), chat.Int64(c.Created))
 	}
-	if c.Usage != nil && string(c.Usage) != "null" {
-		s.usage = chat.DecodeUsage(c.Usage)
-	}
+	c.ReadUsage(&s.usage)
 	if !c.HasChoice {
 		return dst, nil
 	}
@@ -81,7 +74,7 @@ func (s *Stream) Chunk(dst, data []byte) ([]byte, error) {
 	if c.ToolCalls != nil {
 		var err error
 		if dst, err = s.toolDeltas(dst, c.ToolCalls); err != nil {
-			return dst, badStream("invalid tool call delta: " + err.Error())
+			return dst, chat.BadGateway(api, "invalid tool call delta: "+err.Error())
 		}
 	}
 	if chat.IsString(c.Finish) {
@@ -89,10 +82,6 @@ func (s *Stream) Chunk(dst, data []byte) ([]byte, error) {
 		dst = s.closeAll(dst)
 	}
 	return dst, nil
-}
-
-func badStream(msg string) *provider.Error {
-	return &provider.Error{Status: http.StatusBadGateway, Type: "server_error", Message: "cohere: " + msg}
 }
 
 // event appends the head of an event of type typ: its event line and the data's type.
@@ -115,7 +104,7 @@ func (s *Stream) start(dst []byte, id, model string, created int64) []byte {
 	if model == "" {
 		model = s.r.Model
 	}
-	s.id = messageID(id, model, created)
+	s.id = chat.CompletionID(id, model, created)
 	dst = append(event(dst, "message-start"), `,"id":`...)
 	dst = jsonx.AppendString(dst, s.id)
 	dst = append(dst, `,"delta":{"message":{"role":"assistant","content":[],"tool_plan":"","tool_calls":[],"citations":[]}}}`...)
@@ -236,5 +225,5 @@ func (s *Stream) Fail(dst []byte, status int, body []byte) []byte {
 		dst = s.start(dst, "", "", 0)
 	}
 	s.ended = true
-	return s.messageEnd(s.closeAll(dst), "ERROR", errorMessage(status, body))
+	return s.messageEnd(s.closeAll(dst), "ERROR", chat.ErrorMessage(status, body))
 }

@@ -2,7 +2,6 @@ package gemini
 
 import (
 	"net/http"
-	"strconv"
 
 	"github.com/aiproxy/aiproxy/format/internal/chat"
 	"github.com/aiproxy/aiproxy/internal/jsonx"
@@ -49,13 +48,7 @@ func Error(status int, openaiErr []byte) []byte {
 }
 
 func appendError(dst []byte, status int, body []byte) []byte {
-	_, _, msg := chat.ParseError(body)
-	if msg == "" {
-		msg = http.StatusText(status)
-	}
-	if msg == "" {
-		msg = "upstream status " + strconv.Itoa(status)
-	}
+	msg := chat.ErrorMessage(status, body)
 	dst = append(dst, `{"error":{"code":`...)
 	dst = chat.AppendInt(dst, status)
 	dst = append(dst, `,"message":`...)

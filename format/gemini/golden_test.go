@@ -3,12 +3,9 @@ package gemini
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
-	"strconv"
 	"strings"
 	"testing"
 
-	"github.com/aiproxy/aiproxy/format"
 	"github.com/aiproxy/aiproxy/format/internal/golden"
 )
 
@@ -21,11 +18,7 @@ import (
 // gemini-error.json.
 func TestGolden(t *testing.T) {
 	golden.Run(t, "testdata", func(t *testing.T, a *golden.Archive) []golden.Section {
-		var out []golden.Section
-		if b, ok := a.Get("openai-error"); ok {
-			status, body := statusAndBody(b)
-			out = append(out, golden.Section{Name: "gemini-error.json", Data: Error(status, body)})
-		}
+		out := golden.ErrorSection(a, "gemini-error.json", Error)
 		body, ok := a.Get("request.json")
 		if !ok {
 			return out
@@ -34,23 +27,13 @@ func TestGolden(t *testing.T) {
 		model, stream, sse := parseURL(string(url))
 		req, err := ParseRequest(body, model, stream)
 		if err != nil {
-			return append(out, golden.Section{Name: "error", Data: []byte(errorKind(err) + ": " + err.Error())})
+			return append(out, golden.RequestError(err))
 		}
 		out = append(out, golden.Section{Name: "chat-request.json", Data: req.Chat})
-		if b, ok := a.Get("chat-response.json"); ok {
-			resp, err := req.Response(b)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, golden.Section{Name: "response.json", Data: resp})
-		}
-		if b, ok := a.Get("chat-stream"); ok {
-			got := golden.ReplayStream(t, a, b, req.NewStream(sse))
+		return append(out, golden.Answers(t, a, req.Response, req.NewStream(sse), func(t *testing.T, got []byte) []byte {
 			checkStream(t, got, sse)
-			got = bytes.ReplaceAll(got, []byte("\r\n"), []byte("\n"))
-			out = append(out, golden.Section{Name: "stream", Data: bytes.TrimSuffix(got, []byte("\n"))})
-		}
-		return out
+			return bytes.ReplaceAll(got, []byte("\r\n"), []byte("\n"))
+		})...)
 	})
 }
 
@@ -59,22 +42,6 @@ func parseURL(url string) (model string, stream, sse bool) {
 	model, method, _ := strings.Cut(url, ":")
 	method, query, _ := strings.Cut(method, "?")
 	return model, method == "streamGenerateContent", query == "alt=sse"
-}
-
-func statusAndBody(b []byte) (int, []byte) {
-	status, body, _ := bytes.Cut(b, []byte(" "))
-	n, _ := strconv.Atoi(string(status))
-	return n, body
-}
-
-func errorKind(err error) string {
-	switch {
-	case errors.Is(err, format.ErrUnsupported):
-		return "unsupported"
-	case errors.Is(err, format.ErrInvalidRequest):
-		return "invalid"
-	}
-	return "other"
 }
 
 // checkStream checks the framing of a translated stream: server-sent events of one data line

@@ -29,6 +29,9 @@ import (
 	"github.com/aiproxy/aiproxy/provider"
 )
 
+// api names the translator in its errors.
+const api = "gemini"
+
 // Request is a parsed Gemini request and the chat request that serves it. It is immutable
 // and may serve any number of attempts.
 type Request struct {
@@ -133,11 +136,11 @@ type wireConfig struct {
 }
 
 func unsupported(field, reason string) error {
-	return &format.UnsupportedError{API: "gemini", Field: field, Reason: reason}
+	return &format.UnsupportedError{API: api, Field: field, Reason: reason}
 }
 
 func invalid(field, msg string) error {
-	return &format.InvalidRequestError{API: "gemini", Field: field, Message: msg}
+	return &format.InvalidRequestError{API: api, Field: field, Message: msg}
 }
 
 // ParseRequest translates a generateContent request body; model and stream come from the
@@ -323,18 +326,10 @@ func (p *pending) content(msgs []chat.Message, field string, c wireContent) ([]c
 			}
 			parts = append(parts, cp)
 		}
-		switch {
-		case len(parts) == 1 && parts[0].Type == "text":
-			msgs = append(msgs, chat.Message{Role: "user", Content: chat.Text(*parts[0].Text)})
-		case len(parts) > 0:
-			msgs = append(msgs, chat.Message{Role: "user", Content: &chat.Content{Parts: parts}})
-		}
-		return msgs, nil
+		return chat.AppendUser(msgs, parts), nil
 	case "model":
 		*p = (*p)[:0]
-		var text strings.Builder
-		var calls []provider.ToolCall
-		hasText := false
+		var a chat.Assistant
 		for j := range c.Parts {
 			pf := format.Index(field+".parts", j)
 			part := &c.Parts[j]
@@ -353,12 +348,10 @@ func (p *pending) content(msgs []chat.Message, field string, c wireContent) ([]c
 					id, name string
 					answered bool
 				}{id: id, name: fc.Name})
-				calls = append(calls, provider.ToolCall{ID: id, Type: "function",
-					Function: provider.FunctionCall{Name: fc.Name, Arguments: args}})
+				a.AddCall(id, fc.Name, args)
 			case part.Text != nil:
 				if !part.Thought { // thoughts are the model's own: no other model reads them
-					text.WriteString(*part.Text)
-					hasText = true
+					a.AddText(*part.Text)
 				}
 			case part.ExecutableCode != nil || part.CodeExecutionResult != nil:
 				return nil, unsupported(pf, "code execution runs only on Google")
@@ -366,11 +359,7 @@ func (p *pending) content(msgs []chat.Message, field string, c wireContent) ([]c
 				return nil, unsupported(pf, "chat assistant messages carry only text and tool calls")
 			}
 		}
-		msg := chat.Message{Role: "assistant", ToolCalls: calls}
-		if hasText || len(calls) == 0 {
-			msg.Content = chat.Text(text.String())
-		}
-		return append(msgs, msg), nil
+		return append(msgs, a.Message()), nil
 	}
 	return nil, invalid(field+".role", "role must be user or model")
 }

@@ -1,12 +1,10 @@
 package gemini
 
 import (
-	"net/http"
 	"strconv"
 
 	"github.com/aiproxy/aiproxy/format/internal/chat"
 	"github.com/aiproxy/aiproxy/internal/jsonx"
-	"github.com/aiproxy/aiproxy/provider"
 )
 
 // finishReason maps a chat finish_reason onto Gemini's: length → MAX_TOKENS, content_filter
@@ -19,15 +17,6 @@ func finishReason(finish string) string {
 		return "SAFETY"
 	}
 	return "STOP"
-}
-
-// responseID returns the responseId of a chat completion's translation: its id, else a
-// digest of its model and creation time.
-func responseID(chatID, model string, created int64) string {
-	if chatID != "" {
-		return chatID
-	}
-	return chat.ID("", model, strconv.FormatInt(created, 10))
 }
 
 // appendUsage appends Gemini's usageMetadata: promptTokenCount (cached tokens included, as
@@ -74,16 +63,15 @@ func appendCall(dst []byte, id, name, args string) []byte {
 // thought part when the request asked for thoughts (thinkingConfig.includeThoughts). A body
 // that is not a chat completion is a 502 *provider.Error.
 func (r *Request) Response(chatBody []byte) ([]byte, error) {
-	c, _, err := chat.DecodeCompletion(chatBody)
+	c, _, err := chat.DecodeCompletion(api, chatBody)
 	if err != nil {
-		return nil, &provider.Error{Status: http.StatusBadGateway, Type: "server_error",
-			Message: "gemini: the upstream answer is not a chat completion: " + err.Error()}
+		return nil, err
 	}
 	model := c.Model
 	if model == "" {
 		model = r.Model
 	}
-	id := responseID(c.ID, model, c.Created)
+	id := chat.CompletionID(c.ID, model, c.Created)
 	dst := make([]byte, 0, 256+len(chatBody))
 	dst = append(dst, `{"candidates":[`...)
 	for i := range c.Choices {

@@ -1,12 +1,10 @@
 package gemini
 
 import (
-	"net/http"
 	"strconv"
 
 	"github.com/aiproxy/aiproxy/format/internal/chat"
 	"github.com/aiproxy/aiproxy/internal/jsonx"
-	"github.com/aiproxy/aiproxy/provider"
 )
 
 // Stream translates one chat-completion stream into streamGenerateContent's responses:
@@ -55,19 +53,14 @@ func (r *Request) NewStream(sse bool) *Stream {
 // "data:" event) gives, and returns the extended slice. "[DONE]" gives none. A chunk that is
 // not a JSON object is an error; the stream should then be ended with Fail.
 func (s *Stream) Chunk(dst, data []byte) ([]byte, error) {
-	if s.ended || string(data) == "[DONE]" {
-		return dst, nil
-	}
-	if err := s.c.Parse(data); err != nil {
-		return dst, badStream("invalid chat completion chunk: " + err.Error())
+	if ok, err := s.c.Next(api, data, s.ended); !ok {
+		return dst, err
 	}
 	c := &s.c
 	if !s.begun {
 		s.begin(c.ID, c.Model, chat.Int64(c.Created))
 	}
-	if c.Usage != nil && string(c.Usage) != "null" {
-		s.usage = chat.DecodeUsage(c.Usage)
-	}
+	c.ReadUsage(&s.usage)
 	if !c.HasChoice {
 		return dst, nil
 	}
@@ -82,17 +75,13 @@ func (s *Stream) Chunk(dst, data []byte) ([]byte, error) {
 	}
 	if c.ToolCalls != nil {
 		if err := chat.ToolDeltas(c.ToolCalls, s.gather); err != nil {
-			return dst, badStream("invalid tool call delta: " + err.Error())
+			return dst, chat.BadGateway(api, "invalid tool call delta: "+err.Error())
 		}
 	}
 	if chat.IsString(c.Finish) {
 		s.finish = chat.String(c.Finish)
 	}
 	return dst, nil
-}
-
-func badStream(msg string) *provider.Error {
-	return &provider.Error{Status: http.StatusBadGateway, Type: "server_error", Message: "gemini: " + msg}
 }
 
 // begin keeps the stream's responseId and modelVersion: the chunk's id and model, else the
@@ -107,7 +96,7 @@ func (s *Stream) begin(id, model []byte, created int64) {
 	if chat.IsString(id) {
 		s.id = append([]byte(nil), id...)
 	} else {
-		s.id = jsonx.AppendString(nil, responseID("", chat.String(s.model), created))
+		s.id = jsonx.AppendString(nil, chat.CompletionID("", chat.String(s.model), created))
 	}
 }
 

@@ -2,7 +2,6 @@ package huggingface
 
 import (
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/aiproxy/aiproxy/format/internal/chat"
@@ -35,13 +34,7 @@ func Error(status int, body []byte) []byte {
 }
 
 func appendError(dst []byte, status int, body []byte) []byte {
-	_, _, msg := chat.ParseError(body)
-	if msg == "" {
-		msg = http.StatusText(status)
-	}
-	if msg == "" {
-		msg = "upstream status " + strconv.Itoa(status)
-	}
+	msg := chat.ErrorMessage(status, body)
 	dst = append(dst, `{"error":`...)
 	dst = jsonx.AppendString(dst, msg)
 	dst = append(dst, `,"error_type":"`...)

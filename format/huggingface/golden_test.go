@@ -3,7 +3,6 @@ package huggingface
 import (
 	"bytes"
 	"encoding/json"
-	"strconv"
 	"strings"
 	"testing"
 
@@ -19,10 +18,7 @@ import (
 // error, response.json, stream, huggingface-error.json.
 func TestGolden(t *testing.T) {
 	golden.Run(t, "testdata", func(t *testing.T, a *golden.Archive) []golden.Section {
-		var out []golden.Section
-		if b, ok := a.Get("openai-error"); ok {
-			out = append(out, golden.Section{Name: "huggingface-error.json", Data: Error(golden.StatusAndBody(b))})
-		}
+		out := golden.ErrorSection(a, "huggingface-error.json", Error)
 		body, ok := a.Get("request.json")
 		if !ok {
 			return out
@@ -30,33 +26,18 @@ func TestGolden(t *testing.T) {
 		path, _ := a.Get("path")
 		req, err := ParseRequest(body, strings.HasSuffix(string(path), "/generate_stream"))
 		if err != nil {
-			return append(out, golden.Section{Name: "error", Data: []byte(golden.ErrorKind(err) + ": " + err.Error())})
+			return append(out, golden.RequestError(err))
 		}
 		req.Serverless = !strings.HasSuffix(string(path), "/generate") && !strings.HasSuffix(string(path), "/generate_stream")
-		chatReq := req.Chat
-		if req.TopK != nil {
-			chatReq = append(append(append([]byte(nil), chatReq...), "\ntop_k: "...), strconv.Itoa(*req.TopK)...)
-		}
-		out = append(out, golden.Section{Name: "chat-request.json", Data: chatReq})
-		if b, ok := a.Get("chat-response.json"); ok {
-			resp, err := req.Response(b)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, golden.Section{Name: "response.json", Data: resp})
-		}
-		if b, ok := a.Get("chat-stream"); ok {
-			got := golden.ReplayStream(t, a, b, req.NewStream())
-			checkEvents(t, got)
-			out = append(out, golden.Section{Name: "stream", Data: bytes.TrimSuffix(got, []byte("\n"))})
-		}
-		return out
+		out = append(out, golden.Section{Name: "chat-request.json", Data: golden.WithTopK(req.Chat, req.TopK)})
+		return append(out, golden.Answers(t, a, req.Response, req.NewStream(), checkEvents)...)
 	})
 }
 
-// checkEvents checks the framing of a translated stream: every event is one "data:" line of
-// a JSON object, a token event (whose index counts from 1) or an error event, the last.
-func checkEvents(t *testing.T, stream []byte) {
+// checkEvents checks the framing of a translated stream, and returns it: every event is one
+// "data:" line of a JSON object, a token event (whose index counts from 1) or an error
+// event, the last.
+func checkEvents(t *testing.T, stream []byte) []byte {
 	t.Helper()
 	events := bytes.Split(bytes.TrimSuffix(stream, []byte("\n\n")), []byte("\n\n"))
 	for i, ev := range events {
@@ -79,4 +60,5 @@ func checkEvents(t *testing.T, stream []byte) {
 			t.Fatalf("event %d is neither the next token nor the final error: %s", i, data)
 		}
 	}
+	return stream
 }

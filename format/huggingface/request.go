@@ -22,6 +22,9 @@ import (
 	"github.com/aiproxy/aiproxy/format/internal/chat"
 )
 
+// api names the translator in its errors.
+const api = "huggingface"
+
 // Request is a parsed text-generation request and the chat request that serves it. Chat has
 // no model (TGI's request names none: an endpoint serves one), which the proxy sets to the
 // target's. The request is immutable once Serverless is set, and may serve any number of
@@ -75,11 +78,11 @@ type wireGrammar struct {
 }
 
 func unsupported(field, reason string) error {
-	return &format.UnsupportedError{API: "huggingface", Field: field, Reason: reason}
+	return &format.UnsupportedError{API: api, Field: field, Reason: reason}
 }
 
 func invalid(field, msg string) error {
-	return &format.InvalidRequestError{API: "huggingface", Field: field, Message: msg}
+	return &format.InvalidRequestError{API: api, Field: field, Message: msg}
 }
 
 // ParseRequest translates a text-generation request body; stream reports whether its path

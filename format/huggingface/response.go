@@ -1,12 +1,10 @@
 package huggingface
 
 import (
-	"net/http"
 	"strconv"
 
 	"github.com/aiproxy/aiproxy/format/internal/chat"
 	"github.com/aiproxy/aiproxy/internal/jsonx"
-	"github.com/aiproxy/aiproxy/provider"
 )
 
 // finishReason maps a chat finish_reason onto TGI's: length stays length, anything else is
@@ -33,10 +31,9 @@ func (r *Request) appendSeed(dst []byte) []byte {
 // With Serverless set, the object is in a one-element array. A body that is not a chat
 // completion is a 502 *provider.Error.
 func (r *Request) Response(chatBody []byte) ([]byte, error) {
-	c, ch, err := chat.DecodeCompletion(chatBody)
+	c, ch, err := chat.DecodeCompletion(api, chatBody)
 	if err != nil {
-		return nil, &provider.Error{Status: http.StatusBadGateway, Type: "server_error",
-			Message: "huggingface: the upstream answer is not a chat completion: " + err.Error()}
+		return nil, err
 	}
 	text := ""
 	switch m := ch.Message; {

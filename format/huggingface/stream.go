@@ -1,11 +1,8 @@
 package huggingface
 
 import (
-	"net/http"
-
 	"github.com/aiproxy/aiproxy/format/internal/chat"
 	"github.com/aiproxy/aiproxy/internal/jsonx"
-	"github.com/aiproxy/aiproxy/provider"
 )
 
 // Stream translates one chat-completion stream into TGI's server-sent events ("data:
@@ -43,17 +40,11 @@ func (r *Request) NewStream() *Stream {
 // "data:" event) gives, and returns the extended slice. "[DONE]" gives none. A chunk that is
 // not a JSON object is an error; the stream should then be ended with Fail.
 func (s *Stream) Chunk(dst, data []byte) ([]byte, error) {
-	if s.ended || string(data) == "[DONE]" {
-		return dst, nil
-	}
-	if err := s.c.Parse(data); err != nil {
-		return dst, &provider.Error{Status: http.StatusBadGateway, Type: "server_error",
-			Message: "huggingface: invalid chat completion chunk: " + err.Error()}
+	if ok, err := s.c.Next(api, data, s.ended); !ok {
+		return dst, err
 	}
 	c := &s.c
-	if c.Usage != nil && string(c.Usage) != "null" {
-		s.usage = chat.DecodeUsage(c.Usage)
-	}
+	c.ReadUsage(&s.usage)
 	if !c.HasChoice {
 		return dst, nil
 	}

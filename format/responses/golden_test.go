@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"testing"
 
+	"github.com/aiproxy/aiproxy/format/internal/formattest"
 	"github.com/aiproxy/aiproxy/format/internal/golden"
 )
 
@@ -20,49 +21,27 @@ func TestGolden(t *testing.T) {
 		}
 		req, err := ParseRequest(body)
 		if err != nil {
-			return []golden.Section{{Name: "error", Data: []byte(golden.ErrorKind(err) + ": " + err.Error())}}
+			return []golden.Section{golden.RequestError(err)}
 		}
 		out := []golden.Section{{Name: "chat-request.json", Data: req.Chat}}
-		if b, ok := a.Get("chat-response.json"); ok {
-			resp, err := req.Response(b)
-			if err != nil {
-				t.Fatal(err)
-			}
-			out = append(out, golden.Section{Name: "response.json", Data: resp})
-		}
-		if b, ok := a.Get("chat-stream"); ok {
-			got := golden.ReplayStream(t, a, b, req.NewStream())
-			checkEvents(t, got)
-			out = append(out, golden.Section{Name: "stream", Data: bytes.TrimSuffix(got, []byte("\n"))})
-		}
-		return out
+		return append(out, golden.Answers(t, a, req.Response, req.NewStream(), checkEvents)...)
 	})
 }
 
-// checkEvents checks the framing of a translated stream: every event has an event: line
-// naming its data's type, one line of JSON data, and sequence numbers counting from 0.
-func checkEvents(t *testing.T, stream []byte) {
+// checkEvents checks the framing of a translated stream, and returns it: every event has an
+// event: line naming its data's type and one line of JSON data (formattest.NamedEvents),
+// and sequence numbers counting from 0.
+func checkEvents(t *testing.T, stream []byte) []byte {
 	t.Helper()
-	events := bytes.Split(bytes.TrimSuffix(stream, []byte("\n\n")), []byte("\n\n"))
-	for i, ev := range events {
-		lines := bytes.Split(ev, []byte("\n"))
-		if len(lines) != 2 {
-			t.Fatalf("event %d has %d lines: %q", i, len(lines), ev)
-		}
-		name, ok1 := bytes.CutPrefix(lines[0], []byte("event: "))
-		data, ok2 := bytes.CutPrefix(lines[1], []byte("data: "))
-		if !ok1 || !ok2 {
-			t.Fatalf("event %d is not framed as event: + data: %q", i, ev)
-		}
+	formattest.NamedEvents(t, stream)
+	for i, ev := range bytes.Split(bytes.TrimSuffix(stream, []byte("\n\n")), []byte("\n\n")) {
+		_, data, _ := bytes.Cut(ev, []byte("\ndata: "))
 		var d struct {
-			Type string `json:"type"`
-			Seq  *int   `json:"sequence_number"`
+			Seq *int `json:"sequence_number"`
 		}
-		if err := json.Unmarshal(data, &d); err != nil {
-			t.Fatalf("event %d: %v: %s", i, err, data)
-		}
-		if d.Type != string(name) || d.Seq == nil || *d.Seq != i {
-			t.Fatalf("event %d: type %q (event: %s), sequence_number %v", i, d.Type, name, d.Seq)
+		if err := json.Unmarshal(data, &d); err != nil || d.Seq == nil || *d.Seq != i {
+			t.Fatalf("event %d: sequence_number is not %d (%v): %s", i, i, err, data)
 		}
 	}
+	return stream
 }

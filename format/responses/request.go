@@ -26,6 +26,9 @@ import (
 	"github.com/aiproxy/aiproxy/provider"
 )
 
+// api names the translator in its errors.
+const api = "responses"
+
 // Request is a parsed Responses API request: the chat request that serves it, and what its
 // responses repeat of it. It is immutable and may serve any number of attempts.
 type Request struct {
@@ -114,11 +117,11 @@ type wirePart struct {
 }
 
 func unsupported(field, reason string) error {
-	return &format.UnsupportedError{API: "responses", Field: field, Reason: reason}
+	return &format.UnsupportedError{API: api, Field: field, Reason: reason}
 }
 
 func invalid(field, msg string) error {
-	return &format.InvalidRequestError{API: "responses", Field: field, Message: msg}
+	return &format.InvalidRequestError{API: api, Field: field, Message: msg}
 }
 
 const onlyOpenAI = "the state it refers to is kept only by OpenAI"

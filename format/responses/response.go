@@ -2,12 +2,10 @@ package responses
 
 import (
 	"encoding/json"
-	"net/http"
 	"strconv"
 
 	"github.com/aiproxy/aiproxy/format/internal/chat"
 	"github.com/aiproxy/aiproxy/internal/jsonx"
-	"github.com/aiproxy/aiproxy/provider"
 )
 
 // echoOf renders the request parameters that a response object repeats, with OpenAI's
@@ -227,19 +225,15 @@ func itemID(prefix, respID string, index int) string {
 	return chat.ID(prefix, respID, strconv.Itoa(index))
 }
 
-func badGateway(msg string) *provider.Error {
-	return &provider.Error{Status: http.StatusBadGateway, Type: "server_error", Message: "responses: " + msg}
-}
-
 // Response translates a chat.completion body into a Responses API response object: choice
 // 0's reasoning_content (as a reasoning item), content (a message with output_text) or
 // refusal (a message with a refusal part) and tool calls (function_call items), in that order;
 // finish_reason length or content_filter makes the status incomplete; usage with cached and
 // reasoning tokens. A body that is not a chat completion is a 502 *provider.Error.
 func (r *Request) Response(chatBody []byte) ([]byte, error) {
-	c, ch, err := chat.DecodeCompletion(chatBody)
+	c, ch, err := chat.DecodeCompletion(api, chatBody)
 	if err != nil {
-		return nil, badGateway("the upstream answer is not a chat completion: " + err.Error())
+		return nil, err
 	}
 	res := result{id: responseID(c.ID, c.Model, c.Created), created: c.Created,
 		model: jsonx.AppendString(nil, c.Model), usage: &c.Usage}

@@ -54,18 +54,15 @@ func (r *Request) NewStream() *Stream {
 // "data:" event) gives, and returns the extended slice. "[DONE]" gives none. A chunk that is
 // not a JSON object is an error; the stream should then be ended with Fail.
 func (s *Stream) Chunk(dst, data []byte) ([]byte, error) {
-	if s.ended || string(data) == "[DONE]" {
-		return dst, nil
-	}
-	if err := s.c.Parse(data); err != nil {
-		return dst, badGateway("invalid chat completion chunk: " + err.Error())
+	if ok, err := s.c.Next(api, data, s.ended); !ok {
+		return dst, err
 	}
 	c := &s.c
 	if !s.started {
 		dst = s.start(dst, chat.String(c.ID), c.Model, chat.Int64(c.Created))
 	}
-	if c.Usage != nil && string(c.Usage) != "null" {
-		s.usage, s.hasUse = chat.DecodeUsage(c.Usage), true
+	if c.ReadUsage(&s.usage) {
+		s.hasUse = true
 	}
 	if !c.HasChoice {
 		return dst, nil
@@ -82,7 +79,7 @@ func (s *Stream) Chunk(dst, data []byte) ([]byte, error) {
 	if c.ToolCalls != nil {
 		var err error
 		if dst, err = s.toolDeltas(dst, c.ToolCalls); err != nil {
-			return dst, badGateway("invalid tool call delta: " + err.Error())
+			return dst, chat.BadGateway(api, "invalid tool call delta: "+err.Error())
 		}
 	}
 	if chat.IsString(c.Finish) {

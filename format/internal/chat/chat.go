@@ -1,6 +1,7 @@
 // Package chat holds what the client-format translators share about the OpenAI
 // chat-completions side: the request they build, the completion and stream chunks they read,
-// deterministic ids and server-sent event framing.
+// deterministic ids, server-sent event framing, the OpenAI-format errors they read and the
+// 502 errors they give.
 package chat
 
 import (
@@ -143,14 +144,15 @@ func (u *Usage) Total() int {
 }
 
 // DecodeCompletion decodes a chat.completion body and returns it with its choice 0 (the one
-// with index 0, else the first); a completion without choices is an error.
-func DecodeCompletion(body []byte) (*Completion, *Choice, error) {
+// with index 0, else the first). A body that is not a chat completion, or one without
+// choices, is a 502 *provider.Error of the translator named api (BadGateway).
+func DecodeCompletion(api string, body []byte) (*Completion, *Choice, error) {
 	var c Completion
 	if err := json.Unmarshal(body, &c); err != nil {
-		return nil, nil, err
+		return nil, nil, notCompletion(api, err)
 	}
 	if len(c.Choices) == 0 {
-		return nil, nil, errNoChoices
+		return nil, nil, notCompletion(api, errNoChoices)
 	}
 	ch := &c.Choices[0]
 	for i := range c.Choices {
@@ -185,6 +187,16 @@ func ID(prefix string, parts ...string) string {
 		out = append(out, hexdigits[c>>4], hexdigits[c&0xf])
 	}
 	return string(out)
+}
+
+// CompletionID returns the id of a chat completion's translation for the APIs whose ids
+// have no prefix of their own (Cohere's, Gemini's): the completion's id, else a digest of its
+// model and creation time.
+func CompletionID(chatID, model string, created int64) string {
+	if chatID != "" {
+		return chatID
+	}
+	return ID("", model, strconv.FormatInt(created, 10))
 }
 
 // IsNull reports whether raw is absent or JSON null.
@@ -232,24 +244,3 @@ func EndEvent(dst []byte) []byte { return append(dst, '\n', '\n') }
 
 // AppendInt appends n in decimal.
 func AppendInt(dst []byte, n int) []byte { return strconv.AppendInt(dst, int64(n), 10) }
-
-// ParseError reads an OpenAI-format error body, {"error":{"message","type","code"}}; a body
-// of another shape gives empty strings. A numeric code is returned as its digits.
-func ParseError(body []byte) (typ, code, message string) {
-	var doc struct {
-		Error struct {
-			Message string          `json:"message"`
-			Type    string          `json:"type"`
-			Code    json.RawMessage `json:"code"`
-		} `json:"error"`
-	}
-	if json.Unmarshal(body, &doc) != nil {
-		return "", "", ""
-	}
-	e := doc.Error
-	code = String(e.Code)
-	if code == "" && len(e.Code) > 0 && e.Code[0] >= '0' && e.Code[0] <= '9' {
-		code = string(e.Code)
-	}
-	return e.Type, code, e.Message
-}

@@ -26,6 +26,30 @@ type Chunk struct {
 	Usage     []byte // usage: a raw JSON object or null
 }
 
+// Next reads data, the JSON of one "data:" event of a chat stream, into c for the stream
+// translator named api. It reports false for data that gives no events: "[DONE]", or any
+// chunk once the stream has ended; a chunk that is not a JSON object is also false, with a
+// 502 error (BadGateway), after which the stream should be ended with Fail.
+func (c *Chunk) Next(api string, data []byte, ended bool) (bool, error) {
+	if ended || string(data) == "[DONE]" {
+		return false, nil
+	}
+	if err := c.Parse(data); err != nil {
+		return false, BadGateway(api, "invalid chat completion chunk: "+err.Error())
+	}
+	return true, nil
+}
+
+// ReadUsage decodes the chunk's usage into u and reports whether the chunk had one (not
+// null). An invalid usage object reads as the zero Usage.
+func (c *Chunk) ReadUsage(u *Usage) bool {
+	if c.Usage == nil || string(c.Usage) == "null" {
+		return false
+	}
+	*u = DecodeUsage(c.Usage)
+	return true
+}
+
 // Parse reads data, one chat.completion.chunk, into c.
 func (c *Chunk) Parse(data []byte) error {
 	*c = Chunk{}

@@ -175,7 +175,7 @@ func ErrorKind(err error) string {
 	return "other"
 }
 
-// Stream is a client-format stream translator: format/responses' and format/anthropic's.
+// Stream is a client-format stream translator: each format package's *Stream.
 type Stream interface {
 	Chunk(dst, data []byte) ([]byte, error)
 	End(dst []byte) []byte
