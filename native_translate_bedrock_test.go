@@ -142,6 +142,15 @@ func TestNativeBedrockTranslated(t *testing.T) {
 			assert.True(t, strings.HasPrefix(start.Start.ToolUse.ToolUseID, "call_"), "the chat call's id: %s", payloads["contentBlockStart"])
 			assert.JSONEq(t, `{"contentBlockIndex":0,"delta":{"toolUse":{"input":"{\"city\":\"Paris\"}"}}}`, payloads["contentBlockDelta"])
 			assert.JSONEq(t, `{"stopReason":"tool_use"}`, payloads["messageStop"])
+
+			// The tool's result sent back: the chat history has the call and its result, by its id.
+			resp = do("POST", "/model/assistant/converse", `{"messages":[{"role":"user","content":[{"text":"Weather in Paris?"}]},`+
+				`{"role":"assistant","content":[{"toolUse":{"toolUseId":"`+tu.ToolUseID+`","name":"get_weather","input":{"city":"Paris"}}}]},`+
+				`{"role":"user","content":[{"toolResult":{"toolUseId":"`+tu.ToolUseID+`","content":[{"json":{"temp":21}}]}}]}]}`)
+			body = readAllString(t, resp.Body)
+			require.Equal(t, 200, resp.StatusCode, body)
+			assert.Equal(t, "end_turn", decodeJSON[converseResponse](t, body).StopReason)
+			assert.JSONEq(t, weatherAnswered(tu.ToolUseID, "null"), lastChat(t, oa))
 		})
 	}
 }

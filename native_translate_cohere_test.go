@@ -149,6 +149,17 @@ func TestNativeCohereTranslated(t *testing.T) {
 			assert.Contains(t, data[1], `"name":"get_weather"`)
 			assert.Contains(t, data[2], `"arguments":"{\"city\":\"Paris\"}"`)
 			assert.Equal(t, "TOOL_CALL", lastOf(events).Delta.FinishReason)
+
+			// The tool's result sent back: the chat history has the call (its tool_plan the
+			// content) and its result, by its id.
+			resp = do("POST", "/v2/chat", `{"model":"assistant","messages":[{"role":"user","content":"Weather in Paris?"},`+
+				`{"role":"assistant","tool_plan":"I will look it up.","tool_calls":[{"id":"`+call.ID+`","type":"function",`+
+				`"function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}}]},`+
+				`{"role":"tool","tool_call_id":"`+call.ID+`","content":[{"type":"document","document":{"data":{"temp":21}}}]}]}`)
+			body = readAllString(t, resp.Body)
+			require.Equal(t, 200, resp.StatusCode, body)
+			assert.Equal(t, "COMPLETE", decodeJSON[cohereResponse](t, body).FinishReason)
+			assert.JSONEq(t, weatherAnswered(call.ID, `"I will look it up."`), lastChat(t, oa))
 		})
 	}
 }

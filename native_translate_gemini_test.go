@@ -150,6 +150,16 @@ func TestNativeGeminiTranslated(t *testing.T) {
 				assert.NotEmpty(t, fc.ID)
 				assert.Equal(t, "STOP", g.Candidates[0].FinishReason, "Gemini finishes a function call with STOP")
 			}
+
+			// The call's result sent back: the chat history has the call and its result, by its id.
+			id := decodeJSON[geminiResponse](t, body).Candidates[0].Content.Parts[0].FunctionCall.ID
+			resp = do("POST", "/v1beta/models/assistant:generateContent", `{"contents":[{"role":"user","parts":[{"text":"Weather in Paris?"}]},`+
+				`{"role":"model","parts":[{"functionCall":{"id":"`+id+`","name":"get_weather","args":{"city":"Paris"}}}]},`+
+				`{"role":"user","parts":[{"functionResponse":{"id":"`+id+`","name":"get_weather","response":{"temp":21}}}]}]}`)
+			body = readAllString(t, resp.Body)
+			require.Equal(t, 200, resp.StatusCode, body)
+			assert.Equal(t, "Hello from gpt-4o", decodeJSON[geminiResponse](t, body).text())
+			assert.JSONEq(t, weatherAnswered(id, "null"), lastChat(t, oa))
 		})
 	}
 }

@@ -78,6 +78,14 @@ func lastChat(t *testing.T, oa *aiproxytest.OpenAI) string {
 	return string(last.Body)
 }
 
+// weatherAnswered is the chat request of a history in which the assistant called
+// get_weather (call id, with content, raw JSON) and the tool answered {"temp":21}.
+func weatherAnswered(id, content string) string {
+	return `{"model":"gpt-4o","messages":[{"role":"user","content":"Weather in Paris?"},{"role":"assistant","content":` + content +
+		`,"tool_calls":[{"id":"` + id + `","type":"function","function":{"name":"get_weather","arguments":"{\"city\":\"Paris\"}"}}]},` +
+		`{"role":"tool","content":"{\"temp\":21}","tool_call_id":"` + id + `"}]}`
+}
+
 // helloUsage is the fake's chat usage for "Hi" answered "Hello from gpt-4o".
 var helloUsage = provider.Usage{PromptTokens: 5, CompletionTokens: 5, TotalTokens: 10}
 
