@@ -227,7 +227,7 @@ func TestNativeBedrockTranslatedErrors(t *testing.T) {
 		})
 	}
 	for _, mode := range []string{"close", "error"} {
-		bp := erroringProxy(t, "bedrock", brokenChat(t, mode))
+		bp, blog := translatedProxy(t, "bedrock", brokenChat(t, mode))
 		for name, do := range nativeClients(t, bp) {
 			t.Run("broken-"+mode+"/"+name, func(t *testing.T) {
 				types, _, frames := converseStream(t, do("POST", "/model/assistant/converse-stream", bedrockRequest))
@@ -242,6 +242,7 @@ func TestNativeBedrockTranslatedErrors(t *testing.T) {
 				if mode == "error" {
 					assert.Contains(t, msg, "The server is overloaded.")
 				}
+				assert.Error(t, blog.last(t).Err, "the Stats say the stream failed")
 			})
 		}
 	}

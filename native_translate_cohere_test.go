@@ -227,7 +227,7 @@ func TestNativeCohereTranslatedErrors(t *testing.T) {
 		})
 	}
 	for _, mode := range []string{"close", "error"} {
-		bp := erroringProxy(t, "cohere", brokenChat(t, mode))
+		bp, blog := translatedProxy(t, "cohere", brokenChat(t, mode))
 		for name, do := range nativeClients(t, bp) {
 			t.Run("broken-"+mode+"/"+name, func(t *testing.T) {
 				names, events, _ := cohereStream(t, do("POST", "/v2/chat", withStream(req)))
@@ -238,6 +238,7 @@ func TestNativeCohereTranslatedErrors(t *testing.T) {
 				if mode == "error" {
 					assert.Contains(t, end.Delta.Error, "The server is overloaded.")
 				}
+				assert.Error(t, blog.last(t).Err, "the Stats say the stream failed")
 			})
 		}
 	}

@@ -206,10 +206,6 @@ func TestNativeGeminiTranslatedFailover(t *testing.T) {
 func TestNativeGeminiTranslatedErrors(t *testing.T) {
 	oa := chatFake(t)
 	p := erroringProxy(t, "gemini", openaiAt(oa, 0))
-	broken := map[string]*aiproxy.Proxy{}
-	for _, mode := range []string{"close", "error"} {
-		broken[mode], _ = translatedProxy(t, "gemini", brokenChat(t, mode))
-	}
 	for name, do := range nativeClients(t, p) {
 		t.Run(name, func(t *testing.T) {
 			for _, tc := range []struct {
@@ -237,7 +233,8 @@ func TestNativeGeminiTranslatedErrors(t *testing.T) {
 			assert.Len(t, oa.Requests(), n, "an invalid request goes to no target")
 		})
 	}
-	for mode, bp := range broken {
+	for _, mode := range []string{"close", "error"} {
+		bp, blog := translatedProxy(t, "gemini", brokenChat(t, mode))
 		for name, do := range nativeClients(t, bp) {
 			t.Run("broken-"+mode+"/"+name, func(t *testing.T) {
 				for _, sse := range []bool{true, false} {
@@ -256,6 +253,7 @@ func TestNativeGeminiTranslatedErrors(t *testing.T) {
 					if mode == "error" {
 						assert.Contains(t, e.Message, "The server is overloaded.", "the upstream's error event")
 					}
+					assert.Error(t, blog.last(t).Err, "the Stats say the stream failed")
 				}
 			})
 		}

@@ -172,7 +172,7 @@ func TestNativeHuggingfaceTranslatedErrors(t *testing.T) {
 		})
 	}
 	for _, mode := range []string{"close", "error"} {
-		bp := erroringProxy(t, "huggingface", brokenChat(t, mode))
+		bp, blog := translatedProxy(t, "huggingface", brokenChat(t, mode))
 		for name, do := range nativeClients(t, bp) {
 			t.Run("broken-"+mode+"/"+name, func(t *testing.T) {
 				events := tgiStream(t, do("POST", "/generate_stream", `{"inputs":"Hi"}`))
@@ -183,6 +183,7 @@ func TestNativeHuggingfaceTranslatedErrors(t *testing.T) {
 				if mode == "error" {
 					assert.Contains(t, events[1].Error, "The server is overloaded.")
 				}
+				assert.Error(t, blog.last(t).Err, "the Stats say the stream failed")
 			})
 		}
 	}
