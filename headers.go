@@ -16,9 +16,10 @@ var dropRequest = map[string]bool{
 }
 
 // credentialHeaders are the client's credentials, forwarded only to a target that has none
-// of its own (its own are added instead).
+// of its own (its own are added instead). An AWS SDK client (a Bedrock one) signs with
+// temporary credentials' session token in X-Amz-Security-Token.
 var credentialHeaders = map[string]bool{
-	"Authorization": true, "Api-Key": true, "X-Api-Key": true, "X-Goog-Api-Key": true,
+	"Authorization": true, "Api-Key": true, "X-Api-Key": true, "X-Goog-Api-Key": true, "X-Amz-Security-Token": true,
 }
 
 // copyRequestHeaders copies the client's headers into the upstream request's, except those
