@@ -28,6 +28,24 @@ type clientRequest struct {
 	translated translation
 	// topK is the request's top_k, which chat has not, for the targets whose API takes one.
 	topK []byte
+	// bare is the client's request without its query (withoutQuery).
+	bare *http.Request
+}
+
+// withoutQuery returns the client's request r without its query parameters, which belong to
+// its API (Gemini's alt=sse, Anthropic's beta=true): an attempt translated to chat does not
+// forward them, as a passthrough does.
+func (x *clientRequest) withoutQuery(r *http.Request) *http.Request {
+	if r.URL == nil || r.URL.RawQuery == "" {
+		return r
+	}
+	if x.bare == nil {
+		b, u := *r, *r.URL
+		u.RawQuery = ""
+		b.URL = &u
+		x.bare = &b
+	}
+	return x.bare
 }
 
 // parseRequest reads the request body (parse), in the client's API: the members routing

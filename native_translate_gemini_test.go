@@ -126,6 +126,8 @@ func TestNativeGeminiTranslated(t *testing.T) {
 				require.NotNil(t, last.UsageMetadata)
 				assert.Equal(t, helloUsage.TotalTokens, last.UsageMetadata.TotalTokenCount)
 				assert.Contains(t, lastChat(t, oa), `"stream":true`)
+				reqs := oa.Requests()
+				assert.Empty(t, reqs[len(reqs)-1].RawQuery, "Gemini's alt=sse is not sent to the OpenAI target")
 				s := log.last(t)
 				assert.True(t, s.Stream)
 				assert.Equal(t, helloUsage, s.Usage)

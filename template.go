@@ -420,11 +420,15 @@ func (c *call) resolveTemplates(pl *pool) *RequestError {
 // request when it has template variables.
 func (c *call) request(t *target, x exchange) (upstream, *failed) {
 	c.stats.resolvedModel = ""
+	client := c.req
+	if c.x.api != openaiAPI && !x.pass {
+		client = c.x.withoutQuery(c.req)
+	}
 	if m := c.nativeModel(t, x); m != nil {
-		return t.requestModel(c.ctx, x.route, x.body, c.stream, c.req, m)
+		return t.requestModel(c.ctx, x.route, x.body, c.stream, client, m)
 	}
 	if t.tmpl == nil || c.admit == nil || c.admit.models[t] == nil {
-		return t.request(c.ctx, x.route, x.body, c.stream, c.req)
+		return t.request(c.ctx, x.route, x.body, c.stream, client)
 	}
 	m := c.admit.models[t]
 	body := x.body
@@ -433,7 +437,7 @@ func (c *call) request(t *target, x exchange) (upstream, *failed) {
 		edit := []jsonx.Edit{{Key: "model", Value: jsonx.AppendString(nil, m.Name)}}
 		body = jsonx.Apply(make([]byte, 0, len(body)+len(m.Name)+16), body, edit)
 	}
-	return t.requestModel(c.ctx, x.route, body, c.stream, c.req, m)
+	return t.requestModel(c.ctx, x.route, body, c.stream, client, m)
 }
 
 // modelHeaderOf is the X-Kong-LLM-Model value for a response from t.
