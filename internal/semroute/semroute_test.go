@@ -86,9 +86,13 @@ func TestRoute(t *testing.T) {
 		if len(d.Targets) != 2 {
 			t.Fatalf("%q: %d signals, want 2", c.text, len(d.Targets))
 		}
+		if p := d.Targets[0].Classifier + d.Targets[1].Classifier; math.Abs(p-1) > 1e-9 {
+			t.Errorf("%q: classifier probabilities sum to %v, want 1", c.text, p)
+		}
 		for i, s := range d.Targets {
-			if s.Lexical < 0 || s.Lexical >= 1 || math.Abs(s.Score-(s.Vector+s.Lexical)/2) > 1e-12 {
-				t.Errorf("%q target %d: signals %+v, want lexical in [0, 1) and score their mean", c.text, i, s)
+			if s.Lexical < 0 || s.Lexical >= 1 || s.Classifier <= 0 || s.Classifier >= 1 ||
+				math.Abs(s.Score-(0.8*(s.Vector+s.Lexical)/2+0.2*s.Classifier)) > 1e-12 {
+				t.Errorf("%q target %d: signals %+v, want lexical in [0, 1), a probability and score 0.8 × their mean + 0.2 × the probability", c.text, i, s)
 			}
 			if other := d.Targets[1-i].Score; math.Abs(s.Net-(s.Score-other/2)) > 1e-12 {
 				t.Errorf("%q target %d: net %v, want its score less half the other's (%v)", c.text, i, s.Net, other)
