@@ -3,7 +3,7 @@ package semroute
 import "math"
 
 // classifier is a multinomial logistic regression over a text's unit vector and its words
-// (each word the text uses, once, weighing 1/√(its number of words)), fitted at New to the
+// (each word the text uses, once, weighing wordScale/√(its number of words)), fitted at New to the
 // targets' texts by full-batch gradient descent from zero weights: deterministic, and a few
 // milliseconds for hundreds of examples.
 type classifier struct {
