@@ -503,7 +503,8 @@ func dot(a, b []float32) float64 {
 }
 
 // Tokenize splits text into the words the lexical signal compares: lower case, letters
-// and digits, a plural "s" dropped from words of more than three letters.
+// and digits, a plural "s" dropped from words of more than three letters, and "ing", "ed" and
+// a final "e" from longer words (see stemWord).
 func Tokenize(text string) []string {
 	var words []string
 	eachWord(text, nil, func(w []byte) { words = append(words, string(w)) })
