@@ -9,10 +9,10 @@
 // targets claim alike is less sure), and the acceptance threshold is calibrated from the
 // examples themselves: the net score that a given share of them reach when each is scored
 // as a prompt would be, left out of its own target (for the classifier: scored by one
-// fitted without it, cross-fitting over Options.Folds folds). (One threshold per target, calibrated
-// the same way from that target's examples alone, was measured worse on the intent sets of
-// embed/offline/internal/intenteval: targets with tight examples then reject prompts that a
-// looser target would have accepted at the same score.)
+// fitted without it, cross-fitting over Options.Folds folds). (One threshold per target,
+// calibrated the same way from that target's examples alone, was measured worse on the
+// intent sets of embed/offline/internal/intenteval: targets with tight examples then reject
+// prompts that a looser target would have accepted at the same score.)
 //
 // It is self-contained: vectors in, a decision out. It knows nothing of embedders, stores
 // or HTTP; the semantic balancer fits a Router at start from the vectors it embedded and
@@ -370,9 +370,7 @@ func (r *Router) Route(vec []float32, text string, d *Decision) {
 				most += r.lex.unseen * (bm25K1 + 1)
 				return
 			}
-			if !slices.Contains(d.ids, id) {
-				d.ids = append(d.ids, id)
-			}
+			d.ids = append(d.ids, id)
 			most += r.lex.idf[id] * (bm25K1 + 1)
 			for _, p := range r.lex.post[id] {
 				d.Targets[p.target].Lexical += p.score
@@ -390,6 +388,8 @@ func (r *Router) Route(vec []float32, text string, d *Decision) {
 				d.p = make([]float64, n)
 			}
 			d.p = d.p[:n]
+			slices.Sort(d.ids) // distinct words, in O(n log n) for long prompts
+			d.ids = slices.Compact(d.ids)
 			scale := 0.0
 			if nw > 0 {
 				scale = wordScale / math.Sqrt(float64(nw))

@@ -257,3 +257,47 @@ func TestPhrases(t *testing.T) {
 		t.Errorf("decision %+v, want target 0 with the nearest text's similarity %v", d, want)
 	}
 }
+
+// The classifier is fitted deterministically (the same Router twice), turns off with a
+// negative weight, and ranks a prompt that only its words settle.
+func TestClassifier(t *testing.T) {
+	ts, vec, text := benchTargets()
+	a, err := New(ts, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := New(ts, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var da, db Decision
+	a.Route(vec, text, &da)
+	b.Route(vec, text, &db)
+	if a.Threshold() != b.Threshold() || !slices.Equal(da.Targets, db.Targets) {
+		t.Errorf("two fits differ: thresholds %v %v, signals %+v %+v", a.Threshold(), b.Threshold(), da.Targets, db.Targets)
+	}
+	off, err := New(ts, Options{Classifier: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	off.Route(vec, text, &da)
+	for i, s := range da.Targets {
+		if s.Classifier != 0 || math.Abs(s.Score-(s.Vector+s.Lexical)/2) > 1e-12 {
+			t.Errorf("classifier off, target %d: %+v", i, s)
+		}
+	}
+	// Two targets with the same vectors: only the words (and so the classifier) tell.
+	same := unit(2, 1, 1)
+	two := []Target{
+		{Texts: []string{"weather", "rain tomorrow", "snow forecast"}, Vectors: [][]float32{same, same, same}, Examples: 2},
+		{Texts: []string{"music", "play a song", "some jazz"}, Vectors: [][]float32{same, same, same}, Examples: 2},
+	}
+	r, err := New(two, Options{Lexical: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Route(same, "will it rain or snow", &da)
+	if da.Best != 0 || da.Targets[0].Classifier <= 0.5 {
+		t.Errorf("rain prompt: %+v, want the weather target by its words", da)
+	}
+}
