@@ -49,10 +49,12 @@ const (
 	// nearest text (description or example) in the vector store's metric, and Threshold
 	// applies to it.
 	ScoreNearest Scoring = ""
-	// ScoreCombined scores each target by two signals, half and half: the mean cosine
-	// similarity of the prompt to the target's 5 nearest texts (its description and
-	// examples), so that one stray example does not capture prompts, and the BM25 word
-	// overlap of the prompt with all of the target's texts, normalised to [0, 1). A target
+	// ScoreCombined scores each target by three signals: the mean cosine similarity of the
+	// prompt to the target's 5 nearest texts (its description and examples), so that one
+	// stray example does not capture prompts, and the BM25 word overlap of the prompt with
+	// all of the target's texts, normalised to [0, 1), half and half, weighing 0.85 in all;
+	// and, weighing 0.15, the probability that a logistic-regression classifier over texts'
+	// vectors and words, fitted at start to every target's texts, gives the target. A target
 	// without examples whose description lists topics separated by commas has each of
 	// them as a text as well, and its vector signal is its nearest text's similarity. A
 	// target's distance is 1 − (that combined score − half the best other target's), so
@@ -87,12 +89,13 @@ type Score struct {
 	Description string
 	Targets     []string
 	Distance    float64
-	// Vector and Lexical are the signals of ScoreCombined: the mean cosine similarity of
-	// the prompt to the target's 5 nearest texts (without examples, its description's or
-	// a listed topic's, the nearest), and the BM25 word overlap with its texts
-	// in [0, 1). Combined is their mean, and Distance = 1 − (Combined − half the highest
-	// Combined of the other targets). Zero with ScoreNearest.
-	Vector, Lexical, Combined float64
+	// Vector, Lexical and Classifier are the signals of ScoreCombined: the mean cosine
+	// similarity of the prompt to the target's 5 nearest texts (without examples, its
+	// description's or a listed topic's, the nearest), the BM25 word overlap with its texts
+	// in [0, 1), and the probability the classifier fitted at start gives the target.
+	// Combined is 0.85 × the mean of the first two + 0.15 × Classifier, and Distance = 1 −
+	// (Combined − half the highest Combined of the other targets). Zero with ScoreNearest.
+	Vector, Lexical, Classifier, Combined float64
 }
 
 // semanticRouter is the semantic balancer: it embeds each distinct description (and its
@@ -615,7 +618,7 @@ func (r *semanticRouter) score(vec []float32, prompt string, d *Decision, all bo
 		for i, g := range r.groups {
 			s := sd.Targets[i]
 			d.Scores[i] = Score{Description: g.description, Targets: names(g.pool.targets), Distance: 1 - s.Net,
-				Vector: s.Vector, Lexical: s.Lexical, Combined: s.Score}
+				Vector: s.Vector, Lexical: s.Lexical, Classifier: s.Classifier, Combined: s.Score}
 		}
 		slices.SortStableFunc(d.Scores, func(a, b Score) int { return cmp.Compare(a.Distance, b.Distance) })
 	}

@@ -52,7 +52,7 @@ func combinedConfig(t *testing.T) (aiproxy.Config, *aiproxytest.OpenAI) {
 
 // With ScoreCombined and no threshold, the threshold is calibrated from the examples; a
 // request through the Handler goes where Explain says, with the distance in the header,
-// and Explain shows both signals of every target.
+// and Explain shows the signals of every target.
 func TestCombinedScoringThroughTheHandler(t *testing.T) {
 	cfg, up := combinedConfig(t)
 	p := newSeedProxy(t, cfg)
@@ -68,7 +68,9 @@ func TestCombinedScoringThroughTheHandler(t *testing.T) {
 		assert.Less(t, d.Threshold, 1.0, "calibrated from the examples")
 		require.Len(t, d.Scores, 2)
 		for i, s := range d.Scores {
-			assert.InDelta(t, (s.Vector+s.Lexical)/2, s.Combined, 1e-12, "%s: the signals' mean", c.prompt)
+			assert.InDelta(t, 0.85*(s.Vector+s.Lexical)/2+0.15*s.Classifier, s.Combined, 1e-12, "%s: the signals' weighted mean", c.prompt)
+			assert.Greater(t, s.Classifier, 0.0)
+			assert.Less(t, s.Classifier, 1.0)
 			assert.InDelta(t, 1-(s.Combined-d.Scores[1-i].Combined/2), s.Distance, 1e-12, "%s: less half the other's", c.prompt)
 			assert.GreaterOrEqual(t, s.Lexical, 0.0)
 			assert.Less(t, s.Lexical, 1.0)

@@ -141,7 +141,7 @@ func readCases(t testing.TB, path string) []devCase {
 
 // devFloor is the accuracy each part of the development set must keep (the figures reported
 // in README.md, rounded down).
-var devFloor = map[string]float64{"kong": 0.96, "domains": 0.97, "seed002": 0.18}
+var devFloor = map[string]float64{"kong": 0.96, "domains": 0.97, "seed002": 0.31}
 
 func TestDevSet(t *testing.T) { evalSet(t, readDevSet(t), devFloor) }
 
@@ -150,7 +150,7 @@ func TestDevSet(t *testing.T) { evalSet(t, readDevSet(t), devFloor) }
 func TestHeldOut(t *testing.T) { evalSet(t, readCases(t, "testdata/heldout.tsv"), heldOutFloor) }
 
 // heldOutFloor is the held-out accuracy reported in README.md, rounded down.
-var heldOutFloor = map[string]float64{"kong": 0.77, "domains": 0.95, "seed002": 0.12}
+var heldOutFloor = map[string]float64{"kong": 0.91, "domains": 0.75, "seed002": 0.25}
 
 func evalSet(t *testing.T, cases []devCase, floors map[string]float64) {
 	e := New()
@@ -252,4 +252,4 @@ func TestSeed002(t *testing.T) {
 }
 
 // seed002Floor: the figures reported in README.md.
-var seed002Floor = struct{ progNearest, progWithin, lifeNearest int }{12, 5, 10}
+var seed002Floor = struct{ progNearest, progWithin, lifeNearest int }{11, 7, 10}

@@ -138,6 +138,7 @@ func eachWord(text string, buf []byte, fn func(word []byte)) []byte {
 		if n := len(w); n > 3 && w[n-1] == 's' && w[n-2] != 's' {
 			w = w[:n-1] // a plural "s"
 		}
+		w = stemWord(w)
 		if len(w) > 0 {
 			fn(w)
 		}
@@ -168,4 +169,33 @@ func eachWord(text string, buf []byte, fn func(word []byte)) []byte {
 	}
 	emit()
 	return buf
+}
+
+// stemWord strips "ing" and "ed" (and the doubled consonant before them) and a final "e" from
+// longer ASCII words (words of 7, 6 and 5 letters or more), so that "transferring", "transferred" and "transfer", or "charge" and
+// "charged", are one word.
+func stemWord(w []byte) []byte {
+	for _, c := range w {
+		if c >= utf8.RuneSelf { // English suffixes only
+			return w
+		}
+	}
+	n := len(w)
+	switch {
+	case n > 6 && string(w[n-3:]) == "ing":
+		w = w[:n-3]
+	case n > 5 && string(w[n-2:]) == "ed":
+		w = w[:n-2]
+	case n > 4 && w[n-1] == 'e':
+		return w[:n-1]
+	default:
+		return w
+	}
+	if n := len(w); n > 3 && w[n-1] == w[n-2] && w[n-1] != 'l' && w[n-1] != 's' {
+		w = w[:n-1]
+	}
+	if n := len(w); n > 4 && w[n-1] == 'e' {
+		w = w[:n-1]
+	}
+	return w
 }

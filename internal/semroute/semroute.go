@@ -2,14 +2,17 @@
 // description and examples say, beyond Kong's nearest-description rule: the vector signal is
 // the mean similarity of the prompt to the target's K nearest texts (kNN, so one stray
 // example does not capture prompts; the nearest, for a target without examples), a lexical
-// signal is BM25 of the prompt's words against the target's texts taken as one document,
-// their combined score is reduced by a share of the best other target's (a margin: a prompt
-// two targets claim alike is less sure), and the acceptance threshold is calibrated from the
+// signal is BM25 of the prompt's words against the target's texts taken as one document, a
+// classifier signal is the probability that a multinomial logistic regression over texts'
+// vectors and words, fitted at New to every target's texts, gives the target; their
+// combined score is reduced by a share of the best other target's (a margin: a prompt two
+// targets claim alike is less sure), and the acceptance threshold is calibrated from the
 // examples themselves: the net score that a given share of them reach when each is scored
-// as a prompt would be, left out of its own target. (One threshold per target, calibrated
-// the same way from that target's examples alone, was measured worse on the intent sets of
-// embed/offline/internal/intenteval: targets with tight examples then reject prompts that a
-// looser target would have accepted at the same score.)
+// as a prompt would be, left out of its own target (for the classifier: scored by one
+// fitted without it, cross-fitting over Options.Folds folds). (One threshold per target,
+// calibrated the same way from that target's examples alone, was measured worse on the
+// intent sets of embed/offline/internal/intenteval: targets with tight examples then reject
+// prompts that a looser target would have accepted at the same score.)
 //
 // It is self-contained: vectors in, a decision out. It knows nothing of embedders, stores
 // or HTTP; the semantic balancer fits a Router at start from the vectors it embedded and
@@ -60,6 +63,19 @@ type Options struct {
 	// Fallback is the combined-score threshold when there are too few examples to
 	// calibrate one. 0 means 0.
 	Fallback float64
+	// Classifier is the weight of the classifier signal: the probability that a
+	// logistic-regression classifier over texts' vectors and words, fitted at New to every
+	// target's texts, gives the target. The vector and lexical signals share the rest. 0
+	// means 0.15; a negative value turns it off (and skips the fitting).
+	Classifier float64
+	// Lambda is the classifier's L2 penalty. 0 means 0.001.
+	Lambda float64
+	// Iterations is how many gradient steps (with momentum) fit the classifier. 0 means 60.
+	Iterations int
+	// Folds is how many classifiers, each fitted without a share of the examples,
+	// score the examples left out for the threshold's calibration (cross-fitting: an
+	// example scored by a classifier that saw it would look surer than a prompt). 0 means 4.
+	Folds int
 }
 
 func (o Options) withDefaults() Options {
@@ -84,6 +100,21 @@ func (o Options) withDefaults() Options {
 	if o.MinExamples <= 0 {
 		o.MinExamples = 10
 	}
+	switch {
+	case o.Classifier == 0:
+		o.Classifier = 0.15
+	case o.Classifier < 0:
+		o.Classifier = 0
+	}
+	if o.Lambda <= 0 {
+		o.Lambda = 1e-3
+	}
+	if o.Iterations <= 0 {
+		o.Iterations = 60
+	}
+	if o.Folds <= 1 {
+		o.Folds = 4
+	}
 	return o
 }
 
@@ -95,7 +126,8 @@ type Router struct {
 	vecs      []float32 // every text's vector, unit length, flat
 	targets   []target
 	lex       lexicon
-	threshold float64 // on the combined score
+	clf       *classifier // nil when Options.Classifier is off
+	threshold float64     // on the combined score
 }
 
 type target struct {
@@ -148,8 +180,60 @@ func New(targets []Target, opts Options) (*Router, error) {
 	}
 	var bm25Docs []bm25Doc
 	r.lex, bm25Docs = newLexicon(ids, docs)
-	r.threshold = r.calibrate(words, bm25Docs)
+	var folds []*classifier // by fold; example e of all is in fold e % Folds
+	if r.opts.Classifier > 0 {
+		var samples []sample
+		var fold []int // by sample: its fold, -1 for descriptions and other texts
+		e := 0
+		nfeat := len(ids)
+		for i, tg := range r.targets {
+			for j := range tg.n {
+				samples = append(samples, r.sample(i, tg.first+j, words[i][j]))
+				f := -1
+				if j >= 1 && j <= tg.examples {
+					f, e = e%r.opts.Folds, e+1
+				}
+				fold = append(fold, f)
+			}
+		}
+		o := r.opts
+		r.clf = fitClassifier(samples, nil, len(targets), r.dims, nfeat, o.Iterations, o.Lambda, classifierRate)
+		if e >= o.MinExamples {
+			skip := make([]bool, len(samples))
+			for f := range o.Folds {
+				for k := range skip {
+					skip[k] = fold[k] == f
+				}
+				folds = append(folds, fitClassifier(samples, skip, len(targets), r.dims, nfeat, o.Iterations, o.Lambda, classifierRate))
+			}
+		}
+		r.threshold = r.calibrate(words, bm25Docs, folds, samples)
+		return r, nil
+	}
+	r.threshold = r.calibrate(words, bm25Docs, nil, nil)
 	return r, nil
+}
+
+// wordScale is the weight of a one-word text's word in the classifier's features (a
+// text's vector has length 1). 2 was better than 0.5, 1 and 4 on the intent sets' dev parts.
+const wordScale = 2.0
+
+// classifierRate is the classifier's gradient step.
+const classifierRate = 2.0
+
+// sample is text k of target i, whose words are ids, as the classifier trains on it: its
+// vector, its distinct words, and wordScale/√(its number of words) as their weight.
+func (r *Router) sample(i, k int, ids []int32) sample {
+	s := sample{vec: r.vec(k), class: i}
+	for _, id := range ids {
+		if !slices.Contains(s.words, id) {
+			s.words = append(s.words, id)
+		}
+	}
+	if len(ids) > 0 {
+		s.scale = wordScale / math.Sqrt(float64(len(ids)))
+	}
+	return s
 }
 
 // unitize scales v to unit length (a zero vector stays zero).
@@ -164,11 +248,18 @@ func unitize(v []float32) {
 // calibrate scores each example as Route would, its own target's texts but itself standing
 // for that target, and returns the Quantile-th lowest net score, or Fallback with fewer
 // than MinExamples examples.
-func (r *Router) calibrate(words [][][]int32, docs []bm25Doc) float64 {
+func (r *Router) calibrate(words [][][]int32, docs []bm25Doc, folds []*classifier, samples []sample) float64 {
 	var scores, sims []float64
+	probs := make([]float64, len(r.targets))
+	e := 0
 	for i, tg := range r.targets {
 		for j := 1; j <= tg.examples; j++ {
 			v := r.vec(tg.first + j)
+			if folds != nil {
+				s := samples[tg.first+j]
+				folds[e%len(folds)].probs(s.vec, 1, s.words, s.scale, probs)
+			}
+			e++
 			own, rival := 0.0, math.Inf(-1)
 			for u, other := range r.targets {
 				sims = sims[:0]
@@ -181,7 +272,7 @@ func (r *Router) calibrate(words [][][]int32, docs []bm25Doc) float64 {
 				if u == i {
 					doc = doc.without(words[i][j])
 				}
-				score := r.combine(topMean(sims, other.k), r.lex.scoreDoc(words[i][j], doc))
+				score := r.combine(topMean(sims, other.k), r.lex.scoreDoc(words[i][j], doc), probs[u])
 				if u == i {
 					own = score
 				} else {
@@ -206,8 +297,9 @@ func (r *Router) Threshold() float64 { return r.threshold }
 
 func (r *Router) vec(k int) []float32 { return r.vecs[k*r.dims : (k+1)*r.dims] }
 
-func (r *Router) combine(vector, lexical float64) float64 {
-	return (1-r.opts.Lexical)*vector + r.opts.Lexical*lexical
+func (r *Router) combine(vector, lexical, class float64) float64 {
+	c := r.opts.Classifier
+	return (1-c)*((1-r.opts.Lexical)*vector+r.opts.Lexical*lexical) + c*class
 }
 
 // Signals are one target's scores for a prompt.
@@ -218,7 +310,10 @@ type Signals struct {
 	// Lexical is BM25 of the prompt against the target's texts, divided by the most the
 	// prompt's words could score (1: every word matches as well as it could), in [0, 1).
 	Lexical float64
-	// Score combines them: (1 − Options.Lexical)·Vector + Options.Lexical·Lexical.
+	// Classifier is the probability the classifier gives the target (0 when it is off).
+	Classifier float64
+	// Score combines them: (1 − c)·((1 − Options.Lexical)·Vector + Options.Lexical·Lexical)
+	// + c·Classifier, c being Options.Classifier.
 	Score float64
 	// Net is Score less Options.Margin times the highest Score of the other targets: what
 	// the threshold applies to. Targets rank alike by Score and by Net.
@@ -237,6 +332,8 @@ type Decision struct {
 
 	sims []float64 // scratch: one target's similarities
 	buf  []byte    // scratch: a word of the prompt
+	ids  []int32   // scratch: the prompt's distinct known words
+	p    []float64 // scratch: class probabilities
 }
 
 // Dimensions is the length of the targets' vectors, which Route's must have.
@@ -257,29 +354,51 @@ func (r *Router) Route(vec []float32, text string, d *Decision) {
 	if cap(d.sims) < r.maxTexts {
 		d.sims = make([]float64, r.maxTexts)
 	}
-	if r.opts.Lexical > 0 {
+	inv := 0.0
+	if qn := math.Sqrt(dot(vec, vec)); qn > 0 {
+		inv = 1 / qn
+	}
+	if r.opts.Lexical > 0 || r.clf != nil {
 		// Targets[i].Lexical sums the BM25 term scores first, then is divided by the most.
 		var most float64
+		nw := 0
+		d.ids = d.ids[:0]
 		d.buf = eachWord(text, d.buf, func(w []byte) {
+			nw++
 			id, ok := r.lex.ids[string(w)]
 			if !ok {
 				most += r.lex.unseen * (bm25K1 + 1)
 				return
 			}
+			d.ids = append(d.ids, id)
 			most += r.lex.idf[id] * (bm25K1 + 1)
 			for _, p := range r.lex.post[id] {
 				d.Targets[p.target].Lexical += p.score
 			}
 		})
 		for i := range d.Targets {
-			if most > 0 {
+			if most > 0 && r.opts.Lexical > 0 {
 				d.Targets[i].Lexical /= most
+			} else {
+				d.Targets[i].Lexical = 0
 			}
 		}
-	}
-	inv := 0.0
-	if qn := math.Sqrt(dot(vec, vec)); qn > 0 {
-		inv = 1 / qn
+		if r.clf != nil {
+			if cap(d.p) < n {
+				d.p = make([]float64, n)
+			}
+			d.p = d.p[:n]
+			slices.Sort(d.ids) // distinct words, in O(n log n) for long prompts
+			d.ids = slices.Compact(d.ids)
+			scale := 0.0
+			if nw > 0 {
+				scale = wordScale / math.Sqrt(float64(nw))
+			}
+			r.clf.probs(vec, inv, d.ids, scale, d.p)
+			for i := range d.Targets {
+				d.Targets[i].Classifier = d.p[i]
+			}
+		}
 	}
 	d.Best = 0
 	second := -1 // the runner-up
@@ -288,7 +407,7 @@ func (r *Router) Route(vec []float32, text string, d *Decision) {
 		r.sims(vec, tg, s)
 		sig := &d.Targets[i]
 		sig.Vector = topMean(s, tg.k) * inv
-		sig.Score = r.combine(sig.Vector, sig.Lexical)
+		sig.Score = r.combine(sig.Vector, sig.Lexical, sig.Classifier)
 		switch {
 		case i == 0:
 		case sig.Score > d.Targets[d.Best].Score:
@@ -384,7 +503,8 @@ func dot(a, b []float32) float64 {
 }
 
 // Tokenize splits text into the words the lexical signal compares: lower case, letters
-// and digits, a plural "s" dropped from words of more than three letters.
+// and digits, a plural "s" dropped from words of more than three letters, and "ing", "ed" and
+// a final "e" from longer words (see stemWord).
 func Tokenize(text string) []string {
 	var words []string
 	eachWord(text, nil, func(w []byte) { words = append(words, string(w)) })

@@ -25,8 +25,9 @@ func unit(dims int, axisWeight ...float64) []float32 {
 }
 
 func TestTokenize(t *testing.T) {
-	got := Tokenize("What's the ATM's fee? Ordering 2 pizzas, bus-pass")
-	want := []string{"what", "s", "the", "atm", "s", "fee", "ordering", "2", "pizza", "bus", "pass"}
+	got := Tokenize("What's the ATM's fee? Ordering 2 pizzas, bus-pass; transferring, transferred, transfers, charge, charged, string, speed")
+	want := []string{"what", "s", "the", "atm", "s", "fee", "order", "2", "pizza", "bus", "pass",
+		"transfer", "transfer", "transfer", "charg", "charg", "string", "speed"}
 	if !slices.Equal(got, want) {
 		t.Errorf("Tokenize = %q, want %q", got, want)
 	}
@@ -86,9 +87,13 @@ func TestRoute(t *testing.T) {
 		if len(d.Targets) != 2 {
 			t.Fatalf("%q: %d signals, want 2", c.text, len(d.Targets))
 		}
+		if p := d.Targets[0].Classifier + d.Targets[1].Classifier; math.Abs(p-1) > 1e-9 {
+			t.Errorf("%q: classifier probabilities sum to %v, want 1", c.text, p)
+		}
 		for i, s := range d.Targets {
-			if s.Lexical < 0 || s.Lexical >= 1 || math.Abs(s.Score-(s.Vector+s.Lexical)/2) > 1e-12 {
-				t.Errorf("%q target %d: signals %+v, want lexical in [0, 1) and score their mean", c.text, i, s)
+			if s.Lexical < 0 || s.Lexical >= 1 || s.Classifier <= 0 || s.Classifier >= 1 ||
+				math.Abs(s.Score-(0.85*(s.Vector+s.Lexical)/2+0.15*s.Classifier)) > 1e-12 {
+				t.Errorf("%q target %d: signals %+v, want lexical in [0, 1), a probability and score 0.85 × their mean + 0.15 × the probability", c.text, i, s)
 			}
 			if other := d.Targets[1-i].Score; math.Abs(s.Net-(s.Score-other/2)) > 1e-12 {
 				t.Errorf("%q target %d: net %v, want its score less half the other's (%v)", c.text, i, s.Net, other)
@@ -250,5 +255,49 @@ func TestPhrases(t *testing.T) {
 	r.Route(unit(3, 0, 1, 2, .5), "", &d)
 	if want := float64(dot(unit(3, 0, 1, 2, .5), unit(3, 0, 1, 2, .5))); d.Best != 0 || math.Abs(d.Targets[0].Vector-want) > 1e-6 {
 		t.Errorf("decision %+v, want target 0 with the nearest text's similarity %v", d, want)
+	}
+}
+
+// The classifier is fitted deterministically (the same Router twice), turns off with a
+// negative weight, and ranks a prompt that only its words settle.
+func TestClassifier(t *testing.T) {
+	ts, vec, text := benchTargets()
+	a, err := New(ts, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := New(ts, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var da, db Decision
+	a.Route(vec, text, &da)
+	b.Route(vec, text, &db)
+	if a.Threshold() != b.Threshold() || !slices.Equal(da.Targets, db.Targets) {
+		t.Errorf("two fits differ: thresholds %v %v, signals %+v %+v", a.Threshold(), b.Threshold(), da.Targets, db.Targets)
+	}
+	off, err := New(ts, Options{Classifier: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	off.Route(vec, text, &da)
+	for i, s := range da.Targets {
+		if s.Classifier != 0 || math.Abs(s.Score-(s.Vector+s.Lexical)/2) > 1e-12 {
+			t.Errorf("classifier off, target %d: %+v", i, s)
+		}
+	}
+	// Two targets with the same vectors: only the words (and so the classifier) tell.
+	same := unit(2, 1, 1)
+	two := []Target{
+		{Texts: []string{"weather", "rain tomorrow", "snow forecast"}, Vectors: [][]float32{same, same, same}, Examples: 2},
+		{Texts: []string{"music", "play a song", "some jazz"}, Vectors: [][]float32{same, same, same}, Examples: 2},
+	}
+	r, err := New(two, Options{Lexical: -1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Route(same, "will it rain or snow", &da)
+	if da.Best != 0 || da.Targets[0].Classifier <= 0.5 {
+		t.Errorf("rain prompt: %+v, want the weather target by its words", da)
 	}
 }

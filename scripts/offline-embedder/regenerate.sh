@@ -22,12 +22,17 @@ cd "$work"
 WORDNET=1:3.0-37
 PYDOC=3.11.2-6+deb12u8
 NODEDOC=18.20.4+dfsg-1~deb12u2
+GCIDE=0.48.5+nmu2
+FOLDOC=20230119-1
+JARGON=4.4.7-3.1
+VERA=1:1.24-1
 FASTTEXT=0.9.2+ds-1+b1
 
 if [ "$(dpkg-query -W -f='${Version}' fasttext 2>/dev/null || true)" != "$FASTTEXT" ]; then
 	apt-get install -y "fasttext=$FASTTEXT"
 fi
-apt-get download "wordnet-base=$WORDNET" "python3.11-doc=$PYDOC" "nodejs-doc=$NODEDOC"
+apt-get download "wordnet-base=$WORDNET" "python3.11-doc=$PYDOC" "nodejs-doc=$NODEDOC" \
+	"dict-gcide=$GCIDE" "dict-foldoc=$FOLDOC" "dict-jargon=$JARGON" "dict-vera=$VERA"
 rm -rf root && mkdir root
 for deb in ./*.deb; do dpkg-deb -x "$deb" root; done
 

@@ -38,11 +38,24 @@ func corpus(root, out string) error {
 		}
 		fmt.Fprintf(os.Stderr, "%s: %d lines\n", d.dir, n)
 	}
+	// Dictionaries in dictd format: GCIDE for everyday English, FOLDOC, the Jargon File and
+	// V.E.R.A. for computing.
+	for _, db := range dictDBs {
+		base := filepath.Join(root, "usr/share/dictd", db)
+		n, err := dictd(base+".index", base+".dict.dz", w)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "%s: %d lines\n", db, n)
+	}
 	if err := w.Flush(); err != nil {
 		return err
 	}
 	return f.Close()
 }
+
+// dictDBs are the dictd databases of the corpus, in order.
+var dictDBs = []string{"gcide", "foldoc", "jargon", "vera"}
 
 type synset struct {
 	words  []string
