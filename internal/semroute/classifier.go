@@ -1,6 +1,9 @@
 package semroute
 
-import "math"
+import (
+	"math"
+	"math/rand/v2"
+)
 
 // classifier is a multinomial logistic regression over a text's unit vector and its words
 // (each word the text uses, once, weighing wordScale/√(its number of words)), fitted at New to the
@@ -20,8 +23,14 @@ type sample struct {
 	class int
 }
 
+// maxBatch is the most samples one gradient step of the classifier's fitting visits. With
+// more, each step takes the next maxBatch of them in a fixed shuffled order (mini-batches), so
+// that fitting costs at most iters × maxBatch × classes × (dims + a text's words) whatever
+// the number of texts.
+const maxBatch = 1024
+
 // fitClassifier trains on samples (skip[i] true: left out) for iters steps of gradient
-// descent with L2 penalty lambda.
+// descent with L2 penalty lambda: full-batch up to maxBatch samples, mini-batches beyond.
 func fitClassifier(samples []sample, skip []bool, classes, dims, words, iters int, lambda, rate float64) *classifier {
 	stride := dims + words
 	w := make([]float32, classes*stride)
@@ -31,22 +40,29 @@ func fitClassifier(samples []sample, skip []bool, classes, dims, words, iters in
 	vw := make([]float32, len(w)) // momentum
 	vb := make([]float64, classes)
 	z := make([]float64, classes)
-	var n float64
+	var order []int // the samples trained on
 	for i := range samples {
 		if skip == nil || !skip[i] {
-			n++
+			order = append(order, i)
 		}
 	}
-	if n == 0 {
-		n = 1
+	batch := order
+	if len(order) > maxBatch {
+		rand.New(rand.NewPCG(uint64(len(order)), 14)).Shuffle(len(order), func(i, j int) { order[i], order[j] = order[j], order[i] })
+		batch = make([]int, maxBatch)
 	}
+	n := float64(max(len(batch), 1))
+	next := 0 // the next sample of order for a mini-batch
 	for it := 0; it < iters; it++ {
 		clear(gw)
 		clear(gb)
-		for i, s := range samples {
-			if skip != nil && skip[i] {
-				continue
+		if len(order) > maxBatch {
+			for k := range batch {
+				batch[k], next = order[next], (next+1)%len(order)
 			}
+		}
+		for _, i := range batch {
+			s := samples[i]
 			for c := range classes {
 				row := w[c*stride : (c+1)*stride]
 				v := b[c] + dot(s.vec, row[:dims])

@@ -75,6 +75,10 @@ type Options struct {
 	// Folds is how many classifiers, each fitted without a share of the examples,
 	// score the examples left out for the threshold's calibration (cross-fitting: an
 	// example scored by a classifier that saw it would look surer than a prompt). 0 means 4.
+	// Above 1,000 examples, 1,000 of them calibrate, and fewer classifiers score them (one
+	// from 4,000 examples), each still fitted without at most a Folds-th of the examples;
+	// and each gradient step visits at most 1,024 texts (mini-batches), so that fitting stays
+	// under a second for 5,000 texts in 50 targets.
 	Folds int
 }
 
@@ -180,38 +184,72 @@ func New(targets []Target, opts Options) (*Router, error) {
 	}
 	var bm25Docs []bm25Doc
 	r.lex, bm25Docs = newLexicon(ids, docs)
-	var folds []*classifier // by fold; example e of all is in fold e % Folds
+	calib, nfolds := r.calibration(r.opts.Folds)
+	var folds []*classifier // by fold
+	var samples []sample
 	if r.opts.Classifier > 0 {
-		var samples []sample
-		var fold []int // by sample: its fold, -1 for descriptions and other texts
-		e := 0
-		nfeat := len(ids)
 		for i, tg := range r.targets {
 			for j := range tg.n {
 				samples = append(samples, r.sample(i, tg.first+j, words[i][j]))
-				f := -1
-				if j >= 1 && j <= tg.examples {
-					f, e = e%r.opts.Folds, e+1
-				}
-				fold = append(fold, f)
 			}
 		}
 		o := r.opts
-		r.clf = fitClassifier(samples, nil, len(targets), r.dims, nfeat, o.Iterations, o.Lambda, classifierRate)
-		if e >= o.MinExamples {
+		r.clf = fitClassifier(samples, nil, len(targets), r.dims, len(ids), o.Iterations, o.Lambda, classifierRate)
+		if nfolds > 0 {
 			skip := make([]bool, len(samples))
-			for f := range o.Folds {
+			for f := range nfolds {
 				for k := range skip {
-					skip[k] = fold[k] == f
+					skip[k] = calib[k] == f
 				}
-				folds = append(folds, fitClassifier(samples, skip, len(targets), r.dims, nfeat, o.Iterations, o.Lambda, classifierRate))
+				folds = append(folds, fitClassifier(samples, skip, len(targets), r.dims, len(ids), o.Iterations, o.Lambda, classifierRate))
 			}
 		}
-		r.threshold = r.calibrate(words, bm25Docs, folds, samples)
-		return r, nil
 	}
-	r.threshold = r.calibrate(words, bm25Docs, nil, nil)
+	r.threshold = r.calibrate(words, bm25Docs, calib, folds, samples)
 	return r, nil
+}
+
+// maxCalibration is the most examples the threshold's calibration scores: with more, an
+// evenly spread share of them (the quantile of a thousand scores is precise enough), so that
+// calibrating costs at most maxCalibration × texts × dimensions, and the classifiers that
+// score them are fewer (see calibration).
+const maxCalibration = 1000
+
+// calibration picks the examples that calibrate the threshold and the fold of each: by text,
+// the classifier (of nfolds) fitted without it that scores it, or -1 for a text that is not
+// scored. Example e of all is picked when e·C mod E < C, C = maxCalibration examples of the E,
+// all of them when E ≤ C; the picked are dealt in turn to nfolds folds of at most E/folds
+// examples each, so that every fold's classifier is fitted without at most a folds-th of the
+// examples (nfolds = folds up to maxCalibration examples, then fewer: one from 4·C). nfolds is
+// 0 with fewer than MinExamples examples.
+func (r *Router) calibration(folds int) (calib []int, nfolds int) {
+	total := 0
+	for _, tg := range r.targets {
+		total += tg.examples
+	}
+	c := max(maxCalibration, r.opts.MinExamples)
+	nfolds = folds
+	if total > c {
+		nfolds = min(folds, (folds*c+total-1)/total)
+	}
+	if total < r.opts.MinExamples {
+		nfolds = 0
+	}
+	calib = make([]int, 0, total+len(r.targets))
+	e, picked := 0, 0
+	for _, tg := range r.targets {
+		for j := range tg.n {
+			f := -1
+			if j >= 1 && j <= tg.examples {
+				if total <= c || e*c%total < c {
+					f, picked = picked%max(nfolds, 1), picked+1
+				}
+				e++
+			}
+			calib = append(calib, f)
+		}
+	}
+	return calib, nfolds
 }
 
 // wordScale is the weight of a one-word text's word in the classifier's features (a
@@ -245,21 +283,23 @@ func unitize(v []float32) {
 	}
 }
 
-// calibrate scores each example as Route would, its own target's texts but itself standing
+// calibrate scores each example that calib picks as Route would, its own target's texts but itself standing
 // for that target, and returns the Quantile-th lowest net score, or Fallback with fewer
 // than MinExamples examples.
-func (r *Router) calibrate(words [][][]int32, docs []bm25Doc, folds []*classifier, samples []sample) float64 {
+func (r *Router) calibrate(words [][][]int32, docs []bm25Doc, calib []int, folds []*classifier, samples []sample) float64 {
 	var scores, sims []float64
 	probs := make([]float64, len(r.targets))
-	e := 0
 	for i, tg := range r.targets {
 		for j := 1; j <= tg.examples; j++ {
+			f := calib[tg.first+j]
+			if f < 0 {
+				continue
+			}
 			v := r.vec(tg.first + j)
 			if folds != nil {
 				s := samples[tg.first+j]
-				folds[e%len(folds)].probs(s.vec, 1, s.words, s.scale, probs)
+				folds[f].probs(s.vec, 1, s.words, s.scale, probs)
 			}
-			e++
 			own, rival := 0.0, math.Inf(-1)
 			for u, other := range r.targets {
 				sims = sims[:0]

@@ -127,7 +127,11 @@ func TestFallbackWithoutExamples(t *testing.T) {
 
 // benchTargets are 10 targets of 50 texts each, 500 in all, with 65-value vectors as the
 // offline embedder gives, and a prompt of 20 words.
-func benchTargets() ([]Target, []float32, string) {
+func benchTargets() ([]Target, []float32, string) { return benchTargetsN(10, 50) }
+
+// benchTargetsN is nt targets of per texts each, the description and per−1 examples, in
+// random directions, their words drawn from a vocabulary that grows with the number of texts.
+func benchTargetsN(nt, per int) ([]Target, []float32, string) {
 	rnd := rand.New(rand.NewPCG(1, 2))
 	randUnit := func() []float32 {
 		v := make([]float32, 65)
@@ -143,11 +147,14 @@ func benchTargets() ([]Target, []float32, string) {
 	}
 	words := []string{"weather", "rain", "song", "play", "alarm", "wake", "me", "up", "at", "the", "order", "pizza",
 		"train", "ticket", "email", "send", "news", "today", "lights", "off", "recipe", "for", "meeting", "calendar"}
+	for k := 0; len(words) < nt*per/5; k++ { // invented words, one per five texts beyond the 24
+		words = append(words, fmt.Sprintf("%s%d", words[k%24], k))
+	}
 	var ts []Target
-	for i := range 10 {
-		tg := Target{Examples: 49}
-		for j := range 50 {
-			tg.Texts = append(tg.Texts, fmt.Sprintf("%s %s %s %s please", words[(i+j)%len(words)], words[(2*i+j)%len(words)], words[(3*i+j)%len(words)], words[j%len(words)]))
+	for i := range nt {
+		tg := Target{Examples: per - 1}
+		for j := range per {
+			tg.Texts = append(tg.Texts, fmt.Sprintf("%s %s %s %s please", words[(i+j)%len(words)], words[(2*i+j)%len(words)], words[(3*i+j)%len(words)], words[(i*per+j)%len(words)]))
 			tg.Vectors = append(tg.Vectors, randUnit())
 		}
 		ts = append(ts, tg)
@@ -176,14 +183,23 @@ func BenchmarkRoute(b *testing.B) {
 	}
 }
 
-// BenchmarkNew is fitting a Router to 500 texts (done once at start).
+// BenchmarkNew is fitting a Router (done at start and on every reload) to 10 targets of 50
+// texts and to 50 targets of 100 texts.
 func BenchmarkNew(b *testing.B) {
-	ts, _, _ := benchTargets()
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := New(ts, Options{}); err != nil {
-			b.Fatal(err)
-		}
+	for _, size := range [][2]int{{10, 50}, {50, 100}} {
+		b.Run(fmt.Sprintf("texts=%d", size[0]*size[1]), func(b *testing.B) {
+			ts, _, _ := benchTargetsN(size[0], size[1])
+			b.ReportAllocs()
+			start := cputime.Process()
+			for b.Loop() {
+				if _, err := New(ts, Options{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			if cpu := cputime.Process() - start; cpu > 0 {
+				b.ReportMetric(float64(cpu.Nanoseconds())/float64(b.N), "cpu-ns/op")
+			}
+		})
 	}
 }
 
@@ -299,5 +315,33 @@ func TestClassifier(t *testing.T) {
 	r.Route(same, "will it rain or snow", &da)
 	if da.Best != 0 || da.Targets[0].Classifier <= 0.5 {
 		t.Errorf("rain prompt: %+v, want the weather target by its words", da)
+	}
+}
+
+// TestCalibrationBounded: up to maxCalibration examples all calibrate, in Folds folds dealt in
+// turn; beyond, maxCalibration of them, in fewer folds of at most a Folds-th of the examples.
+func TestCalibrationBounded(t *testing.T) {
+	for _, c := range []struct{ nt, per, picked, folds int }{{10, 50, 490, 4}, {50, 100, 1000, 1}, {30, 101, 1000, 2}} {
+		ts, _, _ := benchTargetsN(c.nt, c.per)
+		r, err := New(ts, Options{Classifier: -1})
+		if err != nil {
+			t.Fatal(err)
+		}
+		calib, nfolds := r.calibration(4)
+		picked, per := 0, make([]int, nfolds)
+		for _, f := range calib {
+			if f >= 0 {
+				picked++
+				per[f]++
+			}
+		}
+		if picked != c.picked || nfolds != c.folds {
+			t.Errorf("%d×%d texts: %d examples picked in %d folds, want %d in %d", c.nt, c.per, picked, nfolds, c.picked, c.folds)
+		}
+		for f, n := range per {
+			if n > c.nt*(c.per-1)/4+1 {
+				t.Errorf("%d×%d texts: fold %d leaves out %d examples, more than a quarter", c.nt, c.per, f, n)
+			}
+		}
 	}
 }
