@@ -207,18 +207,29 @@ func docLines(dir, ext string, w io.Writer) (int, error) {
 			return lines, err
 		}
 		for _, para := range strings.Split(string(data), "\n\n") {
-			toks := core.Tokenize(para)
-			for len(toks) > 0 {
-				chunk := toks[:min(300, len(toks))]
-				toks = toks[len(chunk):]
-				if len(chunk) < 3 {
-					continue
-				}
-				lines++
-				if _, err := io.WriteString(w, strings.Join(chunk, " ")+"\n"); err != nil {
-					return lines, err
-				}
+			n, err := writeLines(w, core.Tokenize(para))
+			lines += n
+			if err != nil {
+				return lines, err
 			}
+		}
+	}
+	return lines, nil
+}
+
+// writeLines writes a paragraph's tokens as corpus lines of at most 300 tokens, dropping
+// pieces shorter than 3, and returns how many lines it wrote.
+func writeLines(w io.Writer, toks []string) (int, error) {
+	lines := 0
+	for len(toks) > 0 {
+		chunk := toks[:min(300, len(toks))]
+		toks = toks[len(chunk):]
+		if len(chunk) < 3 {
+			continue
+		}
+		lines++
+		if _, err := io.WriteString(w, strings.Join(chunk, " ")+"\n"); err != nil {
+			return lines, err
 		}
 	}
 	return lines, nil

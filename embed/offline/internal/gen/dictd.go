@@ -69,16 +69,10 @@ func dictd(index, dict string, w io.Writer) (int, error) {
 			if len(toks) > 0 && len(head) > 0 && toks[0] != head[0] {
 				toks = append(append([]string{}, head...), toks...)
 			}
-			for len(toks) > 0 {
-				chunk := toks[:min(300, len(toks))]
-				toks = toks[len(chunk):]
-				if len(chunk) < 3 {
-					continue
-				}
-				lines++
-				if _, err := io.WriteString(w, strings.Join(chunk, " ")+"\n"); err != nil {
-					return lines, err
-				}
+			n, err := writeLines(w, toks)
+			lines += n
+			if err != nil {
+				return lines, err
 			}
 		}
 	}
