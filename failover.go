@@ -224,6 +224,35 @@ func statusOf(f *failed) int {
 	return f.err.Status
 }
 
+// send sends an attempt's request u to t, whose in-flight count the caller took: the
+// attempt hooks, then the round trip. A transport failure, or an answer of status 400 or
+// more (its body read and parsed by prov, its Retry-After kept), is returned as failed, with
+// t's in-flight count released; otherwise the response, whose body the caller reads and
+// closes. again reports that the request may be sent twice (an idempotent method), so that a
+// failure after it reached the upstream may still fail over.
+func (p *Proxy) send(c *call, t *target, prov provider.Provider, u upstream, again bool) (*http.Response, *failed) {
+	c.attemptDone = p.attemptHooks(c, t, u.req)
+	c.creds = u.creds
+	resp, err := p.transport.RoundTrip(u.req)
+	if err != nil {
+		t.inflight.Add(-1)
+		f := transportFailure(err)
+		f.sent = f.sent && !again
+		return nil, f
+	}
+	if resp.StatusCode < 400 {
+		return resp, nil
+	}
+	raw, _ := readAll(resp.Body, resp.ContentLength, 1<<20)
+	resp.Body.Close()
+	t.inflight.Add(-1)
+	e := prov.ParseError(u.preq, resp.StatusCode, resp.Header, raw)
+	if resp.Header.Get("Retry-After") != "" { // an HTTP date, read by the proxy's clock
+		e.RetryAfter = provider.RetryAfter(resp.Header, p.now())
+	}
+	return nil, &failed{kind: statusCriterion(e.Status), sent: !again, err: e}
+}
+
 // try makes one attempt on t. On success it returns the response for the client; a
 // streaming response's body finishes the request's stats when it ends.
 func (p *Proxy) try(c *call, t *target) (*http.Response, *failed) {
@@ -244,23 +273,10 @@ func (p *Proxy) try(c *call, t *target) (*http.Response, *failed) {
 		t.inflight.Add(-1)
 		return nil, f
 	}
-	c.attemptDone = p.attemptHooks(c, t, u.req)
-	c.creds = u.creds
 	preq := u.preq
-	resp, err := p.transport.RoundTrip(u.req)
-	if err != nil {
-		t.inflight.Add(-1)
-		return nil, transportFailure(err)
-	}
-	if resp.StatusCode >= 400 {
-		raw, _ := readAll(resp.Body, resp.ContentLength, 1<<20)
-		resp.Body.Close()
-		t.inflight.Add(-1)
-		e := prov.ParseError(preq, resp.StatusCode, resp.Header, raw)
-		if resp.Header.Get("Retry-After") != "" { // an HTTP date, read by the proxy's clock
-			e.RetryAfter = provider.RetryAfter(resp.Header, p.now())
-		}
-		return nil, &failed{kind: statusCriterion(e.Status), sent: true, err: e}
+	resp, f := p.send(c, t, prov, u, false)
+	if f != nil {
+		return nil, f
 	}
 	if !c.stream {
 		raw, err := readAll(resp.Body, resp.ContentLength, maxResponse)

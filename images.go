@@ -49,23 +49,13 @@ func (p *Proxy) tryImage(c *call, t *target) (*http.Response, *failed) {
 		t.inflight.Add(-1)
 		return nil, f
 	}
-	c.attemptDone = p.attemptHooks(c, t, u.req)
-	c.creds = u.creds
-	resp, err := p.transport.RoundTrip(u.req)
-	if err != nil {
-		t.inflight.Add(-1)
-		return nil, transportFailure(err)
+	resp, f := p.send(c, t, t.prov, u, false)
+	if f != nil {
+		return nil, f
 	}
 	raw, err := readAll(resp.Body, resp.ContentLength, maxResponse)
 	resp.Body.Close()
 	t.inflight.Add(-1)
-	if resp.StatusCode >= 400 {
-		e := t.prov.ParseError(u.preq, resp.StatusCode, resp.Header, raw)
-		if resp.Header.Get("Retry-After") != "" {
-			e.RetryAfter = provider.RetryAfter(resp.Header, p.now())
-		}
-		return nil, &failed{kind: statusCriterion(e.Status), sent: true, err: e}
-	}
 	if errors.Is(err, errTooLarge) {
 		return nil, invalidResponse(fmt.Errorf("the upstream response is larger than %d MiB", maxResponse>>20))
 	}

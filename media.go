@@ -663,25 +663,10 @@ func (p *Proxy) tryMedia(c *call, t *target) (*http.Response, *failed) {
 		t.inflight.Add(-1)
 		return nil, f
 	}
-	c.attemptDone = p.attemptHooks(c, t, u.req)
-	c.creds = u.creds
 	again := idempotent(c.req.Method) // may be sent twice
-	resp, err := p.transport.RoundTrip(u.req)
-	if err != nil {
-		t.inflight.Add(-1)
-		f := transportFailure(err)
-		f.sent = f.sent && !again
+	resp, f := p.send(c, t, t.prov, u, again)
+	if f != nil {
 		return nil, f
-	}
-	if resp.StatusCode >= 400 {
-		raw, _ := readAll(resp.Body, resp.ContentLength, 1<<20)
-		resp.Body.Close()
-		t.inflight.Add(-1)
-		e := t.prov.ParseError(u.preq, resp.StatusCode, resp.Header, raw)
-		if resp.Header.Get("Retry-After") != "" {
-			e.RetryAfter = provider.RetryAfter(resp.Header, p.now())
-		}
-		return nil, &failed{kind: statusCriterion(e.Status), sent: !again, err: e}
 	}
 	ct := resp.Header.Get("Content-Type")
 	disposition := resp.Header.Get("Content-Disposition")

@@ -101,28 +101,17 @@ func (p *Proxy) tryRealtime(c *call, t *target) (*http.Response, *failed) {
 		t.inflight.Add(-1)
 		return nil, f
 	}
-	c.attemptDone = p.attemptHooks(c, t, u.req)
-	c.creds = u.creds
 	u.req.Header["Connection"] = []string{"Upgrade"}
 	u.req.Header["Upgrade"] = []string{"websocket"}
-	resp, err := p.transport.RoundTrip(u.req)
-	if err != nil {
-		t.inflight.Add(-1)
-		return nil, transportFailure(err)
+	resp, f := p.send(c, t, t.prov, u, false)
+	if f != nil {
+		return nil, f
 	}
 	if resp.StatusCode != http.StatusSwitchingProtocols {
-		raw, _ := readAll(resp.Body, resp.ContentLength, 1<<20)
 		resp.Body.Close()
 		t.inflight.Add(-1)
-		if resp.StatusCode < 400 {
-			return nil, invalidResponse(&provider.Error{Status: http.StatusBadGateway, Type: "server_error",
-				Message: "the upstream answered the WebSocket upgrade with " + resp.Status + ", not 101 Switching Protocols"})
-		}
-		e := t.prov.ParseError(u.preq, resp.StatusCode, resp.Header, raw)
-		if resp.Header.Get("Retry-After") != "" {
-			e.RetryAfter = provider.RetryAfter(resp.Header, p.now())
-		}
-		return nil, &failed{kind: statusCriterion(e.Status), sent: true, err: e}
+		return nil, invalidResponse(&provider.Error{Status: http.StatusBadGateway, Type: "server_error",
+			Message: "the upstream answered the WebSocket upgrade with " + resp.Status + ", not 101 Switching Protocols"})
 	}
 	conn, ok := resp.Body.(io.ReadWriteCloser)
 	if !ok {
