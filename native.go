@@ -68,8 +68,9 @@ func (p apiPath) shown() string {
 }
 
 // parseNative reads what a native request's path says: its model (Gemini's
-// /models/{model}:…, Bedrock's /model/{model}/…; Cohere's is in the body) and its stream
-// (Gemini, Bedrock, Hugging Face's /generate_stream; Cohere's is in the body).
+// /models/{model}:…, Bedrock's /model/{model}/…, the Hugging Face serverless API's
+// /models/{model}; Cohere's is in the body) and its stream (Gemini, Bedrock, Hugging Face's
+// /generate_stream; Cohere's and the serverless API's are in the body).
 func (c *call) parseNative() {
 	path := c.req.URL.EscapedPath()
 	switch c.x.api {
@@ -96,6 +97,9 @@ func (c *call) parseNative() {
 		}
 	case huggingfaceAPI:
 		c.stream = c.stream || strings.HasSuffix(path, "/generate_stream")
+		if i := strings.Index(path, "/models/"); i >= 0 { // the serverless API's model URL
+			c.model, _ = url.PathUnescape(path[i+len("/models/"):])
+		}
 	}
 }
 

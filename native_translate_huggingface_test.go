@@ -74,6 +74,19 @@ func TestNativeHuggingfaceTranslated(t *testing.T) {
 			require.NotNil(t, arr[0].GeneratedText)
 			assert.Equal(t, "Hello from gpt-4o", *arr[0].GeneratedText)
 
+			// The serverless API's own model URL: the model in the path selects the pool (the
+			// target's alias), the answer is the array.
+			resp = do("POST", "/models/assistant", `{"inputs":"Hi"}`)
+			body = readAllString(t, resp.Body)
+			require.Equal(t, 200, resp.StatusCode, body)
+			arr = decodeJSON[[]tgiResponse](t, body)
+			require.Len(t, arr, 1, body)
+			assert.Equal(t, "Hello from gpt-4o", *arr[0].GeneratedText)
+			resp = do("POST", "/models/no-such-model", `{"inputs":"Hi"}`)
+			body = readAllString(t, resp.Body)
+			assert.Equal(t, 400, resp.StatusCode, body)
+			assert.Contains(t, decodeJSON[tgiResponse](t, body).Error, "no-such-model")
+
 			events := tgiStream(t, do("POST", "/generate_stream", tgiTranslated))
 			require.Len(t, events, 4)
 			var text strings.Builder

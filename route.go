@@ -142,6 +142,10 @@ func (p *Proxy) routeRequest(c *call) *RequestError {
 		if ok, rerr := p.routeStoredResponse(c); ok {
 			return rerr
 		}
+		if p.surface.format == huggingfaceAPI && r.Method == http.MethodPost && strings.Contains(path, "/models/") {
+			// The serverless Inference API's model URL, POST /models/{model}.
+			c.route, c.x.api, found = provider.Chat, huggingfaceAPI, true
+		}
 	}
 	switch {
 	case found:
