@@ -134,7 +134,7 @@ func (p *Proxy) tryRealtime(c *call, t *target) (*http.Response, *failed) {
 	h["Connection"] = []string{"Upgrade"}
 	c.servedBy(t)
 	upgraded := p.now().Sub(sent)
-	body := &realtimeConn{rwc: conn}
+	body := &realtimeConn{rwc: conn, scrub: frameScrubber{r: conn, creds: u.creds[:]}}
 	body.end = func() { // the session's usage, summed from its response.done events
 		t.inflight.Add(-1)
 		body.mu.Lock()
@@ -157,11 +157,12 @@ type realtimeConn struct {
 	once  sync.Once
 	mu    sync.Mutex // guards meter: Close may come while a Read is under way
 	meter frameMeter // reads the server's frames for their usage
+	scrub frameScrubber
 }
 
-// Read reads the server's frames, metered.
+// Read reads the server's frames, the attempt's credentials redacted, metered.
 func (c *realtimeConn) Read(p []byte) (int, error) {
-	n, err := c.rwc.Read(p)
+	n, err := c.scrub.Read(p)
 	c.mu.Lock()
 	c.meter.write(p[:n])
 	c.mu.Unlock()

@@ -21,8 +21,9 @@ import (
 
 // fakeRealtime speaks OpenAI's Realtime API over a WebSocket: session.created on connect,
 // session.updated for session.update, and for response.create a text response
-// (response.created, response.output_text.delta, response.done with usage); check checks the
-// upgrade request.
+// (response.created, response.output_text.delta, response.done with usage), and an error
+// that echoes the request's Authorization for any other event; check checks the upgrade
+// request.
 func fakeRealtime(t *testing.T, check func(r *http.Request)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		check(r)
@@ -56,8 +57,8 @@ func fakeRealtime(t *testing.T, check func(r *http.Request)) http.HandlerFunc {
 				send(`{"type":"response.output_text.delta","event_id":"evt_4","response_id":"resp_1","item_id":"item_1","output_index":0,"content_index":0,"delta":"Hello from ` + model + `"}`)
 				send(`{"type":"response.done","event_id":"evt_5","response":{"id":"resp_1","object":"realtime.response","status":"completed",` +
 					`"usage":{"total_tokens":12,"input_tokens":8,"output_tokens":4}}}`)
-			default:
-				send(`{"type":"error","event_id":"evt_9","error":{"type":"invalid_request_error","message":"unknown event"}}`)
+			default: // a careless server that echoes the key it was given
+				send(`{"type":"error","event_id":"evt_9","error":{"type":"invalid_request_error","message":"unknown event for key ` + r.Header.Get("Authorization") + `"}}`)
 			}
 		}
 	}
@@ -167,6 +168,32 @@ func TestRealtimeOpenAIFailover(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestRealtimeRedactsCredentials: a server event that echoes the target's key reaches the
+// client with the key redacted, through the Handler's hijacked connection.
+func TestRealtimeRedactsCredentials(t *testing.T) {
+	const key = "sk-realtime-target-key-0123456789"
+	up := httptest.NewServer(fakeRealtime(t, func(*http.Request) {}))
+	t.Cleanup(up.Close)
+	p, _ := realtimeProxy(t, []aiproxy.Target{{RouteType: "realtime/v1/realtime",
+		Model: provider.Model{Provider: "openai", Name: "gpt-realtime", Options: provider.Options{UpstreamURL: up.URL + "/v1/realtime"}},
+		Auth:  aiproxy.Auth{HeaderName: "Authorization", HeaderValue: aiproxy.Secret("Bearer " + key)}}}, nil)
+	srv := httptest.NewServer(p)
+	t.Cleanup(srv.Close)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/v1/realtime?model=gpt-realtime", nil)
+	require.NoError(t, err)
+	defer conn.CloseNow()
+	_, created, err := conn.Read(ctx)
+	require.NoError(t, err)
+	assert.Contains(t, string(created), "session.created")
+	require.NoError(t, conn.Write(ctx, websocket.MessageText, []byte(`{"type":"no.such.event"}`)))
+	_, echoed, err := conn.Read(ctx)
+	require.NoError(t, err)
+	assert.Contains(t, string(echoed), "unknown event for key [redacted]")
+	assert.NotContains(t, string(echoed), key)
 }
 
 func TestRealtimeAzure(t *testing.T) {
