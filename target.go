@@ -330,8 +330,10 @@ func (t *target) requestModel(ctx context.Context, route provider.RouteType, bod
 	}
 	if client != nil {
 		copyRequestHeaders(req.Header, client.Header, header.name, t.cfg.Auth.AllowOverride, t.passCredentials)
-		if v := client.Header["Anthropic-Version"]; len(v) > 0 && (route == routeMessages || route == routeCountTokens) {
-			req.Header["Anthropic-Version"] = v // passed through: the body is in the client's version of the API
+		if route == routeMessages || route == routeCountTokens { // passed through: the body is in the client's version of the API
+			if v := client.Header["Anthropic-Version"]; len(v) > 0 {
+				req.Header["Anthropic-Version"] = v
+			}
 		}
 		if client.URL != nil {
 			copyQuery(req.URL, client.URL.RawQuery)
