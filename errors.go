@@ -138,7 +138,7 @@ func failure(attempts []Attempt, noTarget bool) *RequestError {
 		}
 		return &RequestError{Status: http.StatusServiceUnavailable, Type: "server_error", Code: "no_target", Message: msg, Err: ErrNoTarget}
 	}
-	status := http.StatusBadGateway
+	status, typ, code := http.StatusBadGateway, "server_error", "upstream_failed"
 	var last *provider.Error
 	if errors.As(attempts[len(attempts)-1].Err, &last) {
 		switch last.Status {
@@ -147,6 +147,11 @@ func failure(attempts []Attempt, noTarget bool) *RequestError {
 		case http.StatusServiceUnavailable, http.StatusTooManyRequests:
 			status = http.StatusServiceUnavailable
 		}
+	}
+	if allRateLimited(attempts) {
+		// Every target refused for its rate limit: the client is told so, as OpenAI would
+		// (SDKs raise their rate-limit error and back off), not that the service is down.
+		status, typ, code = http.StatusTooManyRequests, "requests", "rate_limit_exceeded"
 	}
 	var b strings.Builder
 	b.WriteString("all ")
@@ -160,5 +165,15 @@ func failure(attempts []Attempt, noTarget bool) *RequestError {
 		b.WriteString(": ")
 		b.WriteString(a.Err.Error())
 	}
-	return &RequestError{Status: status, Type: "server_error", Code: "upstream_failed", Message: b.String(), Err: ErrUpstream, Attempts: attempts}
+	return &RequestError{Status: status, Type: typ, Code: code, Message: b.String(), Err: ErrUpstream, Attempts: attempts}
+}
+
+// allRateLimited reports that every attempt failed on an upstream's 429.
+func allRateLimited(attempts []Attempt) bool {
+	for _, a := range attempts {
+		if a.Status != http.StatusTooManyRequests {
+			return false
+		}
+	}
+	return true
 }

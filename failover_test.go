@@ -244,6 +244,39 @@ func TestRetryAfterHoldsTarget(t *testing.T) {
 	assert.Len(t, a.Requests(), 1, "a 429 with Retry-After keeps the target out until then")
 }
 
+// TestRateLimitedEverywhere: when every target refused with a 429 the client gets a 429,
+// as it would from OpenAI, with the Retry-After of the first to come back; while they are
+// held out, and when another target failed otherwise, the answer is a 503.
+func TestRateLimitedEverywhere(t *testing.T) {
+	a, b := aiproxytest.NewOpenAI(), aiproxytest.NewOpenAI()
+	defer a.Close()
+	defer b.Close()
+	now := time.Unix(1000, 0)
+	p := newProxy(t, Config{
+		Targets:  []Target{openaiTarget(a, "a"), openaiTarget(b, "b")},
+		Balancer: BalancerConfig{Algorithm: Priority, Retries: 1, FailoverCriteria: []string{"http_429", "http_503", "non_idempotent"}},
+		Now:      func() time.Time { return now },
+	})
+	a.Fail(429, 1, "30")
+	b.Fail(429, 1, "20")
+	rec := post(t, p, hello)
+	require.Equal(t, http.StatusTooManyRequests, rec.Code, rec.Body.String())
+	_, typ, code := openaiError(t, rec.Body.Bytes())
+	assert.Equal(t, "requests", typ)
+	assert.Equal(t, "rate_limit_exceeded", code)
+	assert.Equal(t, "20", rec.Header().Get("Retry-After"))
+
+	rec = post(t, p, hello)
+	require.Equal(t, http.StatusServiceUnavailable, rec.Code, "both held out: %s", rec.Body.String())
+	assert.Equal(t, "20", rec.Header().Get("Retry-After"))
+
+	now = now.Add(time.Minute)
+	a.Fail(429, 1, "")
+	b.Fail(503, 1, "")
+	rec = post(t, p, hello)
+	require.Equal(t, http.StatusServiceUnavailable, rec.Code, "a 503 among the failures: %s", rec.Body.String())
+}
+
 func TestNoFailoverAfterFirstByte(t *testing.T) {
 	// The upstream starts a stream and then breaks: the client has the first events, so
 	// the proxy ends the stream with an error event instead of trying another target.

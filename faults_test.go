@@ -125,7 +125,7 @@ func faultScenarios() []faultScenario {
 		{name: "429 with Retry-After seconds", fault: rateLimited("30"), healthy: true, want: 200, faultyHits: 1},
 		{name: "429 with Retry-After date", fault: rateLimited("date"), healthy: true, want: 200, faultyHits: 1},
 		{name: "429 without Retry-After", fault: rateLimited(""), healthy: true, want: 200, faultyHits: faultMaxFails},
-		{name: "429 on the only target", fault: rateLimited("30"), want: 503, faultyHits: 1,
+		{name: "429 on the only target", fault: rateLimited("30"), want: 429, wantCode: "rate_limit_exceeded", faultyHits: 1, requests: 1,
 			check: func(t *testing.T, rec *httptest.ResponseRecorder) {
 				assert.NotEmpty(t, rec.Header().Get("Retry-After"), "the client learns when to come back")
 			}},
