@@ -225,16 +225,20 @@ func TestCircuitBreaker(t *testing.T) {
 	assert.Len(t, c.Requests(), 2)
 }
 
+// clockedPair is a proxy over two OpenAI fakes, a and b, balanced by bal, whose clock reads *now.
+func clockedPair(t *testing.T, bal BalancerConfig) (a, b *aiproxytest.OpenAI, p *Proxy, now *time.Time) {
+	a, b = aiproxytest.NewOpenAI(), aiproxytest.NewOpenAI()
+	t.Cleanup(a.Close)
+	t.Cleanup(b.Close)
+	now = new(time.Time)
+	*now = time.Unix(1000, 0)
+	p = newProxy(t, Config{Targets: []Target{openaiTarget(a, "a"), openaiTarget(b, "b")}, Balancer: bal,
+		Now: func() time.Time { return *now }})
+	return a, b, p, now
+}
+
 func TestRetryAfterHoldsTarget(t *testing.T) {
-	a, b := aiproxytest.NewOpenAI(), aiproxytest.NewOpenAI()
-	defer a.Close()
-	defer b.Close()
-	now := time.Unix(1000, 0)
-	p := newProxy(t, Config{
-		Targets:  []Target{openaiTarget(a, "a"), openaiTarget(b, "b")},
-		Balancer: BalancerConfig{FailoverCriteria: []string{"http_429", "non_idempotent"}},
-		Now:      func() time.Time { return now },
-	})
+	a, _, p, _ := clockedPair(t, BalancerConfig{FailoverCriteria: []string{"http_429", "non_idempotent"}})
 	a.Fail(429, 1, "30")
 	rec := post(t, p, hello) // a: 429 → b
 	require.Equal(t, 200, rec.Code)
@@ -248,15 +252,7 @@ func TestRetryAfterHoldsTarget(t *testing.T) {
 // as it would from OpenAI, with the Retry-After of the first to come back; while they are
 // held out, and when another target failed otherwise, the answer is a 503.
 func TestRateLimitedEverywhere(t *testing.T) {
-	a, b := aiproxytest.NewOpenAI(), aiproxytest.NewOpenAI()
-	defer a.Close()
-	defer b.Close()
-	now := time.Unix(1000, 0)
-	p := newProxy(t, Config{
-		Targets:  []Target{openaiTarget(a, "a"), openaiTarget(b, "b")},
-		Balancer: BalancerConfig{Algorithm: Priority, Retries: 1, FailoverCriteria: []string{"http_429", "http_503", "non_idempotent"}},
-		Now:      func() time.Time { return now },
-	})
+	a, b, p, now := clockedPair(t, BalancerConfig{Algorithm: Priority, Retries: 1, FailoverCriteria: []string{"http_429", "http_503", "non_idempotent"}})
 	a.Fail(429, 1, "30")
 	b.Fail(429, 1, "20")
 	rec := post(t, p, hello)
@@ -270,7 +266,7 @@ func TestRateLimitedEverywhere(t *testing.T) {
 	require.Equal(t, http.StatusServiceUnavailable, rec.Code, "both held out: %s", rec.Body.String())
 	assert.Equal(t, "20", rec.Header().Get("Retry-After"))
 
-	now = now.Add(time.Minute)
+	*now = now.Add(time.Minute)
 	a.Fail(429, 1, "")
 	b.Fail(503, 1, "")
 	rec = post(t, p, hello)
