@@ -60,7 +60,7 @@ const (
 	// target's distance is 1 − (that combined score − half the best other target's), so
 	// that a prompt two targets claim alike is less sure than one that only one claims.
 	// With Threshold and MinSimilarity nil, the threshold is calibrated at start from the
-	// examples (at least 10 in all): the distance that 80 % of them reach when each is
+	// examples (at least 10 in all): the distance that 75 % of them reach when each is
 	// scored so, standing for itself in its own target. With fewer examples, and no
 	// threshold, every prompt goes to its best target. It needs the cosine metric; the
 	// store keeps the vectors for restarts and replicas, and the decision is made in memory.

@@ -54,7 +54,7 @@ type Options struct {
 	// negative value turns it off.
 	Margin float64
 	// Quantile is the share of the examples, each scored as Route would with itself left
-	// out of its target, that the threshold rejects: 0 means 0.2. With fewer than MinExamples
+	// out of its target, that the threshold rejects: 0 means 0.25. With fewer than MinExamples
 	// examples in all, Fallback is the threshold instead.
 	Quantile float64
 	// MinExamples is how many examples (over all targets) a calibrated threshold needs. 0
@@ -99,7 +99,7 @@ func (o Options) withDefaults() Options {
 		o.Margin = 0
 	}
 	if o.Quantile <= 0 {
-		o.Quantile = 0.2
+		o.Quantile = 0.25
 	}
 	if o.MinExamples <= 0 {
 		o.MinExamples = 10
