@@ -567,6 +567,7 @@ func vectorStore(path string, m map[string]any) (vectorstore.Opener, error) {
 	if err := errors.Join(errs...); err != nil {
 		return nil, err
 	}
+	assumeRole(redis)
 	switch db["strategy"] {
 	case "redis":
 		return redis, nil
@@ -602,11 +603,19 @@ func fleetConfig(path string, m map[string]any) (*aiproxy.FleetConfig, error) {
 	if err := decode(path, v, reflect.ValueOf(&block).Elem()); err != nil {
 		return nil, err
 	}
+	assumeRole(&block.Redis)
 	store, err := redisfleet.New(redisfleet.Options{Redis: block.Redis, Prefix: block.Prefix})
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return &aiproxy.FleetConfig{Store: store, Interval: block.Interval, Timeout: block.Timeout, Lease: block.Lease}, nil
+}
+
+// assumeRole lets o assume the AWS role its cloud_authentication names.
+func assumeRole(o *redisstore.Options) {
+	if c := o.CloudAuthentication; c != nil && c.AWSAssumeRoleARN != "" {
+		o.AssumeRole = awsrole.Assume
+	}
 }
 
 func isZero(v any) bool {

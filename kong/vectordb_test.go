@@ -123,3 +123,42 @@ fleet: {redis: {password: "{vault://env/REDIS_PW}"}}
 	require.NoError(t, err)
 	assert.Nil(t, f.Plugins[0].Config.Fleet, "no block: each Proxy on its own state")
 }
+
+// vectordb.redis.cloud_authentication as Kong's docs write it for AWS ElastiCache: the
+// block decodes into the adapter's options, credentials may be vault references (resolved
+// when the store opens), and the assumed role's credentials come from package awsrole.
+func TestVectorDBCloudAuthentication(t *testing.T) {
+	f, err := Parse([]byte(`
+targets: [{route_type: llm/v1/chat, model: {provider: openai, name: gpt-4o}, description: CATCHALL}]
+vectordb:
+  strategy: redis
+  distance_metric: cosine
+  dimensions: 3
+  threshold: 0.5
+  redis:
+    host: my-cache.xxxxxx.use1.cache.amazonaws.com
+    username: app-user
+    port: 6379
+    ssl: true
+    cloud_authentication:
+      auth_provider: aws
+      aws_cache_name: my-cache
+      aws_is_serverless: false
+      aws_region: us-east-1
+      aws_access_key_id: AKIDEXAMPLE
+      aws_secret_access_key: "{vault://env/ELASTICACHE_SECRET}"
+      aws_assume_role_arn: arn:aws:iam::123456789012:role/cache
+`), Options{})
+	require.NoError(t, err)
+	redis := f.Plugins[0].Config.VectorDB.Store.(*redisstore.Options)
+	require.NotNil(t, redis.CloudAuthentication)
+	assert.Equal(t, redisstore.CloudAuthentication{AuthProvider: "aws", AWSCacheName: "my-cache", AWSRegion: "us-east-1",
+		AWSAccessKeyID: "AKIDEXAMPLE", AWSSecretAccessKey: "{vault://env/ELASTICACHE_SECRET}",
+		AWSAssumeRoleARN: "arn:aws:iam::123456789012:role/cache"}, *redis.CloudAuthentication)
+	assert.NotNil(t, redis.AssumeRole)
+	mustNew(t, f.Plugins[0].Config)
+
+	_, err = Parse([]byte(`{"targets":[{"route_type":"llm/v1/chat","model":{"provider":"openai"}}],
+		"vectordb":{"strategy":"redis","distance_metric":"cosine","dimensions":3,"redis":{"cloud_authentication":{"aws_cahce_name":"x"}}}}`), Options{})
+	assert.ErrorContains(t, err, "vectordb.redis.cloud_authentication.aws_cahce_name: unknown field (did you mean aws_cache_name?)")
+}

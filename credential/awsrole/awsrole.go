@@ -1,5 +1,6 @@
 // Package awsrole gives Bedrock targets the temporary credentials of an assumed AWS role
-// (Kong's model.options.bedrock.aws_assume_role_arn) through STS AssumeRole. It is apart from
+// (Kong's model.options.bedrock.aws_assume_role_arn), and Redis stores those of
+// vectordb.redis.cloud_authentication.aws_assume_role_arn, through STS AssumeRole. It is apart from
 // package aiproxy so that only programs that assume roles link the STS client: set
 // aiproxy.Config.AssumeRole to Assume (package kong does for Kong files that name a role).
 package awsrole
@@ -39,7 +40,7 @@ func Assume(o provider.BedrockOptions, base provider.CredentialsFunc, client *ht
 			return aws.Credentials{}, err
 		}
 		if c.AWSAccessKeyID == "" || c.AWSSecretAccessKey == "" {
-			return aws.Credentials{}, errors.New("no AWS credentials to assume the role with: set auth.aws_access_key_id and auth.aws_secret_access_key, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
+			return aws.Credentials{}, errors.New("no AWS credentials to assume the role with: set the access key ID and secret access key, or AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY")
 		}
 		return aws.Credentials{AccessKeyID: c.AWSAccessKeyID, SecretAccessKey: c.AWSSecretAccessKey,
 			SessionToken: c.AWSSessionToken, Source: "aiproxy", CanExpire: true, Expires: time.Now()}, nil
@@ -55,7 +56,7 @@ func Assume(o provider.BedrockOptions, base provider.CredentialsFunc, client *ht
 	return func(ctx context.Context) (provider.Credentials, error) {
 		c, err := cache.Retrieve(ctx)
 		if err != nil {
-			return provider.Credentials{}, errors.New("assuming model.options.bedrock.aws_assume_role_arn: " + err.Error())
+			return provider.Credentials{}, errors.New("assuming role " + o.AWSAssumeRoleARN + ": " + err.Error())
 		}
 		return provider.Credentials{AWSAccessKeyID: c.AccessKeyID, AWSSecretAccessKey: c.SecretAccessKey, AWSSessionToken: c.SessionToken}, nil
 	}

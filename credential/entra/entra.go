@@ -1,11 +1,12 @@
 // Package entra gets Microsoft Entra ID access tokens for Azure OpenAI (Azure AI services)
-// targets, the way Kong's auth.azure_use_managed_identity does through lua-resty-azure:
+// targets, the way Kong's auth.azure_use_managed_identity does through lua-resty-azure, and
+// for other Azure resources such as Azure Managed Redis (Config.Resource):
 //
 //   - with a client ID, client secret and tenant ID, the OAuth 2.0 client-credentials flow:
 //     POST {authority}/{tenant}/oauth2/v2.0/token with the form grant_type=client_credentials,
-//     client_id, client_secret and scope=Scope;
+//     client_id, client_secret and scope={resource}/.default;
 //   - otherwise the host's managed identity, user-assigned when a client ID is given, else
-//     system-assigned: Azure IMDS (GET IMDSEndpoint?api-version=2018-02-01&resource=Resource
+//     system-assigned: Azure IMDS (GET IMDSEndpoint?api-version=2018-02-01&resource={resource}
 //     [&client_id=…], header "Metadata: true"), or, when Config.IdentityEndpoint is set (App
 //     Service, Functions and Container Apps set IDENTITY_ENDPOINT and IDENTITY_HEADER), that
 //     endpoint with api-version=2019-08-01 and the header X-IDENTITY-HEADER.
@@ -32,9 +33,7 @@ import (
 
 // Endpoints and audience of the flows.
 const (
-	// Scope is the client-credentials scope of Azure OpenAI and the other Azure AI services.
-	Scope = "https://cognitiveservices.azure.com/.default"
-	// Resource is the same audience in the managed-identity endpoints' form.
+	// Resource is the default audience: Azure OpenAI and the other Azure AI services.
 	Resource = "https://cognitiveservices.azure.com/"
 	// DefaultAuthorityHost is Microsoft Entra ID's public-cloud authority.
 	DefaultAuthorityHost = "https://login.microsoftonline.com"
@@ -54,6 +53,10 @@ type Config struct {
 	// AuthorityHost is the Entra ID authority of the client-credentials flow; empty means
 	// DefaultAuthorityHost.
 	AuthorityHost string
+	// Resource is the audience of the tokens, in the managed-identity endpoints' form (the
+	// client-credentials flow asks for its "/.default" scope); empty means Resource, Azure
+	// OpenAI's. Azure Managed Redis, for one, takes "https://redis.azure.com/".
+	Resource string
 	// IdentityEndpoint and IdentityHeader are the App Service / Container Apps managed-identity
 	// endpoint and its secret header. Empty IdentityEndpoint means IMDSEndpoint.
 	IdentityEndpoint, IdentityHeader string
@@ -120,6 +123,9 @@ func New(c Config) *Source {
 	if s.cfg.AuthorityHost == "" {
 		s.cfg.AuthorityHost = DefaultAuthorityHost
 	}
+	if s.cfg.Resource == "" {
+		s.cfg.Resource = Resource
+	}
 	if s.cfg.HTTPClient == nil {
 		s.cfg.HTTPClient = http.DefaultClient
 	}
@@ -159,7 +165,7 @@ func (s *Source) request(ctx context.Context) (*http.Request, error) {
 	switch s.flow {
 	case ClientCredentials:
 		form := url.Values{"grant_type": {"client_credentials"}, "client_id": {c.ClientID},
-			"client_secret": {c.ClientSecret}, "scope": {Scope}}
+			"client_secret": {c.ClientSecret}, "scope": {strings.TrimSuffix(c.Resource, "/") + "/.default"}}
 		u := strings.TrimRight(c.AuthorityHost, "/") + "/" + url.PathEscape(c.TenantID) + "/oauth2/v2.0/token"
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, strings.NewReader(form.Encode()))
 		if err != nil {
@@ -192,7 +198,7 @@ func (s *Source) get(ctx context.Context, endpoint, version string) (*http.Reque
 	}
 	q := u.Query()
 	q.Set("api-version", version)
-	q.Set("resource", Resource)
+	q.Set("resource", s.cfg.Resource)
 	if s.cfg.ClientID != "" {
 		q.Set("client_id", s.cfg.ClientID)
 	}

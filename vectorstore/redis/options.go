@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/http"
 	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 
+	"github.com/aiproxy/aiproxy/provider"
 	"github.com/aiproxy/aiproxy/secret"
 	"github.com/aiproxy/aiproxy/vectorstore"
 )
@@ -58,10 +60,10 @@ type Options struct {
 	KeepaliveBacklog int `json:"keepalive_backlog,omitempty" yaml:"keepalive_backlog,omitempty"`
 	// ConnectionIsProxied is accepted for compatibility with Kong's schema and ignored.
 	ConnectionIsProxied bool `json:"connection_is_proxied,omitempty" yaml:"connection_is_proxied,omitempty"`
-	// CloudAuthentication is Kong's cloud_authentication (IAM authentication to managed
-	// Redis on AWS, GCP or Azure). It is not supported: New fails when it sets any value.
-	// A block whose values are all null, as Kong's Admin API exports it, is accepted.
-	CloudAuthentication map[string]any `json:"cloud_authentication,omitempty" yaml:"cloud_authentication,omitempty"`
+	// CloudAuthentication is Kong's cloud_authentication: IAM authentication to managed Redis
+	// on AWS, GCP or Azure, a fresh token as each connection's password (see
+	// CloudAuthentication).
+	CloudAuthentication *CloudAuthentication `json:"cloud_authentication,omitempty" yaml:"cloud_authentication,omitempty"`
 
 	// SentinelMaster is the name of the master that the Sentinels watch. With SentinelNodes
 	// it selects Redis Sentinel.
@@ -107,6 +109,13 @@ type Options struct {
 	// TLSConfig, when set, replaces the TLS settings derived from SSL, SSLVerify and
 	// ServerName (and turns TLS on).
 	TLSConfig *tls.Config `json:"-" yaml:"-"`
+	// AssumeRole gives the credentials of cloud_authentication.aws_assume_role_arn; set it to
+	// awsrole.Assume (package kong does), so that only programs that assume roles link AWS
+	// STS. HTTPClient sends the token requests of cloud authentication (nil means
+	// http.DefaultClient); Now is its clock (nil means time.Now).
+	AssumeRole func(o provider.BedrockOptions, base provider.CredentialsFunc, client *http.Client) provider.CredentialsFunc `json:"-" yaml:"-"`
+	HTTPClient *http.Client                                                                                                 `json:"-" yaml:"-"`
+	Now        func() time.Time                                                                                             `json:"-" yaml:"-"`
 }
 
 // SentinelNode is the address of a Sentinel, as in Kong's sentinel_nodes.
@@ -156,11 +165,6 @@ func (o *Options) validate() error {
 	default:
 		return fmt.Errorf("redisstore: unknown mode %q", o.Mode)
 	}
-	for k, v := range o.CloudAuthentication {
-		if v != nil {
-			return fmt.Errorf("redisstore: cloud_authentication.%s: IAM authentication to managed Redis is not supported; use username and password", k)
-		}
-	}
 	if o.Namespace == "" {
 		o.Namespace = "aiproxy"
 	}
@@ -182,6 +186,10 @@ func (o *Options) NewClient() (redis.UniversalClient, error) {
 			v = 2000
 		}
 		return time.Duration(v) * time.Millisecond
+	}
+	creds, err := o.credentials()
+	if err != nil {
+		return nil, err
 	}
 	tlsConfig := o.TLSConfig
 	if tlsConfig == nil && o.SSL {
@@ -207,7 +215,7 @@ func (o *Options) NewClient() (redis.UniversalClient, error) {
 		return redis.NewClusterClient(&redis.ClusterOptions{
 			Addrs: addrs, Username: string(o.Username), Password: string(o.Password), MaxRedirects: redirects,
 			DialTimeout: ms(o.ConnectTimeout), ReadTimeout: ms(o.ReadTimeout), WriteTimeout: ms(o.SendTimeout),
-			PoolSize: o.KeepalivePoolSize, TLSConfig: tlsConfig, ContextTimeoutEnabled: true,
+			PoolSize: o.KeepalivePoolSize, TLSConfig: tlsConfig, ContextTimeoutEnabled: true, CredentialsProviderContext: creds,
 		}), nil
 	case o.SentinelMaster != "" || len(o.SentinelNodes) > 0:
 		if o.SentinelMaster == "" || len(o.SentinelNodes) == 0 {
@@ -222,7 +230,7 @@ func (o *Options) NewClient() (redis.UniversalClient, error) {
 			SentinelUsername: string(o.SentinelUsername), SentinelPassword: string(o.SentinelPassword),
 			Username: string(o.Username), Password: string(o.Password), DB: o.Database,
 			DialTimeout: ms(o.ConnectTimeout), ReadTimeout: ms(o.ReadTimeout), WriteTimeout: ms(o.SendTimeout),
-			PoolSize: o.KeepalivePoolSize, TLSConfig: tlsConfig, ContextTimeoutEnabled: true,
+			PoolSize: o.KeepalivePoolSize, TLSConfig: tlsConfig, ContextTimeoutEnabled: true, CredentialsProviderContext: creds,
 		}
 		switch o.SentinelRole {
 		case "", "master":
@@ -244,7 +252,7 @@ func (o *Options) NewClient() (redis.UniversalClient, error) {
 		return redis.NewClient(&redis.Options{
 			Addr: hostPort(host, o.Port, 6379), Username: string(o.Username), Password: string(o.Password), DB: o.Database,
 			DialTimeout: ms(o.ConnectTimeout), ReadTimeout: ms(o.ReadTimeout), WriteTimeout: ms(o.SendTimeout),
-			PoolSize: o.KeepalivePoolSize, TLSConfig: tlsConfig, ContextTimeoutEnabled: true,
+			PoolSize: o.KeepalivePoolSize, TLSConfig: tlsConfig, ContextTimeoutEnabled: true, CredentialsProviderContext: creds,
 		}), nil
 	}
 }
@@ -261,16 +269,28 @@ func hostPort(host string, port, def int) string {
 // the vectorstore.Opener of Kong's vectordb.strategy "redis".
 func (o Options) Open(ctx context.Context, dims int, metric vectorstore.Metric, vaults *secret.Vaults) (vectorstore.Store, error) {
 	o.Dimensions, o.Metric = dims, metric
+	if c := o.CloudAuthentication; c != nil {
+		copied := *c // resolved in o's copy, not in the caller's block
+		o.CloudAuthentication = &copied
+	}
 	return vectorstore.OpenResolved(ctx, vaults, o.Secrets(), func() (*Store, error) { return New(ctx, o) })
 }
 
 // Secrets lists the credential fields, by their paths in Kong's configuration.
 func (o *Options) Secrets() []secret.Field {
-	return []secret.Field{
+	fields := []secret.Field{
 		{Path: "vectordb.redis.username", Value: &o.Username}, {Path: "vectordb.redis.password", Value: &o.Password},
 		{Path: "vectordb.redis.sentinel_username", Value: &o.SentinelUsername},
 		{Path: "vectordb.redis.sentinel_password", Value: &o.SentinelPassword},
 	}
+	if c := o.CloudAuthentication; c != nil {
+		fields = append(fields,
+			secret.Field{Path: "vectordb.redis.cloud_authentication.aws_access_key_id", Value: &c.AWSAccessKeyID},
+			secret.Field{Path: "vectordb.redis.cloud_authentication.aws_secret_access_key", Value: &c.AWSSecretAccessKey},
+			secret.Field{Path: "vectordb.redis.cloud_authentication.gcp_service_account_json", Value: &c.GCPServiceAccountJSON},
+			secret.Field{Path: "vectordb.redis.cloud_authentication.azure_client_secret", Value: &c.AzureClientSecret})
+	}
+	return fields
 }
 
 var _ vectorstore.Opener = (*Options)(nil)

@@ -99,19 +99,29 @@ func hasVectorSets(ctx context.Context, c redis.UniversalClient) (bool, error) {
 	if err == nil {
 		return len(info) == 1 && info[0] != nil, nil
 	}
-	var rerr redis.Error
-	if !errors.As(err, &rerr) {
-		return false, err // not reachable
+	if !refused(err) {
+		return false, err // not reachable, or not authenticated
 	}
 	// COMMAND may be renamed or disabled: try the command itself.
 	err = c.Do(ctx, "VCARD", "aiproxy:probe").Err()
-	if err == nil || errors.Is(err, redis.Nil) {
+	switch {
+	case err == nil || errors.Is(err, redis.Nil):
 		return true, nil
-	}
-	if errors.As(err, &rerr) {
-		return false, nil // unknown command
+	case refused(err):
+		return false, nil
 	}
 	return false, err
+}
+
+// refused reports a command the server does not know or does not let this user run (an
+// ACL's NOPERM), as opposed to a failed connection or authentication.
+func refused(err error) bool {
+	var rerr redis.Error
+	if !errors.As(err, &rerr) {
+		return false
+	}
+	msg := rerr.Error()
+	return strings.HasPrefix(msg, "ERR unknown command") || strings.HasPrefix(msg, "NOPERM")
 }
 
 // VectorSets reports whether the store keeps its vectors in a Vector Set (else in a hash).

@@ -3,6 +3,7 @@ package redisstore_test
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"os"
@@ -179,7 +180,8 @@ func TestOptionsErrors(t *testing.T) {
 		{Dimensions: 4, SentinelNodes: []redisstore.SentinelNode{{Host: "127.0.0.1"}}},
 		{Dimensions: 4, SentinelMaster: "m", SentinelNodes: []redisstore.SentinelNode{{Host: "h"}}, SentinelRole: "boss"},
 		{Dimensions: 4, ClusterNodes: []redisstore.ClusterNode{{IP: "127.0.0.1"}}, Database: 2},
-		{Dimensions: 4, CloudAuthentication: map[string]any{"auth_provider": "aws"}},
+		{Dimensions: 4, CloudAuthentication: &redisstore.CloudAuthentication{AuthProvider: "aws"}}, // no user, cache or region
+		{Dimensions: 4, CloudAuthentication: &redisstore.CloudAuthentication{AuthProvider: "ibm"}},
 	} {
 		if s, err := redisstore.New(context.Background(), opts); err == nil {
 			s.Close()
@@ -191,8 +193,14 @@ func TestOptionsErrors(t *testing.T) {
 // A vectordb.redis block as Kong's Admin API exports it: the deprecated timeout, and a
 // cloud_authentication block of nulls.
 func TestKongExportedOptions(t *testing.T) {
-	s := open(t, servers[0].env, redisstore.Options{Dimensions: 4, Namespace: namespace(t), Timeout: 500,
-		CloudAuthentication: map[string]any{"auth_provider": nil, "aws_region": nil}})
+	var opts redisstore.Options
+	err := json.Unmarshal([]byte(`{"timeout":500,"cloud_authentication":{"auth_provider":null,"aws_region":null,
+		"aws_cache_name":null,"aws_is_serverless":true,"azure_client_secret":null,"gcp_service_account_json":null}}`), &opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts.Dimensions, opts.Namespace = 4, namespace(t)
+	s := open(t, servers[0].env, opts)
 	if err := s.Upsert(context.Background(), vectorstore.Vector{ID: "a", Values: []float32{1, 0, 0, 0}}); err != nil {
 		t.Fatal(err)
 	}
