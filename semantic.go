@@ -52,9 +52,10 @@ const (
 	// ScoreCombined scores each target by three signals: the mean cosine similarity of the
 	// prompt to the target's 5 nearest texts (its description and examples), so that one
 	// stray example does not capture prompts, and the BM25 word overlap of the prompt with
-	// all of the target's texts, normalised to [0, 1), half and half, weighing 0.85 in all;
-	// and, weighing 0.15, the probability that a logistic-regression classifier over texts'
-	// vectors and words, fitted at start to every target's texts, gives the target. A target
+	// all of the target's texts, normalised to [0, 1), half and half, weighing 0.75 in all;
+	// and, weighing 0.25, the probability that a logistic-regression classifier over texts'
+	// vectors, words and character n-grams, fitted at start to every target's texts, gives
+	// the target. A target
 	// without examples whose description lists topics separated by commas has each of
 	// them as a text as well, and its vector signal is its nearest text's similarity. A
 	// target's distance is 1 − (that combined score − half the best other target's), so
@@ -93,7 +94,7 @@ type Score struct {
 	// similarity of the prompt to the target's 5 nearest texts (without examples, its
 	// description's or a listed topic's, the nearest), the BM25 word overlap with its texts
 	// in [0, 1), and the probability the classifier fitted at start gives the target.
-	// Combined is 0.85 × the mean of the first two + 0.15 × Classifier, and Distance = 1 −
+	// Combined is 0.75 × the mean of the first two + 0.25 × Classifier, and Distance = 1 −
 	// (Combined − half the highest Combined of the other targets). Zero with ScoreNearest.
 	Vector, Lexical, Classifier, Combined float64
 }

@@ -68,7 +68,7 @@ func TestCombinedScoringThroughTheHandler(t *testing.T) {
 		assert.Less(t, d.Threshold, 1.0, "calibrated from the examples")
 		require.Len(t, d.Scores, 2)
 		for i, s := range d.Scores {
-			assert.InDelta(t, 0.85*(s.Vector+s.Lexical)/2+0.15*s.Classifier, s.Combined, 1e-12, "%s: the signals' weighted mean", c.prompt)
+			assert.InDelta(t, 0.75*(s.Vector+s.Lexical)/2+0.25*s.Classifier, s.Combined, 1e-12, "%s: the signals' weighted mean", c.prompt)
 			assert.Greater(t, s.Classifier, 0.0)
 			assert.Less(t, s.Classifier, 1.0)
 			assert.InDelta(t, 1-(s.Combined-d.Scores[1-i].Combined/2), s.Distance, 1e-12, "%s: less half the other's", c.prompt)

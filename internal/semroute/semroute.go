@@ -4,7 +4,7 @@
 // example does not capture prompts; the nearest, for a target without examples), a lexical
 // signal is BM25 of the prompt's words against the target's texts taken as one document, a
 // classifier signal is the probability that a multinomial logistic regression over texts'
-// vectors and words, fitted at New to every target's texts, gives the target; their
+// vectors, words and character n-grams, fitted at New to every target's texts, gives the target; their
 // combined score is reduced by a share of the best other target's (a margin: a prompt two
 // targets claim alike is less sure), and the acceptance threshold is calibrated from the
 // examples themselves: the net score that a given share of them reach when each is scored
@@ -64,9 +64,9 @@ type Options struct {
 	// calibrate one. 0 means 0.
 	Fallback float64
 	// Classifier is the weight of the classifier signal: the probability that a
-	// logistic-regression classifier over texts' vectors and words, fitted at New to every
+	// logistic-regression classifier over texts' vectors, words and character n-grams, fitted at New to every
 	// target's texts, gives the target. The vector and lexical signals share the rest. 0
-	// means 0.15; a negative value turns it off (and skips the fitting).
+	// means 0.25; a negative value turns it off (and skips the fitting).
 	Classifier float64
 	// Lambda is the classifier's L2 penalty. 0 means 0.001.
 	Lambda float64
@@ -106,7 +106,7 @@ func (o Options) withDefaults() Options {
 	}
 	switch {
 	case o.Classifier == 0:
-		o.Classifier = 0.15
+		o.Classifier = 0.25
 	case o.Classifier < 0:
 		o.Classifier = 0
 	}
@@ -131,6 +131,7 @@ type Router struct {
 	targets   []target
 	lex       lexicon
 	clf       *classifier // nil when Options.Classifier is off
+	gramFeat  []int32     // by n-gram bucket: its classifier feature, or -1 (see gramFeatures)
 	threshold float64     // on the combined score
 }
 
@@ -188,20 +189,25 @@ func New(targets []Target, opts Options) (*Router, error) {
 	var folds []*classifier // by fold
 	var samples []sample
 	if r.opts.Classifier > 0 {
+		r.gramFeat = make([]int32, gramBuckets)
+		for b := range r.gramFeat {
+			r.gramFeat[b] = -1
+		}
+		features := int32(len(ids)) // the words', then the n-grams' as they come
 		for i, tg := range r.targets {
 			for j := range tg.n {
-				samples = append(samples, r.sample(i, tg.first+j, words[i][j]))
+				samples = append(samples, r.sample(i, tg.first+j, words[i][j], targets[i].Texts[j], &features))
 			}
 		}
 		o := r.opts
-		r.clf = fitClassifier(samples, nil, len(targets), r.dims, len(ids), o.Iterations, o.Lambda, classifierRate)
+		r.clf = fitClassifier(samples, nil, len(targets), r.dims, int(features), o.Iterations, o.Lambda, classifierRate)
 		if nfolds > 0 {
 			skip := make([]bool, len(samples))
 			for f := range nfolds {
 				for k := range skip {
 					skip[k] = calib[k] == f
 				}
-				folds = append(folds, fitClassifier(samples, skip, len(targets), r.dims, len(ids), o.Iterations, o.Lambda, classifierRate))
+				folds = append(folds, fitClassifier(samples, skip, len(targets), r.dims, int(features), o.Iterations, o.Lambda, classifierRate))
 			}
 		}
 	}
@@ -260,9 +266,12 @@ const wordScale = 2.0
 const classifierRate = 2.0
 
 // sample is text k of target i, whose words are ids, as the classifier trains on it: its
-// vector, its distinct words, and wordScale/√(its number of words) as their weight.
-func (r *Router) sample(i, k int, ids []int32) sample {
+// vector, its distinct words, and wordScale/√(its number of words) as their weight, and its
+// words' n-grams, the new ones numbered from *next.
+func (r *Router) sample(i, k int, ids []int32, text string, next *int32) sample {
 	s := sample{vec: r.vec(k), class: i}
+	eachWord(text, nil, func(w []byte) { s.grams = appendGrams(s.grams, w) })
+	s.grams, s.gscale = gramFeatures(s.grams, r.gramFeat, next)
 	for _, id := range ids {
 		if !slices.Contains(s.words, id) {
 			s.words = append(s.words, id)
@@ -298,7 +307,7 @@ func (r *Router) calibrate(words [][][]int32, docs []bm25Doc, calib []int, folds
 			v := r.vec(tg.first + j)
 			if folds != nil {
 				s := samples[tg.first+j]
-				folds[f].probs(s.vec, 1, s.words, s.scale, probs)
+				folds[f].probs(s.vec, 1, s.words, s.scale, s.grams, s.gscale, probs)
 			}
 			own, rival := 0.0, math.Inf(-1)
 			for u, other := range r.targets {
@@ -370,10 +379,11 @@ type Decision struct {
 	// Targets holds every target's signals, by index.
 	Targets []Signals
 
-	sims []float64 // scratch: one target's similarities
-	buf  []byte    // scratch: a word of the prompt
-	ids  []int32   // scratch: the prompt's distinct known words
-	p    []float64 // scratch: class probabilities
+	sims  []float64 // scratch: one target's similarities
+	buf   []byte    // scratch: a word of the prompt
+	ids   []int32   // scratch: the prompt's distinct known words
+	grams []int32   // scratch: the prompt's n-gram buckets
+	p     []float64 // scratch: class probabilities
 }
 
 // Dimensions is the length of the targets' vectors, which Route's must have.
@@ -403,8 +413,12 @@ func (r *Router) Route(vec []float32, text string, d *Decision) {
 		var most float64
 		nw := 0
 		d.ids = d.ids[:0]
+		d.grams = d.grams[:0]
 		d.buf = eachWord(text, d.buf, func(w []byte) {
 			nw++
+			if r.clf != nil {
+				d.grams = appendGrams(d.grams, w)
+			}
 			id, ok := r.lex.ids[string(w)]
 			if !ok {
 				most += r.lex.unseen * (bm25K1 + 1)
@@ -434,7 +448,9 @@ func (r *Router) Route(vec []float32, text string, d *Decision) {
 			if nw > 0 {
 				scale = wordScale / math.Sqrt(float64(nw))
 			}
-			r.clf.probs(vec, inv, d.ids, scale, d.p)
+			var gscale float64
+			d.grams, gscale = gramFeatures(d.grams, r.gramFeat, nil)
+			r.clf.probs(vec, inv, d.ids, scale, d.grams, gscale, d.p)
 			for i := range d.Targets {
 				d.Targets[i].Classifier = d.p[i]
 			}

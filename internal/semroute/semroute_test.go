@@ -92,8 +92,8 @@ func TestRoute(t *testing.T) {
 		}
 		for i, s := range d.Targets {
 			if s.Lexical < 0 || s.Lexical >= 1 || s.Classifier <= 0 || s.Classifier >= 1 ||
-				math.Abs(s.Score-(0.85*(s.Vector+s.Lexical)/2+0.15*s.Classifier)) > 1e-12 {
-				t.Errorf("%q target %d: signals %+v, want lexical in [0, 1), a probability and score 0.85 × their mean + 0.15 × the probability", c.text, i, s)
+				math.Abs(s.Score-(0.75*(s.Vector+s.Lexical)/2+0.25*s.Classifier)) > 1e-12 {
+				t.Errorf("%q target %d: signals %+v, want lexical in [0, 1), a probability and score 0.75 × their mean + 0.25 × the probability", c.text, i, s)
 			}
 			if other := d.Targets[1-i].Score; math.Abs(s.Net-(s.Score-other/2)) > 1e-12 {
 				t.Errorf("%q target %d: net %v, want its score less half the other's (%v)", c.text, i, s.Net, other)

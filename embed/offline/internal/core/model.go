@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"github.com/aiproxy/aiproxy/internal/ngram"
 )
 
 // magic starts every model file; the digit is the format version.
@@ -245,8 +247,8 @@ func (m *Model) addUnknown(tok []byte, acc []float32) {
 		return
 	}
 	d := m.Dim
-	w := m.OOVWeight / float32(NgramCount(len(tok)))
-	Ngrams(tok, nb, func(b uint32) {
+	w := m.OOVWeight / float32(ngram.Count(len(tok)))
+	ngram.Each(tok, nb, func(b uint32) {
 		s := w * m.BScales[b]
 		if s == 0 {
 			return

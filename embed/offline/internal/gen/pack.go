@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/aiproxy/aiproxy/embed/offline/internal/core"
+	"github.com/aiproxy/aiproxy/internal/ngram"
 )
 
 // packFlags are the knobs of the geometry; their defaults are the shipped model's.
@@ -125,7 +126,7 @@ func pack(args []string) error {
 		if stopWords[w] || len(w) < 3 {
 			continue
 		}
-		core.Ngrams([]byte(w), uint32(pf.buckets), func(b uint32) {
+		ngram.Each([]byte(w), uint32(pf.buckets), func(b uint32) {
 			if sums[b] == nil {
 				sums[b] = make([]float64, dim)
 			}
