@@ -116,6 +116,9 @@ func (o *Options) credentials() (func(ctx context.Context) (string, string, erro
 		}
 		return token(src, "GCP"), nil
 	case "azure":
+		if user == "" {
+			return nil, errors.New("redisstore: cloud_authentication: auth_provider azure needs username, the identity's object ID")
+		}
 		cfg := entra.Config{
 			ClientID:      cmp.Or(c.AzureClientID, os.Getenv("AZURE_CLIENT_ID")),
 			ClientSecret:  cmp.Or(string(c.AzureClientSecret), os.Getenv("AZURE_CLIENT_SECRET")),

@@ -182,6 +182,8 @@ func TestOptionsErrors(t *testing.T) {
 		{Dimensions: 4, ClusterNodes: []redisstore.ClusterNode{{IP: "127.0.0.1"}}, Database: 2},
 		{Dimensions: 4, CloudAuthentication: &redisstore.CloudAuthentication{AuthProvider: "aws"}}, // no user, cache or region
 		{Dimensions: 4, CloudAuthentication: &redisstore.CloudAuthentication{AuthProvider: "ibm"}},
+		{Dimensions: 4, CloudAuthentication: &redisstore.CloudAuthentication{AuthProvider: "azure"}}, // no username
+		{Dimensions: 4, CloudAuthentication: &redisstore.CloudAuthentication{AuthProvider: "gcp", GCPServiceAccountJSON: "{}"}},
 	} {
 		if s, err := redisstore.New(context.Background(), opts); err == nil {
 			s.Close()
