@@ -47,9 +47,9 @@ func TestInvalidConfig(t *testing.T) {
 			c.Targets[0].Description = "anything"
 			c.VectorDB = &VectorDBConfig{Strategy: "redis", Store: &redisstore.Options{Password: "{vault://nope/redis/password}"}}
 		}, `names vault "nope"`},
-		{"gemini endpoint_id", func(c *Config) {
+		{"gemini endpoint_id without a project", func(c *Config) {
 			c.Targets[0].Model.Options.Gemini = &provider.GeminiOptions{EndpointID: "123"}
-		}, "gemini.endpoint_id is not supported"},
+		}, "gemini.endpoint_id needs project_id"},
 		{"bedrock video", func(c *Config) {
 			c.Targets[0].Model.Options.Bedrock = &provider.BedrockOptions{VideoOutputS3URI: "s3://b/v"}
 		}, "video_output_s3_uri is not supported"},

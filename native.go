@@ -103,9 +103,10 @@ func (c *call) parseNative() {
 	}
 }
 
-// nativeTarget reports whether t is of the provider whose API the native request speaks.
+// nativeTarget reports whether t is of the provider whose API the native request speaks (a
+// gemini model on a Vertex AI endpoint speaks OpenAI's: Gemini requests are translated for it).
 func (x *clientRequest) nativeTarget(t *target) bool {
-	return t.cfg.Model.Provider == nativeAPIs[x.api].provider
+	return t.cfg.Model.Provider == nativeAPIs[x.api].provider && !vertexEndpoint(t.cfg.Model)
 }
 
 // passRoute is the route type of a passthrough attempt in c's API.

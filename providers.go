@@ -44,8 +44,12 @@ func init() {
 	}
 }
 
-// builtinProvider returns the built-in provider for a target's model.
+// builtinProvider returns the built-in provider for a target's model: a gemini model with
+// model.options.gemini.endpoint_id is a Vertex AI endpoint's OpenAI-compatible API.
 func builtinProvider(m provider.Model) (provider.Provider, error) {
+	if vertexEndpoint(m) {
+		return compat.VertexEndpoint(), nil
+	}
 	if p, ok := builtin[m.Provider]; ok {
 		return p, nil
 	}
@@ -55,6 +59,13 @@ func builtinProvider(m provider.Model) (provider.Provider, error) {
 	}
 	slices.Sort(names)
 	return nil, fmt.Errorf("model.provider %q is not supported (built in: %s; others through Config.Providers)", m.Provider, strings.Join(names, ", "))
+}
+
+// vertexEndpoint reports a gemini model deployed to a Vertex AI endpoint, which speaks
+// OpenAI's API, not Gemini's.
+func vertexEndpoint(m provider.Model) bool {
+	g := m.Options.Gemini
+	return m.Provider == "gemini" && g != nil && g.EndpointID != ""
 }
 
 // withEnvDefaults fills in what Kong reads from the environment when the configuration

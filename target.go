@@ -166,7 +166,12 @@ func (t *Target) validate() error {
 		errs = append(errs, fmt.Errorf("model.options.max_tokens %d must be positive", *o.MaxTokens))
 	}
 	if g := o.Gemini; g != nil && g.EndpointID != "" {
-		errs = append(errs, errors.New("model.options.gemini.endpoint_id is not supported yet (Vertex AI endpoint deployments): name the model instead"))
+		if g.ProjectID == "" && o.UpstreamURL == "" {
+			errs = append(errs, errors.New("model.options.gemini.endpoint_id needs project_id (and location_id): a Vertex AI endpoint"))
+		}
+		if t.RouteType != "" && t.RouteType != provider.Chat {
+			errs = append(errs, fmt.Errorf("model.options.gemini.endpoint_id: a Vertex AI endpoint serves llm/v1/chat, not %s", t.RouteType))
+		}
 	}
 	if b := o.Bedrock; b != nil && b.VideoOutputS3URI != "" {
 		errs = append(errs, errors.New("model.options.bedrock.video_output_s3_uri is not supported: aiproxy serves chat, completions and embeddings"))

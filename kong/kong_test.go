@@ -335,3 +335,19 @@ plugins:
 	assert.Equal(t, aiproxy.Auth{AzureUseManagedIdentity: true}, cfg.Targets[2].Auth)
 	mustNew(t, cfg)
 }
+
+// model.options.gemini.endpoint_id (a model deployed to a Vertex AI endpoint) loads.
+func TestGeminiEndpointID(t *testing.T) {
+	f, err := Parse([]byte(`
+targets:
+- route_type: llm/v1/chat
+  auth: {gcp_use_service_account: true, gcp_service_account_json: "{vault://env/GCP_SA}"}
+  model:
+    provider: gemini
+    name: llama-3-3-70b
+    options: {gemini: {api_endpoint: us-central1-aiplatform.googleapis.com, project_id: my-project, location_id: us-central1, endpoint_id: "1234567890"}}
+`), Options{})
+	require.NoError(t, err)
+	assert.Equal(t, "1234567890", f.Plugins[0].Config.Targets[0].Model.Options.Gemini.EndpointID)
+	mustNew(t, f.Plugins[0].Config)
+}

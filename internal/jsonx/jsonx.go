@@ -395,6 +395,29 @@ func Apply(dst, src []byte, edits []Edit) []byte {
 	return append(dst, src[pos:]...)
 }
 
+// Without appends to dst the object src without its members named key (src must be an object
+// that Object accepted); the others keep their order and raw values, without the whitespace
+// between members.
+func Without(dst, src []byte, key string) []byte {
+	dst = append(dst, '{')
+	first := true
+	_ = Object(src, func(m Member) bool {
+		if string(m.Key) == key {
+			return true
+		}
+		if !first {
+			dst = append(dst, ',')
+		}
+		first = false
+		dst = append(dst, '"')
+		dst = append(dst, m.Key...)
+		dst = append(dst, '"', ':')
+		dst = append(dst, m.Value...)
+		return true
+	})
+	return append(dst, '}')
+}
+
 // AppendString appends s to dst as a JSON string.
 func AppendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')

@@ -60,6 +60,20 @@ func TestApply(t *testing.T) {
 	}
 }
 
+func TestWithout(t *testing.T) {
+	for in, want := range map[string]string{
+		`{"model":"m","messages":[{"model":"inner"}],"stream":true}`: `{"messages":[{"model":"inner"}],"stream":true}`,
+		`{ "a" : 1 , "model" : "m" }`:                                `{"a":1}`,
+		`{"model":"m"}`:                                              `{}`,
+		`{}`:                                                         `{}`,
+		`{"a\"b":"x","model":1,"c":{}}`:                              `{"a\"b":"x","c":{}}`,
+	} {
+		got := Without(nil, []byte(in), "model")
+		assert.Equal(t, want, string(got), in)
+		assert.NoError(t, Object(got, func(Member) bool { return true }), "valid JSON")
+	}
+}
+
 func TestAppendString(t *testing.T) {
 	for _, s := range []string{"plain", "quote\" back\\ nl\n tab\t ctl\x01 é 世", "bad\xffutf8"} {
 		var got string

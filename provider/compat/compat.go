@@ -1,5 +1,6 @@
 // Package compat holds the OpenAI-compatible providers of Kong's list: deepseek, xai,
-// cerebras, databricks, dashscope and vllm. Each is the openai provider (bodies, errors and
+// cerebras, databricks, dashscope and vllm, and the Vertex AI endpoints that gemini targets
+// with model.options.gemini.endpoint_id reach. Each is the openai provider (bodies, errors and
 // streams pass through) with its own endpoint: a default API root, or one derived from
 // model.options, or a required upstream_url.
 package compat
@@ -21,6 +22,8 @@ type Provider struct {
 	Name string
 	// Endpoint returns the upstream URL of a request.
 	Endpoint func(r *provider.Request) (string, error)
+	// body, when set, is the body to send instead of the openai provider's.
+	body func(r *provider.Request) []byte
 }
 
 var _ provider.Provider = Provider{}
@@ -31,7 +34,11 @@ func (p Provider) NewRequest(ctx context.Context, r *provider.Request) (*http.Re
 	if err != nil {
 		return nil, err
 	}
-	return openai.NewJSONRequest(ctx, u, p.Body(r), r.Stream)
+	body := p.Body
+	if p.body != nil {
+		body = p.body
+	}
+	return openai.NewJSONRequest(ctx, u, body(r), r.Stream)
 }
 
 // fixed is an endpoint under a default API root; upstream_url and upstream_path apply.

@@ -81,21 +81,8 @@ func (p Provider) URL(r *provider.Request, model, method string) string {
 	o := r.Model.Options
 	var base, p0 string
 	if g := o.Gemini; g != nil && g.ProjectID != "" {
-		loc := g.LocationID
-		if loc == "" {
-			loc = DefaultLocation
-		}
-		host := g.APIEndpoint
-		switch {
-		case host != "":
-		case loc == "global":
-			host = "aiplatform.googleapis.com"
-		default:
-			host = loc + "-aiplatform.googleapis.com"
-		}
-		base = withScheme(host)
-		p0 = "/v1/projects/" + url.PathEscape(g.ProjectID) + "/locations/" + url.PathEscape(loc) +
-			"/publishers/google/models/" + url.PathEscape(model) + ":" + method
+		base, p0 = VertexLocation(g)
+		p0 += "/publishers/google/models/" + url.PathEscape(model) + ":" + method
 	} else {
 		base = p.BaseURL
 		if g := o.Gemini; g != nil && g.APIEndpoint != "" {
@@ -111,6 +98,24 @@ func (p Provider) URL(r *provider.Request, model, method string) string {
 		u += "?alt=sse"
 	}
 	return u
+}
+
+// VertexLocation returns the Vertex AI root of g (api_endpoint, else the location's host) and
+// the path of its project's location, /v1/projects/{project_id}/locations/{location_id}.
+func VertexLocation(g *provider.GeminiOptions) (base, path string) {
+	loc := g.LocationID
+	if loc == "" {
+		loc = DefaultLocation
+	}
+	host := g.APIEndpoint
+	switch {
+	case host != "":
+	case loc == "global":
+		host = "aiplatform.googleapis.com"
+	default:
+		host = loc + "-aiplatform.googleapis.com"
+	}
+	return withScheme(host), "/v1/projects/" + url.PathEscape(g.ProjectID) + "/locations/" + url.PathEscape(loc)
 }
 
 func withScheme(host string) string {
