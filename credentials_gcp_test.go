@@ -20,6 +20,19 @@ import (
 	"github.com/stretchr/testify/require"
 )
 
+// serviceAccount is a new service-account key file (JSON) of key ID kid, whose tokens come from
+// tokenURI.
+func serviceAccount(t *testing.T, kid, tokenURI string) string {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	require.NoError(t, err)
+	b, _ := json.Marshal(map[string]string{"type": "service_account", "private_key_id": kid,
+		"private_key":  string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})),
+		"client_email": "sa@p.iam.gserviceaccount.com", "token_uri": tokenURI})
+	return string(b)
+}
+
 // TestGCPKeyRotation: the service-account key of gcp_service_account_json is resolved on each
 // use, so a key rotated in the vault signs the next token request without a restart.
 func TestGCPKeyRotation(t *testing.T) {
@@ -34,16 +47,7 @@ func TestGCPKeyRotation(t *testing.T) {
 		fmt.Fprintf(w, `{"access_token":"token-of-%s","expires_in":3599,"token_type":"Bearer"}`, h.Kid)
 	}))
 	defer tokens.Close()
-	account := func(kid string) string {
-		key, err := rsa.GenerateKey(rand.Reader, 2048)
-		require.NoError(t, err)
-		der, err := x509.MarshalPKCS8PrivateKey(key)
-		require.NoError(t, err)
-		b, _ := json.Marshal(map[string]string{"type": "service_account", "private_key_id": kid,
-			"private_key":  string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})),
-			"client_email": "sa@p.iam.gserviceaccount.com", "token_uri": tokens.URL})
-		return string(b)
-	}
+	account := func(kid string) string { return serviceAccount(t, kid, tokens.URL) }
 	v := &memVault{values: map[string]string{"gcp/json": account("key-1")}}
 	s := secret.NewVaults(map[string]secret.Resolver{"mem": v})
 	a := &Auth{GCPUseServiceAccount: true, GCPServiceAccountJSON: "{vault://mem/gcp/json}"}

@@ -1,11 +1,7 @@
 package aiproxy
 
 import (
-	"crypto/rand"
-	"crypto/rsa"
-	"crypto/x509"
 	"encoding/json"
-	"encoding/pem"
 	"fmt"
 	"io"
 	"net/http"
@@ -28,12 +24,7 @@ func TestVertexEndpoint(t *testing.T) {
 		fmt.Fprint(w, `{"access_token":"ya29.vertex","expires_in":3599,"token_type":"Bearer"}`)
 	}))
 	defer tokens.Close()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
-	require.NoError(t, err)
-	der, err := x509.MarshalPKCS8PrivateKey(key)
-	require.NoError(t, err)
-	sa, _ := json.Marshal(map[string]string{"type": "service_account", "private_key_id": "k1", "client_email": "sa@p.iam.gserviceaccount.com",
-		"private_key": string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})), "token_uri": tokens.URL})
+	sa := serviceAccount(t, "k1", tokens.URL)
 
 	var bodies []map[string]any
 	vertex := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -90,7 +81,7 @@ func TestVertexEndpoint(t *testing.T) {
 	assert.Contains(t, rec.Body.String(), `"candidates"`)
 	assert.NotContains(t, bodies[len(bodies)-1], "model")
 
-	_, err = New(Config{Targets: []Target{{RouteType: provider.Embeddings, Model: provider.Model{Provider: "gemini", Name: "e",
+	_, err := New(Config{Targets: []Target{{RouteType: provider.Embeddings, Model: provider.Model{Provider: "gemini", Name: "e",
 		Options: provider.Options{Gemini: &provider.GeminiOptions{ProjectID: "p", EndpointID: "4567"}}}}}})
 	require.ErrorContains(t, err, "a Vertex AI endpoint serves llm/v1/chat, not llm/v1/embeddings")
 }
