@@ -4,12 +4,12 @@
 // example does not capture prompts; the nearest, for a target without examples), a lexical
 // signal is BM25 of the prompt's words against the target's texts taken as one document, a
 // classifier signal is the probability that a multinomial logistic regression over texts'
-// vectors, words and character n-grams, fitted at New to every target's texts, gives the target; their
-// combined score is reduced by a share of the best other target's (a margin: a prompt two
-// targets claim alike is less sure), and the acceptance threshold is calibrated from the
-// examples themselves: the net score that a given share of them reach when each is scored
-// as a prompt would be, left out of its own target (for the classifier: scored by one
-// fitted without it, cross-fitting over Options.Folds folds). (One threshold per target,
+// vectors, words and character n-grams, fitted at New to every target's texts, gives the
+// target; their combined score is reduced by a share of the best other target's (a margin:
+// a prompt two targets claim alike is less sure), and the acceptance threshold is
+// calibrated from the examples themselves: the net score that a given share of them reach
+// when each is scored as a prompt would be, left out of its own target (for the classifier:
+// scored by one fitted without it, cross-fitting over Options.Folds folds). (One threshold per target,
 // calibrated the same way from that target's examples alone, was measured worse on the
 // intent sets of embed/offline/internal/intenteval: targets with tight examples then reject
 // prompts that a looser target would have accepted at the same score.)
@@ -64,8 +64,8 @@ type Options struct {
 	// calibrate one. 0 means 0.
 	Fallback float64
 	// Classifier is the weight of the classifier signal: the probability that a
-	// logistic-regression classifier over texts' vectors, words and character n-grams, fitted at New to every
-	// target's texts, gives the target. The vector and lexical signals share the rest. 0
+	// logistic-regression classifier over texts' vectors, words and character n-grams, fitted
+	// at New to every target's texts, gives the target. The vector and lexical signals share the rest. 0
 	// means 0.25; a negative value turns it off (and skips the fitting).
 	Classifier float64
 	// Lambda is the classifier's L2 penalty. 0 means 0.001.
