@@ -1,7 +1,6 @@
 package aiproxy
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"net/http"
@@ -96,8 +95,7 @@ func awsCredentials(a *Auth, o *provider.BedrockOptions, s *secret.Vaults, clien
 	assume func(provider.BedrockOptions, provider.CredentialsFunc, *http.Client) provider.CredentialsFunc) provider.CredentialsFunc {
 	base := func(ctx context.Context) (provider.Credentials, error) {
 		if a.AWSAccessKeyID == "" && a.AWSSecretAccessKey == "" {
-			return provider.Credentials{AWSAccessKeyID: os.Getenv("AWS_ACCESS_KEY_ID"),
-				AWSSecretAccessKey: os.Getenv("AWS_SECRET_ACCESS_KEY"), AWSSessionToken: os.Getenv("AWS_SESSION_TOKEN")}, nil
+			return provider.EnvCredentials(), nil
 		}
 		id, err := s.Expand(ctx, a.AWSAccessKeyID)
 		if err != nil {
@@ -204,21 +202,15 @@ func azureTokens(a *Auth, s *secret.Vaults, client *http.Client, now func() time
 	return &bearerTokens[azureIdentity]{
 		resolve: func(ctx context.Context) (azureIdentity, error) {
 			var vals [3]string
-			for i, f := range []struct {
-				v   Secret
-				env string
-			}{{a.AzureClientID, "AZURE_CLIENT_ID"}, {a.AzureClientSecret, "AZURE_CLIENT_SECRET"}, {a.AzureTenantID, "AZURE_TENANT_ID"}} {
-				v, err := s.Expand(ctx, f.v)
-				if err != nil {
+			for i, v := range []Secret{a.AzureClientID, a.AzureClientSecret, a.AzureTenantID} {
+				var err error
+				if vals[i], err = s.Expand(ctx, v); err != nil {
 					return azureIdentity{}, err
 				}
-				vals[i] = cmp.Or(v, os.Getenv(f.env))
 			}
-			id := azureIdentity{clientID: vals[0], clientSecret: vals[1], tenantID: vals[2], authority: os.Getenv("AZURE_AUTHORITY_HOST")}
-			if e, h := os.Getenv("IDENTITY_ENDPOINT"), os.Getenv("IDENTITY_HEADER"); e != "" && h != "" {
-				id.endpoint, id.header = e, h
-			}
-			return id, nil
+			c := entra.FromEnvironment(entra.Config{ClientID: vals[0], ClientSecret: vals[1], TenantID: vals[2]})
+			return azureIdentity{clientID: c.ClientID, clientSecret: c.ClientSecret, tenantID: c.TenantID, authority: c.AuthorityHost,
+				endpoint: c.IdentityEndpoint, header: c.IdentityHeader}, nil
 		},
 		build: func(id azureIdentity) (tokenSource, error) {
 			return entra.New(entra.Config{ClientID: id.clientID, ClientSecret: id.clientSecret, TenantID: id.tenantID,

@@ -15,6 +15,7 @@ import (
 	"context"
 	"io"
 	"net/http"
+	"os"
 )
 
 // RouteType is Kong's route_type: the kind of operation a target serves.
@@ -128,6 +129,13 @@ type Credentials struct {
 // together to the client together, instead of one write and flush each.
 type Ready interface {
 	Ready() bool
+}
+
+// EnvCredentials are the AWS credentials of the environment, as Kong reads them:
+// AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY and AWS_SESSION_TOKEN.
+func EnvCredentials() Credentials {
+	return Credentials{AWSAccessKeyID: os.Getenv("AWS_ACCESS_KEY_ID"), AWSSecretAccessKey: os.Getenv("AWS_SECRET_ACCESS_KEY"),
+		AWSSessionToken: os.Getenv("AWS_SESSION_TOKEN")}
 }
 
 // CredentialsFunc returns the credentials to sign one request with; it may do I/O (a vault,

@@ -11,8 +11,8 @@
 //     Service, Functions and Container Apps set IDENTITY_ENDPOINT and IDENTITY_HEADER), that
 //     endpoint with api-version=2019-08-01 and the header X-IDENTITY-HEADER.
 //
-// Tokens are cached until shortly before they expire. The package does I/O but reads no
-// environment: the caller passes what it found. Errors and String never contain the client
+// Tokens are cached until shortly before they expire. New reads no environment: the caller
+// passes what it found, or what FromEnvironment adds. Errors and String never contain the client
 // secret or a token.
 package entra
 
@@ -24,6 +24,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -66,6 +67,22 @@ type Config struct {
 	Now func() time.Time
 	// EarlyExpiry is how long before expiry a token is renewed; zero means DefaultEarlyExpiry.
 	EarlyExpiry time.Duration
+}
+
+// FromEnvironment returns c with what Kong's lua-resty-azure reads from the environment
+// filled in: an empty ClientID, ClientSecret or TenantID from AZURE_CLIENT_ID,
+// AZURE_CLIENT_SECRET or AZURE_TENANT_ID, an empty AuthorityHost from AZURE_AUTHORITY_HOST, and
+// the App Service / Container Apps identity endpoint from IDENTITY_ENDPOINT and
+// IDENTITY_HEADER when both are set. (New itself reads no environment.)
+func FromEnvironment(c Config) Config {
+	c.ClientID = cmp.Or(c.ClientID, os.Getenv("AZURE_CLIENT_ID"))
+	c.ClientSecret = cmp.Or(c.ClientSecret, os.Getenv("AZURE_CLIENT_SECRET"))
+	c.TenantID = cmp.Or(c.TenantID, os.Getenv("AZURE_TENANT_ID"))
+	c.AuthorityHost = cmp.Or(c.AuthorityHost, os.Getenv("AZURE_AUTHORITY_HOST"))
+	if e, h := os.Getenv("IDENTITY_ENDPOINT"), os.Getenv("IDENTITY_HEADER"); e != "" && h != "" && c.IdentityEndpoint == "" {
+		c.IdentityEndpoint, c.IdentityHeader = e, h
+	}
+	return c
 }
 
 // Flow names the way a Source gets its tokens.

@@ -119,15 +119,8 @@ func (o *Options) credentials() (func(ctx context.Context) (string, string, erro
 		if user == "" {
 			return nil, errors.New("redisstore: cloud_authentication: auth_provider azure needs username, the identity's object ID")
 		}
-		cfg := entra.Config{
-			ClientID:      cmp.Or(c.AzureClientID, os.Getenv("AZURE_CLIENT_ID")),
-			ClientSecret:  cmp.Or(string(c.AzureClientSecret), os.Getenv("AZURE_CLIENT_SECRET")),
-			TenantID:      cmp.Or(c.AzureTenantID, os.Getenv("AZURE_TENANT_ID")),
-			AuthorityHost: os.Getenv("AZURE_AUTHORITY_HOST"), Resource: redisResource, HTTPClient: client, Now: now,
-		}
-		if e, h := os.Getenv("IDENTITY_ENDPOINT"), os.Getenv("IDENTITY_HEADER"); e != "" && h != "" {
-			cfg.IdentityEndpoint, cfg.IdentityHeader = e, h
-		}
+		cfg := entra.FromEnvironment(entra.Config{ClientID: c.AzureClientID, ClientSecret: string(c.AzureClientSecret),
+			TenantID: c.AzureTenantID, Resource: redisResource, HTTPClient: client, Now: now})
 		return token(entra.New(cfg), "Entra ID"), nil
 	}
 	return nil, fmt.Errorf("redisstore: cloud_authentication.auth_provider %q: want aws, gcp or azure", c.AuthProvider)
@@ -141,8 +134,7 @@ func (o *Options) awsCredentials(client *http.Client) provider.CredentialsFunc {
 		if c.AWSAccessKeyID != "" || c.AWSSecretAccessKey != "" {
 			return provider.Credentials{AWSAccessKeyID: string(c.AWSAccessKeyID), AWSSecretAccessKey: string(c.AWSSecretAccessKey)}, nil
 		}
-		return provider.Credentials{AWSAccessKeyID: os.Getenv("AWS_ACCESS_KEY_ID"),
-			AWSSecretAccessKey: os.Getenv("AWS_SECRET_ACCESS_KEY"), AWSSessionToken: os.Getenv("AWS_SESSION_TOKEN")}, nil
+		return provider.EnvCredentials(), nil
 	}
 	if c.AWSAssumeRoleARN == "" {
 		return base
