@@ -22,8 +22,6 @@ type Provider struct {
 	Name string
 	// Endpoint returns the upstream URL of a request.
 	Endpoint func(r *provider.Request) (string, error)
-	// body, when set, is the body to send instead of the openai provider's.
-	body func(r *provider.Request) []byte
 }
 
 var _ provider.Provider = Provider{}
@@ -34,11 +32,7 @@ func (p Provider) NewRequest(ctx context.Context, r *provider.Request) (*http.Re
 	if err != nil {
 		return nil, err
 	}
-	body := p.Body
-	if p.body != nil {
-		body = p.body
-	}
-	return openai.NewJSONRequest(ctx, u, body(r), r.Stream)
+	return openai.NewJSONRequest(ctx, u, p.Body(r), r.Stream)
 }
 
 // fixed is an endpoint under a default API root; upstream_url and upstream_path apply.

@@ -3,9 +3,9 @@ package compat
 import (
 	"net/url"
 
-	"github.com/aiproxy/aiproxy/internal/jsonx"
 	"github.com/aiproxy/aiproxy/provider"
 	"github.com/aiproxy/aiproxy/provider/gemini"
+	"github.com/aiproxy/aiproxy/provider/openai"
 )
 
 // VertexEndpoint is a model deployed to a Vertex AI endpoint (from Model Garden, or a
@@ -17,12 +17,12 @@ import (
 // streams passed through. Authentication is GCP's (auth.gcp_use_service_account) or a
 // configured header. Such a target serves llm/v1/chat only (aiproxy.New checks).
 func VertexEndpoint() Provider {
-	return Provider{Name: "gemini", Endpoint: func(r *provider.Request) (string, error) {
+	return Provider{Provider: openai.Provider{OmitModel: true}, Name: "gemini", Endpoint: func(r *provider.Request) (string, error) {
 		if u := r.Model.Options.UpstreamURL; u != "" {
 			return u, nil
 		}
 		g := r.Model.Options.Gemini
 		base, loc := gemini.VertexLocation(g)
 		return base + loc + "/endpoints/" + url.PathEscape(g.EndpointID) + "/chat/completions", nil
-	}, body: func(r *provider.Request) []byte { return jsonx.Without(make([]byte, 0, len(r.Body)), r.Body, "model") }}
+	}}
 }

@@ -33,6 +33,9 @@ type Provider struct {
 	// TopK says the upstream takes a top_k parameter (vLLM, Databricks, DashScope do;
 	// OpenAI does not): model.options.top_k is then added to chat bodies that have none.
 	TopK bool
+	// OmitModel says the upstream serves one model and takes no "model" member (a Vertex AI
+	// endpoint): it is removed from the body.
+	OmitModel bool
 }
 
 var _ provider.Provider = Provider{}
@@ -93,17 +96,22 @@ func (p Provider) NewRequest(ctx context.Context, r *provider.Request) (*http.Re
 }
 
 // Body returns the body to send for r: r.Body, with model.options.top_k added when p.TopK
-// is set and the client's chat request has no top_k.
+// is set and the client's chat request has no top_k, without "model" when p.OmitModel is set.
 func (p Provider) Body(r *provider.Request) []byte {
 	k := r.Model.Options.TopK
-	if !p.TopK || k == nil || r.RouteType != provider.Chat {
-		return r.Body
+	topK := p.TopK && k != nil && r.RouteType == provider.Chat
+	if !topK && !p.OmitModel || jsonx.Object(r.Body, func(jsonx.Member) bool { return false }) != nil {
+		return r.Body // nothing to change, or not an object: the upstream answers for it
 	}
-	edit := []jsonx.Edit{{Key: "top_k", Value: strconv.AppendInt(nil, int64(*k), 10), OnlyIfAbsent: true}}
-	if jsonx.Object(r.Body, func(jsonx.Member) bool { return false }) != nil {
-		return r.Body // not an object: the upstream answers for it
+	b := r.Body
+	if topK {
+		edit := []jsonx.Edit{{Key: "top_k", Value: strconv.AppendInt(nil, int64(*k), 10), OnlyIfAbsent: true}}
+		b = jsonx.Apply(make([]byte, 0, len(b)+16), b, edit)
 	}
-	return jsonx.Apply(make([]byte, 0, len(r.Body)+16), r.Body, edit)
+	if p.OmitModel {
+		b = jsonx.Without(make([]byte, 0, len(b)), b, "model")
+	}
+	return b
 }
 
 // NewJSONRequest returns a POST of body with JSON content headers; with stream it accepts
